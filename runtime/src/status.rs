@@ -1,0 +1,201 @@
+//! The Kubernetes `Status` object that the API server returns with every error.
+
+use serde::{Deserialize, Serialize};
+
+/// Longest excerpt of a response body kept in an error, in bytes.
+pub(crate) const EXCERPT_LIMIT: usize = 512;
+
+/// A Kubernetes `Status` (`meta.k8s.io/v1`), as returned with every non-2xx response.
+///
+/// When the server answers with something that is not a `Status` (a load balancer's HTML page, say),
+/// incluster still builds one from the HTTP code, with a bounded excerpt of the body as its message.
+///
+/// ```
+/// let status = incluster::Status::from_response(404, br#"{"kind":"Status","code":404,"reason":"NotFound","message":"configmaps \"x\" not found"}"#);
+/// assert_eq!(status.reason, "NotFound");
+/// assert_eq!(status.code, 404);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Status {
+    /// The HTTP status code (404, 403, …).
+    #[serde(default)]
+    pub code: u16,
+    /// Machine-readable reason, e.g. `NotFound`, `Forbidden`, `AlreadyExists`, `Conflict`.
+    #[serde(default)]
+    pub reason: String,
+    /// Human-readable description from the server.
+    #[serde(default)]
+    pub message: String,
+    /// `Success` or `Failure`.
+    #[serde(default)]
+    pub status: String,
+    /// Extra data: the object concerned, field-level causes, a retry hint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<StatusDetails>,
+}
+
+/// The `details` of a [`Status`].
+///
+/// ```
+/// let details = incluster::StatusDetails::default();
+/// assert!(details.causes.is_empty());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct StatusDetails {
+    /// Name of the object concerned, if any.
+    #[serde(default)]
+    pub name: String,
+    /// API group of the object concerned.
+    #[serde(default)]
+    pub group: String,
+    /// Kind of the object concerned (the resource, e.g. `configmaps`).
+    #[serde(default)]
+    pub kind: String,
+    /// UID of the object concerned.
+    #[serde(default)]
+    pub uid: String,
+    /// Field-level causes, e.g. for a validation failure.
+    #[serde(default)]
+    pub causes: Vec<StatusCause>,
+    /// Seconds the client should wait before retrying, when the server says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<u32>,
+}
+
+/// One cause in [`StatusDetails::causes`].
+///
+/// ```
+/// let cause = incluster::StatusCause::default();
+/// assert_eq!(cause.field, "");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct StatusCause {
+    /// Machine-readable cause, e.g. `FieldValueInvalid`.
+    #[serde(default)]
+    pub reason: String,
+    /// Human-readable description.
+    #[serde(default)]
+    pub message: String,
+    /// The field concerned, e.g. `metadata.name`.
+    #[serde(default)]
+    pub field: String,
+}
+
+impl Status {
+    /// Builds the `Status` for a non-2xx response: the server's own `Status` when the body is one,
+    /// otherwise one made from the HTTP code and a bounded excerpt of the body.
+    ///
+    /// ```
+    /// let status = incluster::Status::from_response(502, b"<html>bad gateway</html>");
+    /// assert_eq!(status.code, 502);
+    /// assert_eq!(status.reason, "BadGateway");
+    /// assert!(status.message.contains("bad gateway"));
+    /// ```
+    pub fn from_response(http_code: u16, body: &[u8]) -> Status {
+        #[derive(Deserialize)]
+        struct Kind {
+            #[serde(default)]
+            kind: String,
+        }
+        let is_status = serde_json::from_slice::<Kind>(body)
+            .map(|k| k.kind == "Status")
+            .unwrap_or(false);
+        if is_status {
+            if let Ok(mut status) = serde_json::from_slice::<Status>(body) {
+                if status.code == 0 {
+                    status.code = http_code;
+                }
+                if status.reason.is_empty() {
+                    status.reason = reason_for_code(http_code).to_string();
+                }
+                return status;
+            }
+        }
+        let excerpt = excerpt(body);
+        Status {
+            code: http_code,
+            reason: reason_for_code(http_code).to_string(),
+            message: if excerpt.is_empty() {
+                format!("HTTP {http_code} with an empty body")
+            } else {
+                format!("HTTP {http_code} with a body that is not a Kubernetes Status: {excerpt}")
+            },
+            status: "Failure".to_string(),
+            details: None,
+        }
+    }
+}
+
+/// The `metav1.StatusReason` the API server uses for an HTTP code.
+fn reason_for_code(code: u16) -> &'static str {
+    match code {
+        400 => "BadRequest",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "NotFound",
+        405 => "MethodNotAllowed",
+        406 => "NotAcceptable",
+        409 => "Conflict",
+        410 => "Expired",
+        413 => "RequestEntityTooLarge",
+        415 => "UnsupportedMediaType",
+        422 => "Invalid",
+        429 => "TooManyRequests",
+        500 => "InternalError",
+        502 => "BadGateway",
+        503 => "ServiceUnavailable",
+        504 => "Timeout",
+        _ => "Unknown",
+    }
+}
+
+/// At most [`EXCERPT_LIMIT`] bytes of `body` as text, cut at a character boundary, with `…` when cut.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT_LIMIT * 4)]);
+    let trimmed = text.trim();
+    if trimmed.len() <= EXCERPT_LIMIT {
+        return trimmed.to_string();
+    }
+    let mut end = EXCERPT_LIMIT;
+    while !trimmed.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &trimmed[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_a_full_status() {
+        let body = br#"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"x is invalid","reason":"Invalid","code":422,
+            "details":{"name":"x","kind":"configmaps","causes":[{"reason":"FieldValueInvalid","message":"bad","field":"data"}],"retryAfterSeconds":3}}"#;
+        let status = Status::from_response(422, body);
+        assert_eq!(status.reason, "Invalid");
+        let details = status.details.unwrap();
+        assert_eq!(details.causes[0].field, "data");
+        assert_eq!(details.retry_after_seconds, Some(3));
+    }
+
+    #[test]
+    fn non_status_body_is_bounded() {
+        let body = "é".repeat(10_000);
+        let status = Status::from_response(500, body.as_bytes());
+        assert_eq!(status.reason, "InternalError");
+        assert!(status.message.len() < EXCERPT_LIMIT + 200);
+        assert!(status.message.ends_with('…'));
+    }
+
+    #[test]
+    fn json_that_is_not_a_status_is_an_excerpt() {
+        let status = Status::from_response(404, br#"{"kind":"ConfigMap"}"#);
+        assert_eq!(status.reason, "NotFound");
+        assert!(status.message.contains("ConfigMap"));
+    }
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// pkiFiles are the credentials the control plane is started with.
+type pkiFiles struct {
+	caFile          string
+	servingCertFile string
+	servingKeyFile  string
+	saKeyFile       string
+	tokenAuthFile   string
+	adminTokenFile  string
+	adminToken      string
+}
+
+// writePKI mints a fresh CA, a serving certificate for 127.0.0.1 signed by it, a
+// service-account signing key and a system:masters token, and writes them under dir.
+func writePKI(dir string) (pkiFiles, error) {
+	var p pkiFiles
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return p, err
+	}
+	now := time.Now()
+	caTemplate := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "incluster-test-ca"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTemplate, caTemplate, &caKey.PublicKey, caKey)
+	if err != nil {
+		return p, err
+	}
+	caCert, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		return p, err
+	}
+
+	servingKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return p, err
+	}
+	servingTemplate := &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: "kube-apiserver"},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.96.0.1")},
+		DNSNames:     []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"},
+	}
+	servingDER, err := x509.CreateCertificate(rand.Reader, servingTemplate, caCert, &servingKey.PublicKey, caKey)
+	if err != nil {
+		return p, err
+	}
+
+	saKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return p, err
+	}
+
+	tokenBytes := make([]byte, 24)
+	if _, err := rand.Read(tokenBytes); err != nil {
+		return p, err
+	}
+	p.adminToken = hex.EncodeToString(tokenBytes)
+
+	p.caFile = filepath.Join(dir, "ca.crt")
+	p.servingCertFile = filepath.Join(dir, "apiserver.crt")
+	p.servingKeyFile = filepath.Join(dir, "apiserver.key")
+	p.saKeyFile = filepath.Join(dir, "service-account.key")
+	p.tokenAuthFile = filepath.Join(dir, "tokens.csv")
+	p.adminTokenFile = filepath.Join(dir, "admin.token")
+
+	servingKeyDER, err := x509.MarshalECPrivateKey(servingKey)
+	if err != nil {
+		return p, err
+	}
+	writes := []struct {
+		path string
+		data []byte
+	}{
+		{p.caFile, pemBlock("CERTIFICATE", caDER)},
+		{p.servingCertFile, pemBlock("CERTIFICATE", servingDER)},
+		{p.servingKeyFile, pemBlock("EC PRIVATE KEY", servingKeyDER)},
+		{p.saKeyFile, pemBlock("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(saKey))},
+		{p.tokenAuthFile, []byte(fmt.Sprintf("%s,admin,admin-uid,\"system:masters\"\n", p.adminToken))},
+		{p.adminTokenFile, []byte(p.adminToken)},
+	}
+	for _, w := range writes {
+		if err := os.WriteFile(w.path, w.data, 0o600); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+func pemBlock(kind string, der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der})
+}
+
+func writeKubeconfig(path, server string, p pkiFiles) error {
+	content := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: incluster-test
+  cluster:
+    server: %s
+    certificate-authority: %s
+users:
+- name: admin
+  user:
+    tokenFile: %s
+contexts:
+- name: admin
+  context:
+    cluster: incluster-test
+    user: admin
+current-context: admin
+`, server, p.caFile, p.adminTokenFile)
+	return os.WriteFile(path, []byte(content), 0o600)
+}
