@@ -70,6 +70,17 @@ impl Config {
         discover(&|name| std::env::var(name).ok(), dir.as_ref())
     }
 
+    /// Like [`Config::in_cluster_at`], reading variables through `env` instead of the process
+    /// environment: for tests, and for programs that hold several clusters' settings.
+    ///
+    /// ```
+    /// let err = incluster::Config::in_cluster_from(|_| None, "/nonexistent").unwrap_err();
+    /// assert!(err.to_string().contains("KUBERNETES_SERVICE_HOST is not set"));
+    /// ```
+    pub fn in_cluster_from(env: impl Fn(&str) -> Option<String>, dir: impl AsRef<Path>) -> Result<Config> {
+        discover(&env, dir.as_ref())
+    }
+
     /// Talks to a `kubectl proxy` (the sidecar pattern): plain http, no credentials of ours.
     ///
     /// Plain http is accepted only for loopback addresses (127.0.0.0/8, `::1`, `localhost`);

@@ -1,1 +1,9 @@
+//! Test support for incluster: a local HTTPS server with certificates minted per test, and a
+//! harness around a real Kubernetes control plane (kube-apiserver + embedded etcd + kubectl).
 
+pub mod api;
+pub mod certs;
+pub mod controlplane;
+pub mod logcapture;
+pub mod podfs;
+pub mod testserver;

@@ -1,0 +1,60 @@
+//! When the input has errors: the errors, plus the trait and a stub client, so the user sees the
+//! real mistake and not a cascade of "cannot find type `…Client`" (thiserror's `fallback.rs`).
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::{ItemTrait, Path, TraitItem};
+
+use crate::attr::Verb;
+use crate::expand::strip_arg_attrs;
+
+pub(crate) fn emit(item: &ItemTrait, krate: &Path, errors: TokenStream) -> TokenStream {
+    let mut item = item.clone();
+    let mut stub_methods = Vec::new();
+    for trait_item in &mut item.items {
+        let TraitItem::Fn(func) = trait_item else { continue };
+        func.attrs.retain(|a| Verb::of(a).is_none());
+        strip_arg_attrs(&mut func.sig);
+        if func.default.is_none() {
+            let sig = &func.sig;
+            stub_methods.push(quote!(#sig { ::core::unimplemented!() }));
+        }
+    }
+    let trait_ident = &item.ident;
+    let client_ident = format_ident!("{}Client", trait_ident);
+    let vis = &item.vis;
+    let can_impl = item.generics.params.is_empty() && item.supertraits.is_empty() && item.unsafety.is_none();
+    let stub_impl = can_impl.then(|| {
+        quote! {
+            #[allow(unused_variables, clippy::unused_async)]
+            impl #trait_ident for #client_ident {
+                #(#stub_methods)*
+            }
+        }
+    });
+    quote! {
+        #errors
+
+        #[allow(async_fn_in_trait)]
+        #item
+
+        #[derive(Clone, Debug)]
+        #vis struct #client_ident {
+            client: #krate::Client,
+        }
+
+        impl #client_ident {
+            #vis fn new(client: #krate::Client) -> Self {
+                Self { client }
+            }
+            #vis fn in_cluster() -> #krate::Result<Self> {
+                #krate::Client::in_cluster().map(Self::new)
+            }
+            #vis fn client(&self) -> &#krate::Client {
+                &self.client
+            }
+        }
+
+        #stub_impl
+    }
+}

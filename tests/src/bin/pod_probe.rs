@@ -1,0 +1,134 @@
+//! Client code run inside a simulated Pod by the end-to-end tests, exactly as it would run in a
+//! real one: `Config::in_cluster_at($INCLUSTER_SA_DIR)` with the kubelet's environment, or
+//! `Config::proxy($INCLUSTER_PROXY)` beside a `kubectl proxy`.
+//!
+//! Usage: `pod_probe <scenario> [args]`; prints one line per observation, exits non-zero on an
+//! unexpected result. Logs (incluster's own `tracing` output) go to standard error.
+
+use std::time::{Duration, Instant};
+
+use incluster::{Client, Config, Error, Patch};
+use incluster_tests::api::{ConfigMap, ConfigMaps, ConfigMapsClient, Discovery, DiscoveryClient, Secrets, SecretsClient};
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(std::io::stderr)
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let scenario = args.first().map(String::as_str).unwrap_or("");
+    let result = match client() {
+        Ok(client) => run(scenario, &args[1..], client).await,
+        Err(err) => Err(format!("config error: {err}")),
+    };
+    if let Err(message) = result {
+        println!("FAILED: {message}");
+        std::process::exit(1);
+    }
+}
+
+fn client() -> incluster::Result<Client> {
+    let config = match std::env::var("INCLUSTER_PROXY") {
+        Ok(url) => Config::proxy(&url)?,
+        Err(_) => match std::env::var("INCLUSTER_SA_DIR") {
+            Ok(dir) => Config::in_cluster_at(dir)?,
+            Err(_) => Config::in_cluster()?,
+        },
+    };
+    Client::new(config)
+}
+
+async fn run(scenario: &str, args: &[String], client: Client) -> Result<(), String> {
+    let configmaps = ConfigMapsClient::new(client.clone());
+    match scenario {
+        "api" => {
+            let versions = DiscoveryClient::new(client).api_versions().await.map_err(|e| e.to_string())?;
+            println!("{}", serde_json::to_string(&versions).map_err(|e| e.to_string())?);
+        }
+        "crud" => crud(&configmaps, client.namespace()).await.map_err(|e| format!("{e} [{e:?}]"))?,
+        "forbidden" => {
+            let err = SecretsClient::new(client).list().await.err().ok_or("listing Secrets succeeded")?;
+            let status = err.status().ok_or_else(|| format!("not an API error: {err}"))?;
+            println!("forbidden={} code={} reason={}", err.is_forbidden(), status.code, status.reason);
+        }
+        "errors" => {
+            let missing = configmaps.get("does-not-exist").await.err().ok_or("get of a missing ConfigMap succeeded")?;
+            println!("not_found={} code={:?}", missing.is_not_found(), missing.status().map(|s| s.code));
+            let cm = ConfigMap::new("twice", &[("k", "v")], &[]);
+            configmaps.create(&cm, None).await.map_err(|e| e.to_string())?;
+            let again = configmaps.create(&cm, None).await.err().ok_or("second create succeeded")?;
+            println!("conflict={} reason={:?}", again.is_conflict(), again.status().map(|s| s.reason.clone()));
+            configmaps.delete("twice").await.map_err(|e| e.to_string())?;
+        }
+        "tls" => match DiscoveryClient::new(client).api_versions().await {
+            Err(Error::Tls { server, message }) => println!("tls_error server={server} message={message}"),
+            other => return Err(format!("expected Error::Tls, got {other:?}")),
+        },
+        "loop" => {
+            // pod_probe loop <seconds> <name>: GET the ConfigMap every 50 ms, count failures.
+            let seconds: u64 = args.first().and_then(|s| s.parse().ok()).unwrap_or(10);
+            let name = args.get(1).cloned().unwrap_or_else(|| "probe".into());
+            let deadline = Instant::now() + Duration::from_secs(seconds);
+            let (mut ok, mut failed) = (0u32, 0u32);
+            while Instant::now() < deadline {
+                match configmaps.get(&name).await {
+                    Ok(_) => ok += 1,
+                    Err(err) => {
+                        failed += 1;
+                        println!("request failed: {err}");
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            println!("ok={ok} failed={failed}");
+        }
+        other => return Err(format!("unknown scenario {other:?}")),
+    }
+    Ok(())
+}
+
+/// Create, get, list by label, replace, patch, delete, in the Pod's namespace.
+async fn crud(configmaps: &ConfigMapsClient, namespace: &str) -> incluster::Result<()> {
+    let cm = ConfigMap::new("crud-a", &[("greeting", "hello")], &[("app", "crud")]);
+    let created = configmaps.create(&cm, None).await?;
+    println!("created={} namespace={:?}", created.metadata.name, created.metadata.namespace);
+    configmaps.create(&ConfigMap::new("crud-b", &[], &[("app", "other")]), None).await?;
+    let dry = configmaps.create(&ConfigMap::new("crud-dry", &[], &[]), Some("All")).await?;
+    println!("dry_run_name={}", dry.metadata.name);
+
+    let got = configmaps.get("crud-a").await?;
+    println!("got={} greeting={}", got.metadata.name, got.data["greeting"]);
+
+    let listed = configmaps.list(namespace, Some("app=crud"), Some(10)).await?;
+    let names: Vec<_> = listed.items.iter().map(|c| c.metadata.name.as_str()).collect();
+    println!("listed={}", names.join(","));
+
+    let mut replacement = got.clone();
+    replacement.data.insert("greeting".into(), "bonjour".into());
+    let replaced = configmaps.replace("crud-a", &replacement).await?;
+    println!("replaced greeting={}", replaced.data["greeting"]);
+    let stale = configmaps.replace("crud-a", &replacement).await.unwrap_err();
+    println!("stale_replace_conflict={}", stale.is_conflict());
+
+    let merged = configmaps
+        .patch("crud-a", &Patch::Merge(serde_json::json!({"data": {"merged": "yes"}})), None, None)
+        .await?;
+    println!("merge_patched={}", merged.data.get("merged").map(String::as_str).unwrap_or("-"));
+    let applied = configmaps
+        .patch(
+            "crud-a",
+            &Patch::Apply(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "crud-a"}, "data": {"applied": "yes"}})),
+            Some("pod-probe"),
+            Some(true),
+        )
+        .await?;
+    println!("applied={}", applied.data.get("applied").map(String::as_str).unwrap_or("-"));
+
+    configmaps.delete("crud-a").await?;
+    configmaps.delete("crud-b").await?;
+    let gone = configmaps.get("crud-a").await.unwrap_err();
+    println!("deleted not_found={}", gone.is_not_found());
+    Ok(())
+}

@@ -1,0 +1,270 @@
+//! The real Kubernetes control plane the end-to-end tests run against.
+//!
+//! [`ControlPlane::shared`] starts one per test process (kube-apiserver + embedded etcd, built
+//! from `tests/controlplane` by `scripts/build-controlplane`), waits for `/readyz`, and keeps
+//! the child's standard input open: when the test process ends, however it ends, the pipe closes
+//! and the control plane exits and removes its state directory.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use serde_json::{json, Value};
+
+/// A running control plane.
+pub struct ControlPlane {
+    /// `https://127.0.0.1:PORT`.
+    pub server: String,
+    /// The secure port.
+    pub port: u16,
+    /// The CA that signed the serving certificate: a Pod's `ca.crt`.
+    pub ca_pem: String,
+    /// A kubeconfig with a `system:masters` token (for `kubectl`).
+    pub kubeconfig: PathBuf,
+    admin_token: String,
+    _process: Mutex<(Child, ChildStdin)>,
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf()
+}
+
+/// Path of a binary built by `scripts/build-controlplane`, building it first if needed.
+pub fn built_binary(name: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let status = Command::new(repo_root().join("scripts/build-controlplane"))
+            .status()
+            .expect("run scripts/build-controlplane");
+        assert!(status.success(), "scripts/build-controlplane failed");
+    });
+    repo_root().join(".cache/bin").join(name)
+}
+
+impl ControlPlane {
+    /// The control plane of this test process, started on first use.
+    pub fn shared() -> &'static ControlPlane {
+        static SHARED: OnceLock<ControlPlane> = OnceLock::new();
+        SHARED.get_or_init(ControlPlane::start)
+    }
+
+    fn start() -> ControlPlane {
+        let binary = built_binary("controlplane");
+        let dir = std::env::temp_dir().join(format!("incluster-controlplane-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let log = std::fs::File::create(std::env::temp_dir().join(format!("incluster-controlplane-{}.log", std::process::id())))
+            .expect("control plane log file");
+        let mut child = Command::new(&binary)
+            .arg("--dir")
+            .arg(&dir)
+            .arg("--remove-on-exit")
+            .stdin(Stdio::piped())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot start {}: {err}", binary.display()));
+        let stdin = child.stdin.take().expect("control plane stdin");
+        let info_path = dir.join("cluster.json");
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let info: Value = loop {
+            if let Ok(text) = std::fs::read_to_string(&info_path) {
+                break serde_json::from_str(&text).expect("cluster.json");
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("the control plane exited with {status} before writing cluster.json; see its log in {}", std::env::temp_dir().display());
+            }
+            assert!(Instant::now() < deadline, "the control plane did not write cluster.json within 120 s");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let text = |key: &str| info[key].as_str().unwrap_or_else(|| panic!("cluster.json lacks {key}")).to_string();
+        let ca_pem = std::fs::read_to_string(text("caFile")).expect("read ca.crt");
+        let admin_token = std::fs::read_to_string(text("adminTokenFile")).expect("read admin token").trim().to_string();
+        let plane = ControlPlane {
+            server: text("server"),
+            port: info["port"].as_u64().expect("port") as u16,
+            ca_pem,
+            kubeconfig: PathBuf::from(text("kubeconfig")),
+            admin_token,
+            _process: Mutex::new((child, stdin)),
+        };
+        plane.wait_ready();
+        plane
+    }
+
+    fn wait_ready(&self) {
+        let admin = self.admin();
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                    runtime.block_on(async {
+                        let deadline = Instant::now() + Duration::from_secs(180);
+                        loop {
+                            if let Ok((200, _)) = admin.raw("GET", "/readyz", None).await {
+                                // RBAC's bootstrap roles are created by a post-start hook; wait for the one we bind.
+                                if let Ok((200, _)) = admin.raw("GET", "/apis/rbac.authorization.k8s.io/v1/clusterroles/view", None).await {
+                                    return;
+                                }
+                            }
+                            assert!(Instant::now() < deadline, "kube-apiserver was not ready within 180 s");
+                            tokio::time::sleep(Duration::from_millis(250)).await;
+                        }
+                    });
+                })
+                .join()
+                .expect("readiness");
+        });
+    }
+
+    /// An admin client (a new one per caller: connection pools belong to one tokio runtime).
+    pub fn admin(&self) -> Admin {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(self.ca_pem.as_bytes()) {
+            roots.add(cert.expect("CA PEM")).expect("CA root");
+        }
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .no_proxy()
+            .build()
+            .expect("admin client");
+        Admin { http, server: self.server.clone(), token: self.admin_token.clone() }
+    }
+
+    /// The environment the kubelet gives a container, for this control plane.
+    pub fn pod_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("KUBERNETES_SERVICE_HOST", "127.0.0.1".to_string()),
+            ("KUBERNETES_SERVICE_PORT_HTTPS", self.port.to_string()),
+            ("KUBERNETES_SERVICE_PORT", self.port.to_string()),
+        ]
+    }
+
+    /// Starts the real `kubectl proxy` on a free loopback port; returns it and its URL.
+    pub fn kubectl_proxy(&self) -> (KubectlProxy, String) {
+        let mut child = Command::new(built_binary("kubectl"))
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(["proxy", "--address=127.0.0.1", "--port=0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start kubectl proxy");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("kubectl stdout"))
+            .read_line(&mut line)
+            .expect("read kubectl proxy banner");
+        // "Starting to serve on 127.0.0.1:41235"
+        let address = line.trim().rsplit(' ').next().unwrap_or_default().to_string();
+        assert!(address.starts_with("127.0.0.1:"), "unexpected kubectl proxy banner: {line:?}");
+        (KubectlProxy(child), format!("http://{address}"))
+    }
+}
+
+/// A running `kubectl proxy`; killed when dropped.
+pub struct KubectlProxy(Child);
+
+impl Drop for KubectlProxy {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Cluster-admin operations the tests need to set the stage.
+pub struct Admin {
+    http: reqwest::Client,
+    server: String,
+    token: String,
+}
+
+/// A ServiceAccount set up for a simulated Pod.
+pub struct Identity {
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub service_account: String,
+}
+
+impl Admin {
+    /// Sends a request as cluster admin; returns the status and the JSON body.
+    pub async fn raw(&self, method: &str, path: &str, body: Option<Value>) -> Result<(u16, Value), String> {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+        let mut request = self.http.request(method, format!("{}{path}", self.server)).bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body.to_string());
+        }
+        let response = request.send().await.map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+        Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+    }
+
+    /// Like [`Admin::raw`], panicking unless the answer is 2xx.
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (status, value) = self.raw(method, path, body).await.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        assert!((200..300).contains(&status), "{method} {path} answered {status}: {value}");
+        value
+    }
+
+    /// Creates a namespace, a ServiceAccount, a Role with `rules` and a RoleBinding.
+    pub async fn create_identity(&self, namespace: &str, service_account: &str, rules: Value) -> Identity {
+        self.call("POST", "/api/v1/namespaces", Some(json!({"metadata": {"name": namespace}}))).await;
+        let ns = format!("/api/v1/namespaces/{namespace}");
+        self.call("POST", &format!("{ns}/serviceaccounts"), Some(json!({"metadata": {"name": service_account}}))).await;
+        let rbac = format!("/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}");
+        self.call("POST", &format!("{rbac}/roles"), Some(json!({"metadata": {"name": service_account}, "rules": rules}))).await;
+        self.call(
+            "POST",
+            &format!("{rbac}/rolebindings"),
+            Some(json!({
+                "metadata": {"name": service_account},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": service_account},
+                "subjects": [{"kind": "ServiceAccount", "name": service_account, "namespace": namespace}]
+            })),
+        )
+        .await;
+        Identity { namespace: namespace.into(), service_account: service_account.into() }
+    }
+
+    /// Mints a token for the ServiceAccount through the TokenRequest API (`expirationSeconds`
+    /// 3600), optionally bound to a Secret so that deleting the Secret invalidates it.
+    pub async fn mint_token(&self, id: &Identity, bound_secret: Option<&str>) -> String {
+        let mut spec = json!({"expirationSeconds": 3600});
+        if let Some(secret) = bound_secret {
+            let uid = self.call("GET", &format!("/api/v1/namespaces/{}/secrets/{secret}", id.namespace), None).await["metadata"]["uid"]
+                .as_str()
+                .expect("secret uid")
+                .to_string();
+            spec["boundObjectRef"] = json!({"kind": "Secret", "apiVersion": "v1", "name": secret, "uid": uid});
+        }
+        let path = format!("/api/v1/namespaces/{}/serviceaccounts/{}/token", id.namespace, id.service_account);
+        let answer = self.call("POST", &path, Some(json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec}))).await;
+        answer["status"]["token"].as_str().expect("token in TokenRequest status").to_string()
+    }
+
+    /// Creates an empty Secret (something to bind a token to).
+    pub async fn create_secret(&self, namespace: &str, name: &str) {
+        self.call("POST", &format!("/api/v1/namespaces/{namespace}/secrets"), Some(json!({"metadata": {"name": name}}))).await;
+    }
+
+    /// Deletes a Secret.
+    pub async fn delete_secret(&self, namespace: &str, name: &str) {
+        self.call("DELETE", &format!("/api/v1/namespaces/{namespace}/secrets/{name}"), None).await;
+    }
+}
+
+/// The rules the tests' Role grants: ConfigMaps get/list/create/update/patch/delete, nothing else.
+pub fn configmap_rules() -> Value {
+    json!([{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "create", "update", "patch", "delete"]}])
+}
