@@ -63,3 +63,9 @@ impl PodFs {
         std::fs::rename(&tmp, self.dir.join("..data")).expect("swap ..data");
     }
 }
+
+impl Drop for PodFs {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -1,0 +1,261 @@
+//! The runtime against a local HTTPS server with certificates minted in the test: CA pinning,
+//! server identity, no plain-http fallback, token rotation, the 401 retry, Status decoding, and
+//! logs that never show the token. Independent of the control plane.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use incluster::{Client, Config, Error, Method, Request};
+use incluster_tests::certs::TestCa;
+use incluster_tests::logcapture::LogCapture;
+use incluster_tests::testserver::{Recorded, Reply, TestServer};
+use serde_json::json;
+
+struct Pod {
+    dir: PathBuf,
+}
+
+impl Pod {
+    fn new(name: &str, token: &str, ca_pem: &str) -> Pod {
+        let dir = std::env::temp_dir().join(format!("incluster-rt-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("token"), token).unwrap();
+        std::fs::write(dir.join("ca.crt"), ca_pem).unwrap();
+        std::fs::write(dir.join("namespace"), "team-a").unwrap();
+        Pod { dir }
+    }
+
+    fn config(&self, host: &str, port: &str) -> Config {
+        let (host, port) = (host.to_string(), port.to_string());
+        Config::in_cluster_from(
+            move |name| match name {
+                "KUBERNETES_SERVICE_HOST" => Some(host.clone()),
+                "KUBERNETES_SERVICE_PORT_HTTPS" => Some(port.clone()),
+                _ => None,
+            },
+            &self.dir,
+        )
+        .unwrap()
+    }
+
+    fn write_token(&self, token: &str) {
+        std::fs::write(self.dir.join("token"), token).unwrap();
+    }
+}
+
+impl Drop for Pod {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn ok_handler(_: &Recorded) -> Reply {
+    Reply::json(200, json!({"kind": "APIVersions", "versions": ["v1"]}))
+}
+
+fn get_api() -> Request {
+    Request::builder(Method::GET, "/api").build().unwrap()
+}
+
+#[tokio::test]
+async fn the_right_ca_is_accepted_over_http2_with_the_bearer_token() {
+    let ca = TestCa::new("cluster-ca");
+    let server = TestServer::https(&ca.server_cert(&["127.0.0.1"], &[]), ok_handler).await;
+    let pod = Pod::new("accept", "token-one\n", &ca.cert_pem);
+    let client = Client::new(pod.config("127.0.0.1", &server.port())).unwrap();
+    let body: serde_json::Value = client.json(get_api()).await.unwrap();
+    assert_eq!(body["kind"], "APIVersions");
+    let seen = &server.requests()[0];
+    assert_eq!(seen.header("authorization"), Some("Bearer token-one"));
+    assert_eq!(seen.header("user-agent"), Some(concat!("incluster/", "0.1.0")));
+    assert_eq!(seen.version, "HTTP/2.0");
+    assert_eq!(client.namespace(), "team-a");
+}
+
+#[tokio::test]
+async fn a_foreign_ca_is_refused_with_a_tls_error_naming_the_server() {
+    let ours = TestCa::new("cluster-ca");
+    let foreign = TestCa::new("foreign-ca");
+    let server = TestServer::https(&foreign.server_cert(&["127.0.0.1"], &[]), ok_handler).await;
+    let pod = Pod::new("foreign", "t", &ours.cert_pem);
+    let client = Client::new(pod.config("127.0.0.1", &server.port())).unwrap();
+    match client.json::<serde_json::Value>(get_api()).await {
+        Err(Error::Tls { server: name, message }) => {
+            assert_eq!(name, format!("127.0.0.1:{}", server.port()));
+            assert!(message.contains("UnknownIssuer") && message.contains("ca.crt"), "{message}");
+        }
+        other => panic!("expected Error::Tls, got {other:?}"),
+    }
+    assert!(server.requests().is_empty(), "no request may reach an untrusted server");
+}
+
+#[tokio::test]
+async fn a_certificate_for_another_address_is_refused() {
+    let ca = TestCa::new("cluster-ca");
+    let server = TestServer::https(&ca.server_cert(&["127.0.0.2"], &["kubernetes.default.svc"]), ok_handler).await;
+    let pod = Pod::new("wrongip", "t", &ca.cert_pem);
+    let client = Client::new(pod.config("127.0.0.1", &server.port())).unwrap();
+    let err = client.json::<serde_json::Value>(get_api()).await.unwrap_err();
+    assert!(matches!(&err, Error::Tls { message, .. } if message.contains("not valid for name \"127.0.0.1\"")), "{err:?}");
+    assert!(server.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_plain_http_server_is_refused_in_cluster_mode() {
+    let ca = TestCa::new("cluster-ca");
+    let server = TestServer::http(ok_handler).await;
+    let pod = Pod::new("plainhttp", "t", &ca.cert_pem);
+    let client = Client::new(pod.config("127.0.0.1", &server.port())).unwrap();
+    let err = client.json::<serde_json::Value>(get_api()).await.unwrap_err();
+    assert!(matches!(&err, Error::Tls { message, .. } if message.contains("does not seem to speak TLS")), "{err:?}");
+    assert!(server.requests().is_empty(), "nothing may be sent in clear text");
+}
+
+#[tokio::test]
+async fn a_rotated_token_is_seen_within_the_reread_period() {
+    let ca = TestCa::new("cluster-ca");
+    let server = TestServer::https(&ca.server_cert(&["127.0.0.1"], &[]), ok_handler).await;
+    let pod = Pod::new("rotate", "first", &ca.cert_pem);
+    let config = pod.config("127.0.0.1", &server.port()).with_token_reread_interval(Duration::from_millis(300));
+    let client = Client::new(config).unwrap();
+    client.empty(get_api()).await.unwrap();
+    pod.write_token("second\n");
+    client.empty(get_api()).await.unwrap(); // within the period: still the cached token
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    client.empty(get_api()).await.unwrap();
+    let tokens: Vec<_> = server.requests().iter().map(|r| r.header("authorization").unwrap().to_string()).collect();
+    assert_eq!(tokens, ["Bearer first", "Bearer first", "Bearer second"]);
+    pod.write_token("");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    client.empty(get_api()).await.unwrap();
+    assert_eq!(server.requests()[3].header("authorization"), Some("Bearer second"), "an empty file keeps the last good token");
+}
+
+#[tokio::test]
+async fn a_401_rereads_the_token_and_retries_exactly_once() {
+    let ca = TestCa::new("cluster-ca");
+    let server = TestServer::https(&ca.server_cert(&["127.0.0.1"], &[]), |req: &Recorded| {
+        if req.header("authorization") == Some("Bearer rotated") {
+            ok_handler(req)
+        } else {
+            Reply::json(401, json!({"kind": "Status", "code": 401, "reason": "Unauthorized", "message": "Unauthorized"}))
+        }
+    })
+    .await;
+    let pod = Pod::new("retry", "expired", &ca.cert_pem);
+    let client = Client::new(pod.config("127.0.0.1", &server.port())).unwrap(); // default 60 s period
+    pod.write_token("rotated");
+    client.empty(get_api()).await.unwrap();
+    let tokens: Vec<_> = server.requests().iter().map(|r| r.header("authorization").unwrap().to_string()).collect();
+    assert_eq!(tokens, ["Bearer expired", "Bearer rotated"], "one 401, then exactly one retry");
+
+    // An unchanged token after a 401 is not retried: the 401 is the answer.
+    pod.write_token("still-bad");
+    let pod2 = Pod::new("retry2", "still-bad", &ca.cert_pem);
+    let client = Client::new(pod2.config("127.0.0.1", &server.port())).unwrap();
+    let before = server.requests().len();
+    let err = client.empty(get_api()).await.unwrap_err();
+    assert!(err.is_unauthorized(), "{err:?}");
+    assert_eq!(server.requests().len(), before + 1);
+}
+
+#[tokio::test]
+async fn status_bodies_become_api_errors() {
+    let ca = TestCa::new("cluster-ca");
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let server = TestServer::https(&ca.server_cert(&["127.0.0.1"], &[]), move |_: &Recorded| {
+        match counter.fetch_add(1, Ordering::SeqCst) {
+            0 => Reply::json(404, json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 404, "reason": "NotFound",
+                "message": "configmaps \"x\" not found", "details": {"name": "x", "kind": "configmaps"}})),
+            1 => Reply::json(429, json!({"kind": "Status", "code": 429, "reason": "TooManyRequests", "message": "slow down",
+                "details": {"retryAfterSeconds": 7, "causes": [{"reason": "FlowControl", "message": "busy"}]}})),
+            2 => Reply::text(502, "<html>bad gateway</html>"),
+            _ => Reply::json(200, json!({"unexpected": true})),
+        }
+    })
+    .await;
+    let pod = Pod::new("status", "t", &ca.cert_pem);
+    let client = Client::new(pod.config("127.0.0.1", &server.port())).unwrap();
+
+    let err = client.empty(get_api()).await.unwrap_err();
+    assert!(err.is_not_found() && !err.is_forbidden());
+    assert_eq!(err.status().unwrap().details.as_ref().unwrap().name, "x");
+
+    let err = client.empty(get_api()).await.unwrap_err();
+    let details = err.status().unwrap().details.clone().unwrap();
+    assert_eq!((details.retry_after_seconds, details.causes[0].reason.as_str()), (Some(7), "FlowControl"));
+
+    let err = client.empty(get_api()).await.unwrap_err();
+    let status = err.status().unwrap();
+    assert_eq!((status.code, status.reason.as_str()), (502, "BadGateway"));
+    assert!(status.message.contains("bad gateway"));
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Strict {
+        kind: String,
+    }
+    match client.json::<Strict>(get_api()).await {
+        Err(Error::Decode { type_name, excerpt, request, .. }) => {
+            assert!(type_name.ends_with("Strict"));
+            assert!(excerpt.contains("unexpected"));
+            assert_eq!(request, "GET /api");
+        }
+        other => panic!("expected Error::Decode, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_token_never_appears_in_logs_debug_or_errors() {
+    let capture = LogCapture::default();
+    let _guard = tracing::subscriber::set_default(capture.subscriber());
+    let secret = "sEcReT-tOkEn-value-0123456789";
+    let ca = TestCa::new("cluster-ca");
+    let server = TestServer::https(&ca.server_cert(&["127.0.0.1"], &[]), |_: &Recorded| {
+        Reply::json(401, json!({"kind": "Status", "code": 401, "reason": "Unauthorized"}))
+    })
+    .await;
+    let pod = Pod::new("secrecy", secret, &ca.cert_pem);
+    let config = pod.config("127.0.0.1", &server.port());
+    let client = Client::new(config.clone()).unwrap();
+    pod.write_token(&format!("{secret}-rotated"));
+    let err = client.empty(get_api()).await.unwrap_err();
+    pod.write_token("");
+    let _ = client.empty(get_api()).await;
+    let printed = format!("{config:?} {client:?} {err} {err:?}");
+    let logs = capture.contents();
+    assert!(logs.contains("retrying once"), "the retry should be logged: {logs}");
+    assert!(!logs.contains(secret), "token in logs:\n{logs}");
+    assert!(!printed.contains(secret), "token in Debug/Display: {printed}");
+}
+
+#[tokio::test]
+async fn a_new_ca_crt_is_picked_up_and_a_broken_one_keeps_the_old_roots() {
+    let old_ca = TestCa::new("old-ca");
+    let new_ca = TestCa::new("new-ca");
+    let server = TestServer::https(&new_ca.server_cert(&["127.0.0.1"], &[]), ok_handler).await;
+    let pod = Pod::new("carotate", "t", &old_ca.cert_pem);
+    let config = pod.config("127.0.0.1", &server.port()).with_ca_recheck_interval(Duration::from_millis(200));
+    let client = Client::new(config).unwrap();
+    assert!(matches!(client.empty(get_api()).await, Err(Error::Tls { .. })));
+
+    std::fs::write(pod.dir.join("ca.crt"), "garbage").unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(matches!(client.empty(get_api()).await, Err(Error::Tls { .. })), "broken file: old roots kept");
+
+    std::fs::write(pod.dir.join("ca.crt"), format!("{}{}", old_ca.cert_pem, new_ca.cert_pem)).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    client.empty(get_api()).await.expect("the new bundle is trusted");
+}
+
+#[tokio::test]
+async fn proxy_mode_sends_no_authorization_header() {
+    let server = TestServer::http(ok_handler).await;
+    let client = Client::new(Config::proxy(&format!("http://127.0.0.1:{}", server.port())).unwrap()).unwrap();
+    client.empty(get_api()).await.unwrap();
+    assert_eq!(server.requests()[0].header("authorization"), None);
+}
