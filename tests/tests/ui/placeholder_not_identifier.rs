@@ -1,0 +1,6 @@
+#[incluster::in_cluster_client]
+pub trait ConfigMaps {
+    #[get("/api/v1/namespaces/{name-space}/configmaps")]
+    async fn list(&self) -> incluster::Result<serde_json::Value>;
+}
+fn main() {}

@@ -1,0 +1,7 @@
+#[incluster::in_cluster_client]
+pub trait ConfigMaps {
+    #[get("/api/v1/namespaces/{namespace}/configmaps")]
+    #[post("/api/v1/namespaces/{namespace}/configmaps")]
+    async fn list(&self) -> incluster::Result<serde_json::Value>;
+}
+fn main() {}
