@@ -150,3 +150,7 @@ fn impl_method(endpoint: &Endpoint, krate: &Path) -> TokenStream {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "expand_snapshots.rs"]
+mod snapshots;

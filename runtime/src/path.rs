@@ -6,11 +6,18 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 /// segment (`/`), start a query (`?`) or a fragment (`#`), or be decoded twice (`%`).
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
+/// Longest value accepted for one segment (Kubernetes names are at most 253 characters; the
+/// HTTP stack refuses URIs over 64 KiB with an error that would not name the argument).
+const MAX_SEGMENT_BYTES: usize = 8 * 1024;
+
 /// Encodes `value` as one path segment, or says why it cannot be one.
 ///
 /// Empty, `.` and `..` are refused: the first would merge two segments, the others would climb
 /// the path once a server or proxy normalises it.
 pub(crate) fn encode_segment(value: &str) -> Result<String, &'static str> {
+    if value.len() > MAX_SEGMENT_BYTES {
+        return Err("is longer than 8 KiB; Kubernetes names are at most 253 characters");
+    }
     match value {
         "" => Err("is empty"),
         "." => Err("is `.`, which would address the parent collection"),
@@ -34,5 +41,7 @@ mod tests {
         assert!(encode_segment("").is_err());
         assert!(encode_segment(".").is_err());
         assert!(encode_segment("..").is_err());
+        assert!(encode_segment(&"a".repeat(8 * 1024)).is_ok());
+        assert!(encode_segment(&"a".repeat(8 * 1024 + 1)).is_err());
     }
 }

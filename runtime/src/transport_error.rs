@@ -7,6 +7,8 @@ use crate::error::Error;
 
 /// Classifies a failed exchange with `server`: a rustls error anywhere in the chain is TLS.
 pub(crate) fn classify(err: reqwest::Error, server: &str, ca_path: Option<&Path>) -> Error {
+    // The server is named separately; the URL (possibly long, with query values) is left out.
+    let err = err.without_url();
     if let Some(tls) = find_rustls_error(&err) {
         let roots = match ca_path {
             Some(path) => format!("the only trusted roots are the certificates in {}", path.display()),

@@ -1,0 +1,51 @@
+//! Snapshots of what `cargo expand` shows for a representative trait, formatted with prettyplease.
+//! Review a change with `cargo insta review` (or `INSTA_UPDATE=always cargo test -p incluster-macros`).
+
+use quote::quote;
+
+fn expand_pretty(args: proc_macro2::TokenStream, input: proc_macro2::TokenStream) -> String {
+    let tokens = super::in_cluster_client(args, input);
+    let file: syn::File = syn::parse2(tokens).expect("the expansion is valid Rust");
+    prettyplease::unparse(&file)
+}
+
+#[test]
+fn configmaps_client() {
+    let input = quote! {
+        /// ConfigMaps in the Pod's namespace.
+        pub trait ConfigMaps {
+            /// Read one ConfigMap in the Pod's own namespace.
+            #[get("/api/v1/namespaces/{namespace}/configmaps/{name}")]
+            async fn get(&self, name: &str) -> incluster::Result<ConfigMap>;
+
+            #[get("/api/v1/namespaces/{namespace}/configmaps")]
+            async fn list(&self, namespace: &str, #[query] label_selector: Option<&str>, #[query] limit: Option<u32>)
+                -> incluster::Result<ConfigMapList>;
+
+            #[post("/api/v1/namespaces/{namespace}/configmaps")]
+            async fn create(&self, #[body] cm: &ConfigMap, #[query(name = "dryRun")] dry: Option<&str>) -> incluster::Result<ConfigMap>;
+
+            #[patch("/api/v1/namespaces/{namespace}/configmaps/{name}")]
+            async fn patch(&self, name: &str, #[body] patch: &incluster::Patch<serde_json::Value>, #[query] field_manager: &str)
+                -> incluster::Result<ConfigMap>;
+
+            #[delete("/api/v1/namespaces/{namespace}/configmaps/{name}")]
+            async fn delete(&self, name: &str, #[header("If-Match")] if_match: Option<&str>) -> incluster::Result<()>;
+
+            #[get("/api/v1/namespaces/{namespace}/pods/{name}/log")]
+            async fn logs(&self, name: &str, #[query(flatten)] params: &LogParams) -> incluster::Result<String>;
+        }
+    };
+    insta::assert_snapshot!(expand_pretty(quote!(), input));
+}
+
+#[test]
+fn crate_override() {
+    let input = quote! {
+        pub(crate) trait Discovery {
+            #[get("/api")]
+            async fn api(&self) -> my::Result<serde_json::Value>;
+        }
+    };
+    insta::assert_snapshot!(expand_pretty(quote!(crate = "my_sdk::incluster"), input));
+}
