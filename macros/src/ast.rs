@@ -26,9 +26,16 @@ pub(crate) struct Arg {
 pub(crate) enum ArgKind {
     /// Bound to the path placeholder of the same name.
     Path,
-    Query { name: String, flatten: bool },
-    Body { content_type: Option<LitStr> },
-    Header { name: LitStr },
+    Query {
+        name: String,
+        flatten: bool,
+    },
+    Body {
+        content_type: Option<LitStr>,
+    },
+    Header {
+        name: LitStr,
+    },
 }
 
 /// How the response is decoded, from the `T` in `Result<T>`.
@@ -69,7 +76,10 @@ pub(crate) fn parse_endpoints(item: &ItemTrait, cx: &mut Ctxt) -> Vec<Endpoint> 
             .collect();
         if func.default.is_some() {
             if let Some((_, attr)) = verbs.first() {
-                cx.error_spanned_by(attr, "an endpoint method has no body: the client is generated; remove the `{ … }`");
+                cx.error_spanned_by(
+                    attr,
+                    "an endpoint method has no body: the client is generated; remove the `{ … }`",
+                );
             }
             continue;
         }
@@ -80,7 +90,11 @@ pub(crate) fn parse_endpoints(item: &ItemTrait, cx: &mut Ctxt) -> Vec<Endpoint> 
     endpoints
 }
 
-fn parse_endpoint(func: &TraitItemFn, verbs: &[(Verb, &syn::Attribute)], cx: &mut Ctxt) -> Option<Endpoint> {
+fn parse_endpoint(
+    func: &TraitItemFn,
+    verbs: &[(Verb, &syn::Attribute)],
+    cx: &mut Ctxt,
+) -> Option<Endpoint> {
     let sig = &func.sig;
     let verb_and_path = match verbs {
         [] => {
@@ -95,7 +109,13 @@ fn parse_endpoint(func: &TraitItemFn, verbs: &[(Verb, &syn::Attribute)], cx: &mu
         }
         [(verb, attr)] => attr::parse_verb_path(attr, cx).map(|lit| (*verb, lit)),
         [_, (_, second), ..] => {
-            cx.error_spanned_by(second, format!("method `{}` has more than one HTTP verb; keep exactly one", sig.ident));
+            cx.error_spanned_by(
+                second,
+                format!(
+                    "method `{}` has more than one HTTP verb; keep exactly one",
+                    sig.ident
+                ),
+            );
             None
         }
     };
@@ -108,7 +128,13 @@ fn parse_endpoint(func: &TraitItemFn, verbs: &[(Verb, &syn::Attribute)], cx: &mu
     if !signature_ok {
         return None;
     }
-    Some(Endpoint { func: func.clone(), verb, template, args, returns: returns? })
+    Some(Endpoint {
+        func: func.clone(),
+        verb,
+        template,
+        args,
+        returns: returns?,
+    })
 }
 
 fn raw_args(func: &TraitItemFn, cx: &mut Ctxt) -> Vec<RawArg> {
@@ -116,9 +142,14 @@ fn raw_args(func: &TraitItemFn, cx: &mut Ctxt) -> Vec<RawArg> {
     for input in &func.sig.inputs {
         let FnArg::Typed(typed) = input else { continue };
         let ident = match &*typed.pat {
-            Pat::Ident(pat) if pat.subpat.is_none() && pat.by_ref.is_none() => Some(pat.ident.clone()),
+            Pat::Ident(pat) if pat.subpat.is_none() && pat.by_ref.is_none() => {
+                Some(pat.ident.clone())
+            }
             other => {
-                cx.error_spanned_by(other, "endpoint arguments must be plain names like `name: &str`, not patterns");
+                cx.error_spanned_by(
+                    other,
+                    "endpoint arguments must be plain names like `name: &str`, not patterns",
+                );
                 None
             }
         };
@@ -128,20 +159,29 @@ fn raw_args(func: &TraitItemFn, cx: &mut Ctxt) -> Vec<RawArg> {
             .filter(|a| attr::is_arg_attr(a))
             .map(|a| (a.clone(), attr::parse_arg_attr(a, cx)))
             .collect();
-        args.push(RawArg { ident, pat: typed.pat.clone(), ty: (*typed.ty).clone(), attrs });
+        args.push(RawArg {
+            ident,
+            pat: typed.pat.clone(),
+            ty: (*typed.ty).clone(),
+            attrs,
+        });
     }
     args
 }
 
 /// The `T` of a `Result<T>` / `Result<T, E>` return type.
 pub(crate) fn ok_type(ret: &ReturnType) -> Option<&Type> {
-    let ReturnType::Type(_, ty) = ret else { return None };
+    let ReturnType::Type(_, ty) = ret else {
+        return None;
+    };
     let Type::Path(path) = &**ty else { return None };
     let last = path.path.segments.last()?;
     if last.ident != "Result" {
         return None;
     }
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
     match args.args.first()? {
         syn::GenericArgument::Type(ty) => Some(ty),
         _ => None,

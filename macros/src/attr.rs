@@ -51,7 +51,10 @@ impl Verb {
     ];
 
     pub(crate) fn of(attr: &Attribute) -> Option<Verb> {
-        Verb::ALL.iter().find(|(name, _)| attr.path().is_ident(name)).map(|(_, verb)| *verb)
+        Verb::ALL
+            .iter()
+            .find(|(name, _)| attr.path().is_ident(name))
+            .map(|(_, verb)| *verb)
     }
 
     /// The `Method` constant's name: `GET`, `POST`, …
@@ -90,7 +93,9 @@ pub(crate) enum ArgAttr {
 
 /// Whether `attr` is one of ours (so it is stripped from the emitted code).
 pub(crate) fn is_arg_attr(attr: &Attribute) -> bool {
-    ["query", "body", "header"].iter().any(|name| attr.path().is_ident(name))
+    ["query", "body", "header"]
+        .iter()
+        .any(|name| attr.path().is_ident(name))
 }
 
 /// Parses one of `#[query]`, `#[query(name = "…")]`, `#[query(flatten)]`, `#[body]`,
@@ -105,7 +110,10 @@ pub(crate) fn parse_arg_attr(attr: &Attribute, cx: &mut Ctxt) -> Option<ArgAttr>
                 if meta.path.is_ident("name") {
                     let lit: LitStr = meta.value()?.parse()?;
                     if lit.value().is_empty() {
-                        return Err(syn::Error::new(lit.span(), "a query parameter name must not be empty"));
+                        return Err(syn::Error::new(
+                            lit.span(),
+                            "a query parameter name must not be empty",
+                        ));
                     }
                     name = Some(lit.value());
                     Ok(())
@@ -124,7 +132,10 @@ pub(crate) fn parse_arg_attr(attr: &Attribute, cx: &mut Ctxt) -> Option<ArgAttr>
                 return None;
             }
             if flatten && name.is_some() {
-                cx.error_spanned_by(attr, "#[query(flatten)] takes its names from the struct's fields; remove `name = …`");
+                cx.error_spanned_by(
+                    attr,
+                    "#[query(flatten)] takes its names from the struct's fields; remove `name = …`",
+                );
                 return None;
             }
         }
@@ -155,7 +166,10 @@ pub(crate) fn parse_arg_attr(attr: &Attribute, cx: &mut Ctxt) -> Option<ArgAttr>
     match attr.parse_args::<LitStr>() {
         Ok(name) if is_header_name(&name.value()) => Some(ArgAttr::Header { name }),
         Ok(name) => {
-            cx.error_spanned_by(&name, format!("{:?} is not a valid HTTP header name", name.value()));
+            cx.error_spanned_by(
+                &name,
+                format!("{:?} is not a valid HTTP header name", name.value()),
+            );
             None
         }
         Err(_) => {

@@ -12,7 +12,9 @@ pub(crate) fn emit(item: &ItemTrait, krate: &Path, errors: TokenStream) -> Token
     let mut item = item.clone();
     let mut stub_methods = Vec::new();
     for trait_item in &mut item.items {
-        let TraitItem::Fn(func) = trait_item else { continue };
+        let TraitItem::Fn(func) = trait_item else {
+            continue;
+        };
         func.attrs.retain(|a| Verb::of(a).is_none());
         strip_arg_attrs(&mut func.sig);
         if func.default.is_none() {
@@ -23,7 +25,8 @@ pub(crate) fn emit(item: &ItemTrait, krate: &Path, errors: TokenStream) -> Token
     let trait_ident = &item.ident;
     let client_ident = format_ident!("{}Client", trait_ident);
     let vis = &item.vis;
-    let can_impl = item.generics.params.is_empty() && item.supertraits.is_empty() && item.unsafety.is_none();
+    let can_impl =
+        item.generics.params.is_empty() && item.supertraits.is_empty() && item.unsafety.is_none();
     let stub_impl = can_impl.then(|| {
         quote! {
             #[allow(unused_variables, clippy::unused_async)]

@@ -29,12 +29,18 @@ impl PathTemplate {
             let is_trailing = index + 1 == count;
             if segment.is_empty() {
                 if !(is_trailing && count == 1) {
-                    cx.error_spanned_by(&lit, format!("path {text:?} has an empty segment (`//` or a trailing `/`)"));
+                    cx.error_spanned_by(
+                        &lit,
+                        format!("path {text:?} has an empty segment (`//` or a trailing `/`)"),
+                    );
                 }
                 continue;
             }
             if segment == "." || segment == ".." {
-                cx.error_spanned_by(&lit, format!("path {text:?} must not contain a `{segment}` segment"));
+                cx.error_spanned_by(
+                    &lit,
+                    format!("path {text:?} must not contain a `{segment}` segment"),
+                );
                 continue;
             }
             let has_brace = segment.contains('{') || segment.contains('}');
@@ -56,7 +62,10 @@ impl PathTemplate {
                 continue;
             }
             if placeholders.iter().any(|p| p == name) {
-                cx.error_spanned_by(&lit, format!("in path {text:?}, placeholder `{{{name}}}` appears twice"));
+                cx.error_spanned_by(
+                    &lit,
+                    format!("in path {text:?}, placeholder `{{{name}}}` appears twice"),
+                );
                 continue;
             }
             placeholders.push(name.to_string());
@@ -79,8 +88,12 @@ mod tests {
 
     fn parse(text: &str) -> (Vec<String>, Option<String>) {
         let mut cx = Ctxt::default();
-        let template = PathTemplate::parse(LitStr::new(text, proc_macro2::Span::call_site()), &mut cx);
-        (template.placeholders, cx.into_compile_errors().map(|e| e.to_string()))
+        let template =
+            PathTemplate::parse(LitStr::new(text, proc_macro2::Span::call_site()), &mut cx);
+        (
+            template.placeholders,
+            cx.into_compile_errors().map(|e| e.to_string()),
+        )
     }
 
     #[test]
@@ -93,7 +106,20 @@ mod tests {
 
     #[test]
     fn rejects_bad_templates() {
-        for bad in ["api", "/api?x=1", "/a#b", "/a/{}", "/a/{a-b}", "/a/{1x}", "/a/x{y}", "/a//b", "/a/", "/a/{x}/{x}", "/a/../b", "/a/{fn}"] {
+        for bad in [
+            "api",
+            "/api?x=1",
+            "/a#b",
+            "/a/{}",
+            "/a/{a-b}",
+            "/a/{1x}",
+            "/a/x{y}",
+            "/a//b",
+            "/a/",
+            "/a/{x}/{x}",
+            "/a/../b",
+            "/a/{fn}",
+        ] {
             assert!(parse(bad).1.is_some(), "{bad} should be rejected");
         }
     }

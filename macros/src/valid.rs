@@ -15,7 +15,10 @@ const RESERVED: [&str; 3] = ["new", "in_cluster", "client"];
 
 pub(crate) fn check_trait(item: &ItemTrait, cx: &mut Ctxt) {
     if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
-        cx.error_spanned_by(&item.generics, "#[in_cluster_client] traits cannot be generic; put the types in the method signatures");
+        cx.error_spanned_by(
+            &item.generics,
+            "#[in_cluster_client] traits cannot be generic; put the types in the method signatures",
+        );
     }
     if !item.supertraits.is_empty() {
         cx.error_spanned_by(&item.supertraits, "#[in_cluster_client] traits cannot have supertraits: the generated client could not implement them");
@@ -30,32 +33,64 @@ pub(crate) fn check_signature(func: &TraitItemFn, cx: &mut Ctxt) -> bool {
     let sig = &func.sig;
     let mut ok = true;
     if sig.asyncness.is_none() {
-        cx.error_spanned_by(&sig.fn_token, format!("method `{}` must be `async fn`", sig.ident));
+        cx.error_spanned_by(
+            sig.fn_token,
+            format!("method `{}` must be `async fn`", sig.ident),
+        );
         ok = false;
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        cx.error_spanned_by(&sig.generics, format!("method `{}` cannot be generic: each endpoint has concrete types", sig.ident));
+        cx.error_spanned_by(
+            &sig.generics,
+            format!(
+                "method `{}` cannot be generic: each endpoint has concrete types",
+                sig.ident
+            ),
+        );
         ok = false;
     }
     if RESERVED.contains(&sig.ident.to_string().as_str()) {
         cx.error_spanned_by(
             &sig.ident,
-            format!("method name `{}` collides with the generated client's own `{}`; rename the method", sig.ident, sig.ident),
+            format!(
+                "method name `{}` collides with the generated client's own `{}`; rename the method",
+                sig.ident, sig.ident
+            ),
         );
         ok = false;
     }
     match sig.inputs.first() {
-        Some(FnArg::Receiver(receiver)) if receiver.reference.is_some() && receiver.mutability.is_none() && receiver.colon_token.is_none() => {}
+        Some(FnArg::Receiver(receiver))
+            if receiver.reference.is_some()
+                && receiver.mutability.is_none()
+                && receiver.colon_token.is_none() => {}
         Some(FnArg::Receiver(receiver)) => {
-            cx.error_spanned_by(receiver, format!("method `{}` must take `&self` (shared, so calls can run concurrently)", sig.ident));
+            cx.error_spanned_by(
+                receiver,
+                format!(
+                    "method `{}` must take `&self` (shared, so calls can run concurrently)",
+                    sig.ident
+                ),
+            );
             ok = false;
         }
         _ => {
-            cx.error_spanned_by(&sig.ident, format!("method `{}` must take `&self` as its first argument", sig.ident));
+            cx.error_spanned_by(
+                &sig.ident,
+                format!(
+                    "method `{}` must take `&self` as its first argument",
+                    sig.ident
+                ),
+            );
             ok = false;
         }
     }
-    for unsupported in [sig.constness.is_some(), sig.unsafety.is_some(), sig.abi.is_some(), sig.variadic.is_some()] {
+    for unsupported in [
+        sig.constness.is_some(),
+        sig.unsafety.is_some(),
+        sig.abi.is_some(),
+        sig.variadic.is_some(),
+    ] {
         if unsupported {
             cx.error_spanned_by(sig, format!("method `{}` must be a plain `async fn` (no const, unsafe, extern or variadics)", sig.ident));
             ok = false;
@@ -84,7 +119,13 @@ pub(crate) fn check_return(sig: &Signature, cx: &mut Ctxt) -> Option<Returns> {
 
 /// Binds every argument to a placeholder, a query parameter, the body or a header, and every
 /// placeholder but `{namespace}` to an argument.
-pub(crate) fn bind_args(method: &Ident, verb: Verb, template: &PathTemplate, raw: Vec<RawArg>, cx: &mut Ctxt) -> Option<Vec<Arg>> {
+pub(crate) fn bind_args(
+    method: &Ident,
+    verb: Verb,
+    template: &PathTemplate,
+    raw: Vec<RawArg>,
+    cx: &mut Ctxt,
+) -> Option<Vec<Arg>> {
     let mut ok = true;
     let mut args = Vec::new();
     let mut body_seen = false;
@@ -105,7 +146,12 @@ pub(crate) fn bind_args(method: &Ident, verb: Verb, template: &PathTemplate, raw
             }
         }
         if kinds.len() > 1 {
-            cx.error_spanned_by(kinds[1].0, format!("argument `{name}` has more than one of #[query], #[body], #[header]; keep one"));
+            cx.error_spanned_by(
+                kinds[1].0,
+                format!(
+                    "argument `{name}` has more than one of #[query], #[body], #[header]; keep one"
+                ),
+            );
             ok = false;
             continue;
         }
@@ -133,7 +179,12 @@ pub(crate) fn bind_args(method: &Ident, verb: Verb, template: &PathTemplate, raw
             }
             Some((attr, ArgAttr::Body { content_type })) => {
                 if body_seen {
-                    cx.error_spanned_by(attr, format!("method `{method}` has two #[body] arguments; a request has one body"));
+                    cx.error_spanned_by(
+                        attr,
+                        format!(
+                            "method `{method}` has two #[body] arguments; a request has one body"
+                        ),
+                    );
                     ok = false;
                 }
                 if verb == Verb::Get {
@@ -141,18 +192,33 @@ pub(crate) fn bind_args(method: &Ident, verb: Verb, template: &PathTemplate, raw
                     ok = false;
                 }
                 body_seen = true;
-                ArgKind::Body { content_type: content_type.clone() }
+                ArgKind::Body {
+                    content_type: content_type.clone(),
+                }
             }
-            Some((_, ArgAttr::Query { name: rename, flatten })) => ArgKind::Query {
+            Some((
+                _,
+                ArgAttr::Query {
+                    name: rename,
+                    flatten,
+                },
+            )) => ArgKind::Query {
                 name: rename.clone().unwrap_or_else(|| lower_camel_case(&name)),
                 flatten: *flatten,
             },
             Some((_, ArgAttr::Header { name })) => ArgKind::Header { name: name.clone() },
         };
-        args.push(Arg { ident, ty: arg.ty, kind });
+        args.push(Arg {
+            ident,
+            ty: arg.ty,
+            kind,
+        });
     }
     for placeholder in &template.placeholders {
-        if placeholder != "namespace" && !names.contains(placeholder) && !names.contains(&format!("r#{placeholder}")) {
+        if placeholder != "namespace"
+            && !names.contains(placeholder)
+            && !names.contains(&format!("r#{placeholder}"))
+        {
             cx.error_spanned_by(
                 &template.lit,
                 format!(

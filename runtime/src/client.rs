@@ -35,7 +35,7 @@ pub struct Client {
 struct Inner {
     http: reqwest::Client,
     base_url: String,
-    server: String,
+    authority: String,
     namespace: String,
     token: Option<TokenSource>,
     ca_path: Option<PathBuf>,
@@ -115,11 +115,17 @@ impl Client {
         let (builder, ca_path) = match &config.mode {
             Mode::InCluster { ca_path, .. } => {
                 let tls = tls::in_cluster_tls(ca_path, config.ca_recheck)?;
-                (builder.tls_backend_preconfigured(tls).https_only(true), Some(ca_path.clone()))
+                (
+                    builder.tls_backend_preconfigured(tls).https_only(true),
+                    Some(ca_path.clone()),
+                )
             }
             Mode::Proxy { https } => {
                 let tls = tls::platform_tls()?;
-                (builder.tls_backend_preconfigured(tls).https_only(*https), None)
+                (
+                    builder.tls_backend_preconfigured(tls).https_only(*https),
+                    None,
+                )
             }
         };
         let http = builder
@@ -129,7 +135,7 @@ impl Client {
             inner: Arc::new(Inner {
                 http,
                 base_url: config.base_url,
-                server: config.server_label,
+                authority: config.server_label,
                 namespace: config.namespace,
                 token,
                 ca_path,
@@ -191,12 +197,19 @@ impl Client {
         }
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(|err| self.transport_error(err))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|err| self.transport_error(err))?;
         tracing::debug!(request = %request, status, bytes = body.len(), "response");
         if !(200..300).contains(&status) {
             return Err(Error::Api(Box::new(Status::from_response(status, &body))));
         }
-        Ok(Response { status, headers, body })
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
     }
 
     /// Sends a request and decodes the JSON response into `T`.
@@ -247,9 +260,17 @@ impl Client {
         self.send(request).await.map(drop)
     }
 
-    async fn execute(&self, request: &Request, token: Option<&SecretToken>) -> Result<reqwest::Response> {
+    async fn execute(
+        &self,
+        request: &Request,
+        token: Option<&SecretToken>,
+    ) -> Result<reqwest::Response> {
         let url = format!("{}{}", self.inner.base_url, request.path_and_query());
-        let mut builder = self.inner.http.request(request.method.clone(), url).headers(request.headers.clone());
+        let mut builder = self
+            .inner
+            .http
+            .request(request.method.clone(), url)
+            .headers(request.headers.clone());
         if let Some(value) = token.and_then(SecretToken::header_value) {
             builder = builder.header(AUTHORIZATION, value);
         }
@@ -259,10 +280,13 @@ impl Client {
         if let Some(timeout) = request.timeout.or(self.inner.timeout) {
             builder = builder.timeout(timeout);
         }
-        builder.send().await.map_err(|err| self.transport_error(err))
+        builder
+            .send()
+            .await
+            .map_err(|err| self.transport_error(err))
     }
 
     fn transport_error(&self, err: reqwest::Error) -> Error {
-        transport_error::classify(err, &self.inner.server, self.inner.ca_path.as_deref())
+        transport_error::classify(err, &self.inner.authority, self.inner.ca_path.as_deref())
     }
 }

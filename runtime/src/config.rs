@@ -40,7 +40,10 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub(crate) enum Mode {
     /// HTTPS to the API server, bearer token from `token_path`, roots from `ca_path` only.
-    InCluster { token_path: PathBuf, ca_path: PathBuf },
+    InCluster {
+        token_path: PathBuf,
+        ca_path: PathBuf,
+    },
     /// A `kubectl proxy`: no credentials of ours. `https` says whether the URL is https.
     Proxy { https: bool },
 }
@@ -77,7 +80,10 @@ impl Config {
     /// let err = incluster::Config::in_cluster_from(|_| None, "/nonexistent").unwrap_err();
     /// assert!(err.to_string().contains("KUBERNETES_SERVICE_HOST is not set"));
     /// ```
-    pub fn in_cluster_from(env: impl Fn(&str) -> Option<String>, dir: impl AsRef<Path>) -> Result<Config> {
+    pub fn in_cluster_from(
+        env: impl Fn(&str) -> Option<String>,
+        dir: impl AsRef<Path>,
+    ) -> Result<Config> {
         discover(&env, dir.as_ref())
     }
 
@@ -94,7 +100,11 @@ impl Config {
     /// # Ok::<(), incluster::Error>(())
     /// ```
     pub fn proxy(url: &str) -> Result<Config> {
-        proxy_with(&|name| std::env::var(name).ok(), Path::new(SERVICE_ACCOUNT_DIR), url)
+        proxy_with(
+            &|name| std::env::var(name).ok(),
+            Path::new(SERVICE_ACCOUNT_DIR),
+            url,
+        )
     }
 
     /// The default namespace: what `{namespace}` means when a method has no `namespace` argument.
@@ -170,7 +180,9 @@ impl Config {
 
     pub(crate) fn token_source(&self) -> Result<Option<TokenSource>> {
         match &self.mode {
-            Mode::InCluster { token_path, .. } => TokenSource::open(token_path, self.token_reread).map(Some),
+            Mode::InCluster { token_path, .. } => {
+                TokenSource::open(token_path, self.token_reread).map(Some)
+            }
             Mode::Proxy { .. } => Ok(None),
         }
     }
@@ -195,7 +207,10 @@ fn discover(env: Env<'_>, dir: &Path) -> Result<Config> {
         base_url: format!("https://{authority}"),
         server_label: authority,
         namespace: namespace(env, dir),
-        mode: Mode::InCluster { token_path, ca_path },
+        mode: Mode::InCluster {
+            token_path,
+            ca_path,
+        },
         token_reread: token::DEFAULT_TOKEN_REREAD,
         ca_recheck: tls::DEFAULT_CA_RECHECK,
         timeout: None,
@@ -221,7 +236,10 @@ fn service_host(env: Env<'_>) -> Result<IpOrName> {
              check that the Pod spec does not override it"
         )));
     }
-    let unbracketed = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let unbracketed = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
     match unbracketed.parse::<IpAddr>() {
         Ok(IpAddr::V4(ip)) => return Ok(IpOrName::V4(ip)),
         Ok(IpAddr::V6(ip)) => return Ok(IpOrName::V6(ip)),
@@ -295,12 +313,18 @@ fn proxy_with(env: Env<'_>, dir: &Path, url: &str) -> Result<Config> {
             )))
         }
     };
-    if parsed.query().is_some() || parsed.fragment().is_some() || !parsed.username().is_empty() || parsed.password().is_some() {
+    if parsed.query().is_some()
+        || parsed.fragment().is_some()
+        || !parsed.username().is_empty()
+        || parsed.password().is_some()
+    {
         return Err(Error::config(format!(
             "Config::proxy: {url:?} must be just scheme://host:port (no credentials, query or fragment)"
         )));
     }
-    let host = parsed.host().ok_or_else(|| Error::config(format!("Config::proxy: {url:?} has no host")))?;
+    let host = parsed
+        .host()
+        .ok_or_else(|| Error::config(format!("Config::proxy: {url:?} has no host")))?;
     let loopback = match &host {
         url::Host::Ipv4(ip) => ip.is_loopback(),
         url::Host::Ipv6(ip) => ip.is_loopback(),
@@ -312,13 +336,20 @@ fn proxy_with(env: Env<'_>, dir: &Path, url: &str) -> Result<Config> {
              and {url:?} is not one; run `kubectl proxy` in the Pod (a sidecar) or use an https:// URL"
         )));
     }
-    let port = parsed.port_or_known_default().unwrap_or(if https { 443 } else { 80 });
+    let port = parsed
+        .port_or_known_default()
+        .unwrap_or(if https { 443 } else { 80 });
     let host_text = match &host {
         url::Host::Ipv6(ip) => format!("[{ip}]"),
         other => other.to_string(),
     };
     let authority = format!("{host_text}:{port}");
-    let base_url = format!("{}://{}{}", parsed.scheme(), authority, parsed.path().trim_end_matches('/'));
+    let base_url = format!(
+        "{}://{}{}",
+        parsed.scheme(),
+        authority,
+        parsed.path().trim_end_matches('/')
+    );
     Ok(Config {
         base_url,
         server_label: authority,

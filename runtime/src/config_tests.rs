@@ -11,7 +11,8 @@ struct Pod {
 impl Pod {
     /// A complete, valid Pod: host, port, token, ca.crt, namespace.
     fn new(name: &str) -> Pod {
-        let dir = std::env::temp_dir().join(format!("incluster-config-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("incluster-config-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("token"), "a-token\n").unwrap();
@@ -73,66 +74,122 @@ fn a_complete_pod_is_discovered() {
 #[test]
 fn no_host() {
     let err = Pod::new("nohost").unset(HOST_VAR).error();
-    assert!(err.contains("KUBERNETES_SERVICE_HOST is not set") && err.contains("Config::proxy"), "{err}");
+    assert!(
+        err.contains("KUBERNETES_SERVICE_HOST is not set") && err.contains("Config::proxy"),
+        "{err}"
+    );
 }
 
 #[test]
 fn empty_host() {
     let err = Pod::new("emptyhost").set(HOST_VAR, " ").error();
-    assert!(err.contains("KUBERNETES_SERVICE_HOST") && err.contains("empty"), "{err}");
+    assert!(
+        err.contains("KUBERNETES_SERVICE_HOST") && err.contains("empty"),
+        "{err}"
+    );
 }
 
 #[test]
 fn invalid_host() {
     let err = Pod::new("badhost").set(HOST_VAR, "https://x/y").error();
-    assert!(err.contains("KUBERNETES_SERVICE_HOST") && err.contains("neither"), "{err}");
+    assert!(
+        err.contains("KUBERNETES_SERVICE_HOST") && err.contains("neither"),
+        "{err}"
+    );
 }
 
 #[test]
 fn ipv6_host_is_bracketed() {
     let config = Pod::new("v6").set(HOST_VAR, "fd00::1").discover().unwrap();
     assert_eq!(config.server(), "https://[fd00::1]:443");
-    let config = Pod::new("v6b").set(HOST_VAR, "[fd00::1]").discover().unwrap();
+    let config = Pod::new("v6b")
+        .set(HOST_VAR, "[fd00::1]")
+        .discover()
+        .unwrap();
     assert_eq!(config.server(), "https://[fd00::1]:443");
 }
 
 #[test]
 fn dns_host() {
-    let config = Pod::new("dns").set(HOST_VAR, "API.example.internal.").discover().unwrap();
+    let config = Pod::new("dns")
+        .set(HOST_VAR, "API.example.internal.")
+        .discover()
+        .unwrap();
     assert_eq!(config.server(), "https://api.example.internal:443");
 }
 
 #[test]
 fn no_port() {
-    let err = Pod::new("noport").unset(PORT_HTTPS_VAR).unset(PORT_VAR).error();
-    assert!(err.contains("KUBERNETES_SERVICE_PORT_HTTPS") && err.contains("KUBERNETES_SERVICE_PORT ") && err.contains("neither"), "{err}");
+    let err = Pod::new("noport")
+        .unset(PORT_HTTPS_VAR)
+        .unset(PORT_VAR)
+        .error();
+    assert!(
+        err.contains("KUBERNETES_SERVICE_PORT_HTTPS")
+            && err.contains("KUBERNETES_SERVICE_PORT ")
+            && err.contains("neither"),
+        "{err}"
+    );
 }
 
 #[test]
 fn empty_port() {
-    let err = Pod::new("emptyport").unset(PORT_HTTPS_VAR).set(PORT_VAR, "").error();
-    assert!(err.contains("KUBERNETES_SERVICE_PORT is set but empty"), "{err}");
-    let err = Pod::new("emptyport2").set(PORT_HTTPS_VAR, "").unset(PORT_VAR).error();
-    assert!(err.contains("KUBERNETES_SERVICE_PORT_HTTPS is set but empty"), "{err}");
+    let err = Pod::new("emptyport")
+        .unset(PORT_HTTPS_VAR)
+        .set(PORT_VAR, "")
+        .error();
+    assert!(
+        err.contains("KUBERNETES_SERVICE_PORT is set but empty"),
+        "{err}"
+    );
+    let err = Pod::new("emptyport2")
+        .set(PORT_HTTPS_VAR, "")
+        .unset(PORT_VAR)
+        .error();
+    assert!(
+        err.contains("KUBERNETES_SERVICE_PORT_HTTPS is set but empty"),
+        "{err}"
+    );
 }
 
 #[test]
 fn bad_port() {
     for bad in ["https", "0", "70000", "-1"] {
         let err = Pod::new("badport").set(PORT_HTTPS_VAR, bad).error();
-        assert!(err.contains("KUBERNETES_SERVICE_PORT_HTTPS") && err.contains("not a port number"), "{bad}: {err}");
+        assert!(
+            err.contains("KUBERNETES_SERVICE_PORT_HTTPS") && err.contains("not a port number"),
+            "{bad}: {err}"
+        );
     }
-    let err = Pod::new("badport2").unset(PORT_HTTPS_VAR).set(PORT_VAR, "tcp://10.0.0.1:443").error();
-    assert!(err.contains("KUBERNETES_SERVICE_PORT=") && err.contains("not a port number"), "{err}");
+    let err = Pod::new("badport2")
+        .unset(PORT_HTTPS_VAR)
+        .set(PORT_VAR, "tcp://10.0.0.1:443")
+        .error();
+    assert!(
+        err.contains("KUBERNETES_SERVICE_PORT=") && err.contains("not a port number"),
+        "{err}"
+    );
 }
 
 #[test]
 fn port_https_takes_precedence() {
-    let config = Pod::new("prec").set(PORT_HTTPS_VAR, "6443").set(PORT_VAR, "443").discover().unwrap();
+    let config = Pod::new("prec")
+        .set(PORT_HTTPS_VAR, "6443")
+        .set(PORT_VAR, "443")
+        .discover()
+        .unwrap();
     assert_eq!(config.server(), "https://10.96.0.1:6443");
-    let config = Pod::new("prec2").unset(PORT_HTTPS_VAR).set(PORT_VAR, "8443").discover().unwrap();
+    let config = Pod::new("prec2")
+        .unset(PORT_HTTPS_VAR)
+        .set(PORT_VAR, "8443")
+        .discover()
+        .unwrap();
     assert_eq!(config.server(), "https://10.96.0.1:8443");
-    let config = Pod::new("prec3").set(PORT_HTTPS_VAR, "").set(PORT_VAR, "8443").discover().unwrap();
+    let config = Pod::new("prec3")
+        .set(PORT_HTTPS_VAR, "")
+        .set(PORT_VAR, "8443")
+        .discover()
+        .unwrap();
     assert_eq!(config.server(), "https://10.96.0.1:8443");
 }
 
@@ -140,53 +197,83 @@ fn port_https_takes_precedence() {
 fn no_token_file() {
     let pod = Pod::new("notoken").file("token", None);
     let err = pod.error();
-    assert!(err.contains(&pod.dir.join("token").display().to_string()) && err.contains("does not exist"), "{err}");
+    assert!(
+        err.contains(&pod.dir.join("token").display().to_string())
+            && err.contains("does not exist"),
+        "{err}"
+    );
 }
 
 #[test]
 fn empty_token_file() {
     let pod = Pod::new("emptytoken").file("token", Some(" \n"));
     let err = pod.error();
-    assert!(err.contains(&pod.dir.join("token").display().to_string()) && err.contains("empty"), "{err}");
+    assert!(
+        err.contains(&pod.dir.join("token").display().to_string()) && err.contains("empty"),
+        "{err}"
+    );
 }
 
 #[test]
 fn no_ca_file() {
     let pod = Pod::new("noca").file("ca.crt", None);
     let err = pod.error();
-    assert!(err.contains(&pod.dir.join("ca.crt").display().to_string()) && err.contains("does not exist"), "{err}");
+    assert!(
+        err.contains(&pod.dir.join("ca.crt").display().to_string())
+            && err.contains("does not exist"),
+        "{err}"
+    );
 }
 
 #[test]
 fn empty_ca_file() {
     let pod = Pod::new("emptyca").file("ca.crt", Some(""));
     let err = pod.error();
-    assert!(err.contains(&pod.dir.join("ca.crt").display().to_string()) && err.contains("empty"), "{err}");
+    assert!(
+        err.contains(&pod.dir.join("ca.crt").display().to_string()) && err.contains("empty"),
+        "{err}"
+    );
 }
 
 #[test]
 fn ca_file_without_a_certificate() {
     let pod = Pod::new("garbageca").file("ca.crt", Some("not a certificate\n"));
     let err = pod.error();
-    assert!(err.contains(&pod.dir.join("ca.crt").display().to_string()) && err.contains("no certificate"), "{err}");
+    assert!(
+        err.contains(&pod.dir.join("ca.crt").display().to_string())
+            && err.contains("no certificate"),
+        "{err}"
+    );
 }
 
 #[test]
 fn ca_file_with_a_broken_certificate() {
-    let pod = Pod::new("brokenca").file("ca.crt", Some("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"));
+    let pod = Pod::new("brokenca").file(
+        "ca.crt",
+        Some("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
+    );
     let err = pod.error();
-    assert!(err.contains(&pod.dir.join("ca.crt").display().to_string()), "{err}");
+    assert!(
+        err.contains(&pod.dir.join("ca.crt").display().to_string()),
+        "{err}"
+    );
 }
 
 #[test]
 fn namespace_precedence() {
-    let config = Pod::new("ns1").set(NAMESPACE_VAR, "from-env").discover().unwrap();
+    let config = Pod::new("ns1")
+        .set(NAMESPACE_VAR, "from-env")
+        .discover()
+        .unwrap();
     assert_eq!(config.namespace(), "from-env");
     let config = Pod::new("ns2").set(NAMESPACE_VAR, "").discover().unwrap();
     assert_eq!(config.namespace(), "from-file");
     let config = Pod::new("ns3").file("namespace", None).discover().unwrap();
     assert_eq!(config.namespace(), "default");
-    let config = Pod::new("ns4").file("namespace", Some("\n")).discover().unwrap();
+    let config = Pod::new("ns4")
+        .file("namespace", Some("\n"))
+        .discover()
+        .unwrap();
     assert_eq!(config.namespace(), "default");
 }
 
@@ -211,11 +298,18 @@ fn proxy_accepts_loopback_http() {
 
 #[test]
 fn proxy_refuses_plain_http_elsewhere() {
-    for url in ["http://10.0.0.8:8001", "http://kube.example.com:8001", "http://[fd00::1]:8001"] {
+    for url in [
+        "http://10.0.0.8:8001",
+        "http://kube.example.com:8001",
+        "http://[fd00::1]:8001",
+    ] {
         let err = proxy(url).unwrap_err().to_string();
         assert!(err.contains("loopback") && err.contains(url), "{err}");
     }
-    assert!(proxy("ftp://127.0.0.1").unwrap_err().to_string().contains("scheme"));
+    assert!(proxy("ftp://127.0.0.1")
+        .unwrap_err()
+        .to_string()
+        .contains("scheme"));
     assert!(proxy("127.0.0.1:8001").is_err());
     assert!(proxy("http://user:pw@127.0.0.1:8001").is_err());
 }
@@ -225,6 +319,11 @@ fn proxy_namespace_precedence() {
     let pod = Pod::new("proxyns");
     let config = proxy_with(&|_| None, &pod.dir, "http://127.0.0.1:8001").unwrap();
     assert_eq!(config.namespace(), "from-file");
-    let config = proxy_with(&|n| (n == NAMESPACE_VAR).then(|| "env-ns".to_string()), &pod.dir, "http://127.0.0.1:8001").unwrap();
+    let config = proxy_with(
+        &|n| (n == NAMESPACE_VAR).then(|| "env-ns".to_string()),
+        &pod.dir,
+        "http://127.0.0.1:8001",
+    )
+    .unwrap();
     assert_eq!(config.namespace(), "env-ns");
 }

@@ -55,7 +55,11 @@ pub use request::{HeaderArg, Method, Request, RequestBuilder};
 pub use status::{Status, StatusCause, StatusDetails};
 
 /// What generated clients call. Not a public API: names here change without notice.
+///
+/// The functions spell out `impl Future + Send` (rather than `async fn`) so that the `Send`
+/// guarantee generated methods promise is checked here, once.
 #[doc(hidden)]
+#[allow(clippy::manual_async_fn)]
 pub mod __private {
     pub use crate::client::Client;
     pub use crate::error::Result;
@@ -71,12 +75,18 @@ pub mod __private {
     }
 
     /// Sends `request` (if it was built) and returns the response body as text.
-    pub fn text(client: &Client, request: Result<Request>) -> impl Future<Output = Result<String>> + Send + '_ {
+    pub fn text(
+        client: &Client,
+        request: Result<Request>,
+    ) -> impl Future<Output = Result<String>> + Send + '_ {
         async move { client.text(request?).await }
     }
 
     /// Sends `request` (if it was built) and ignores the body of its 2xx response.
-    pub fn empty(client: &Client, request: Result<Request>) -> impl Future<Output = Result<()>> + Send + '_ {
+    pub fn empty(
+        client: &Client,
+        request: Result<Request>,
+    ) -> impl Future<Output = Result<()>> + Send + '_ {
         async move { client.empty(request?).await }
     }
 }

@@ -4,7 +4,11 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// Everything but RFC 3986's unreserved characters is encoded, so a value can never add a
 /// segment (`/`), start a query (`?`) or a fragment (`#`), or be decoded twice (`%`).
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Longest value accepted for one segment (Kubernetes names are at most 253 characters; the
 /// HTTP stack refuses URIs over 64 KiB with an error that would not name the argument).

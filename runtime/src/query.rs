@@ -63,7 +63,10 @@ impl<T: QueryValue> QueryValue for Vec<T> {
 
 /// Flattens a `Serialize` struct into query pairs: field names as serde names them, `None`
 /// fields skipped, sequences repeated.
-pub(crate) fn flatten(value: &impl Serialize, pairs: &mut Vec<(String, String)>) -> Result<(), String> {
+pub(crate) fn flatten(
+    value: &impl Serialize,
+    pairs: &mut Vec<(String, String)>,
+) -> Result<(), String> {
     let json = serde_json::to_value(value).map_err(|err| err.to_string())?;
     let serde_json::Value::Object(map) = json else {
         return Err(format!("it serializes to {json}, not to a struct or map"));
@@ -74,7 +77,12 @@ pub(crate) fn flatten(value: &impl Serialize, pairs: &mut Vec<(String, String)>)
     Ok(())
 }
 
-fn push_json(name: &str, value: serde_json::Value, pairs: &mut Vec<(String, String)>, allow_seq: bool) -> Result<(), String> {
+fn push_json(
+    name: &str,
+    value: serde_json::Value,
+    pairs: &mut Vec<(String, String)>,
+    allow_seq: bool,
+) -> Result<(), String> {
     use serde_json::Value;
     match value {
         Value::Null => {}
@@ -86,7 +94,11 @@ fn push_json(name: &str, value: serde_json::Value, pairs: &mut Vec<(String, Stri
                 push_json(name, item, pairs, false)?;
             }
         }
-        other => return Err(format!("field `{name}` is {other}, which has no query-string form")),
+        other => {
+            return Err(format!(
+                "field `{name}` is {other}, which has no query-string form"
+            ))
+        }
     }
     Ok(())
 }
@@ -106,7 +118,16 @@ mod tests {
             fields: Vec<&'a str>,
         }
         let mut pairs = Vec::new();
-        flatten(&ListParams { label_selector: None, limit: Some(3), watch: true, fields: vec!["a", "b"] }, &mut pairs).unwrap();
+        flatten(
+            &ListParams {
+                label_selector: None,
+                limit: Some(3),
+                watch: true,
+                fields: vec!["a", "b"],
+            },
+            &mut pairs,
+        )
+        .unwrap();
         let got: Vec<_> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
         assert_eq!(got, ["limit=3", "watch=true", "fields=a", "fields=b"]);
         assert!(flatten(&5, &mut pairs).is_err());

@@ -184,7 +184,10 @@ impl RequestBuilder {
     /// ```
     pub fn query_flatten(mut self, value: &impl Serialize) -> Self {
         if let Err(why) = query::flatten(value, &mut self.request.query) {
-            let message = format!("{} {}: query parameters: {why}", self.request.method, self.request.template);
+            let message = format!(
+                "{} {}: query parameters: {why}",
+                self.request.method, self.request.template
+            );
             self.fail(message);
         }
         self
@@ -199,7 +202,9 @@ impl RequestBuilder {
     /// # Ok::<(), incluster::Error>(())
     /// ```
     pub fn header<V: HeaderArg + ?Sized>(mut self, name: &'static str, value: &V) -> Self {
-        let Some(value) = value.header_text() else { return self };
+        let Some(value) = value.header_text() else {
+            return self;
+        };
         let parsed = HeaderName::from_bytes(name.as_bytes())
             .ok()
             .zip(HeaderValue::from_str(&value).ok());
@@ -255,10 +260,15 @@ impl RequestBuilder {
         match serde_json::to_vec(body) {
             Ok(bytes) => {
                 self.request.body = Some(Bytes::from(bytes));
-                self.request.headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+                self.request
+                    .headers
+                    .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
             }
             Err(err) => {
-                let message = format!("{} {}: the body does not serialize to JSON: {err}", self.request.method, self.request.template);
+                let message = format!(
+                    "{} {}: the body does not serialize to JSON: {err}",
+                    self.request.method, self.request.template
+                );
                 self.fail(message);
             }
         }
@@ -290,7 +300,10 @@ impl RequestBuilder {
         }
         let mut request = self.request;
         request.path = fill_template(request.template, &self.params).map_err(|placeholder| {
-            Error::invalid(format!("{} {}: no value for {{{placeholder}}}", request.method, request.template))
+            Error::invalid(format!(
+                "{} {}: no value for {{{placeholder}}}",
+                request.method, request.template
+            ))
         })?;
         Ok(request)
     }
@@ -302,13 +315,22 @@ impl RequestBuilder {
     }
 }
 
-fn fill_template<'t>(template: &'t str, params: &[(&str, String)]) -> std::result::Result<String, &'t str> {
+fn fill_template<'t>(
+    template: &'t str,
+    params: &[(&str, String)],
+) -> std::result::Result<String, &'t str> {
     let mut path = String::with_capacity(template.len() + 32);
     let mut rest = template;
     while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}') else { break };
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
         let name = &rest[open + 1..open + close];
-        let value = params.iter().find(|(n, _)| *n == name).map(|(_, v)| v).ok_or(name)?;
+        let value = params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
+            .ok_or(name)?;
         path.push_str(&rest[..open]);
         path.push_str(value);
         rest = &rest[open + close + 1..];

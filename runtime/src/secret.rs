@@ -15,7 +15,8 @@ impl SecretToken {
 
     /// The `Authorization` header value, marked sensitive so no layer logs it.
     pub(crate) fn header_value(&self) -> Option<reqwest::header::HeaderValue> {
-        let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", self.0)).ok()?;
+        let mut value =
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {}", self.0)).ok()?;
         value.set_sensitive(true);
         Some(value)
     }

@@ -39,7 +39,10 @@ pub(crate) fn parse_roots(path: &Path, pem: &[u8]) -> Result<RootCertStore> {
     let mut certs = Vec::new();
     for cert in CertificateDer::pem_slice_iter(pem) {
         let cert = cert.map_err(|err| {
-            Error::config(format!("CA bundle {} is not valid PEM: {err}", path.display()))
+            Error::config(format!(
+                "CA bundle {} is not valid PEM: {err}",
+                path.display()
+            ))
         })?;
         certs.push(cert);
     }
@@ -72,7 +75,10 @@ pub(crate) fn read_roots(path: &Path) -> Result<(RootCertStore, Vec<u8>)> {
                 path.display()
             ))
         } else {
-            Error::config(format!("cannot read the CA bundle {}: {err}", path.display()))
+            Error::config(format!(
+                "cannot read the CA bundle {}: {err}",
+                path.display()
+            ))
         }
     })?;
     let roots = parse_roots(path, &pem)?;
@@ -96,19 +102,30 @@ struct CaState {
 }
 
 impl RotatingCaVerifier {
-    pub(crate) fn new(path: &Path, recheck_every: Duration, provider: Arc<CryptoProvider>) -> Result<RotatingCaVerifier> {
+    pub(crate) fn new(
+        path: &Path,
+        recheck_every: Duration,
+        provider: Arc<CryptoProvider>,
+    ) -> Result<RotatingCaVerifier> {
         let (roots, pem) = read_roots(path)?;
         let verifier = build_verifier(path, roots, &provider)?;
         Ok(RotatingCaVerifier {
             path: path.to_path_buf(),
             recheck_every,
             provider,
-            state: Mutex::new(CaState { verifier, pem, checked_at: Instant::now() }),
+            state: Mutex::new(CaState {
+                verifier,
+                pem,
+                checked_at: Instant::now(),
+            }),
         })
     }
 
     fn current(&self) -> Arc<WebPkiServerVerifier> {
-        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if state.checked_at.elapsed() >= self.recheck_every {
             state.checked_at = Instant::now();
             self.reload(&mut state);
@@ -127,7 +144,9 @@ impl RotatingCaVerifier {
         if pem == state.pem {
             return;
         }
-        match parse_roots(&self.path, &pem).and_then(|roots| build_verifier(&self.path, roots, &self.provider)) {
+        match parse_roots(&self.path, &pem)
+            .and_then(|roots| build_verifier(&self.path, roots, &self.provider))
+        {
             Ok(verifier) => {
                 tracing::info!(path = %self.path.display(), "CA bundle changed; trusting the new roots");
                 state.verifier = verifier;
@@ -140,10 +159,19 @@ impl RotatingCaVerifier {
     }
 }
 
-fn build_verifier(path: &Path, roots: RootCertStore, provider: &Arc<CryptoProvider>) -> Result<Arc<WebPkiServerVerifier>> {
+fn build_verifier(
+    path: &Path,
+    roots: RootCertStore,
+    provider: &Arc<CryptoProvider>,
+) -> Result<Arc<WebPkiServerVerifier>> {
     WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
-        .map_err(|err| Error::config(format!("CA bundle {} cannot be used to verify servers: {err}", path.display())))
+        .map_err(|err| {
+            Error::config(format!(
+                "CA bundle {} cannot be used to verify servers: {err}",
+                path.display()
+            ))
+        })
 }
 
 impl ServerCertVerifier for RotatingCaVerifier {
@@ -155,8 +183,13 @@ impl ServerCertVerifier for RotatingCaVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        self.current()
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        self.current().verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        )
     }
 
     fn verify_tls12_signature(
@@ -178,12 +211,17 @@ impl ServerCertVerifier for RotatingCaVerifier {
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
 /// A rustls client configuration trusting only `ca.crt`, offering HTTP/2 and HTTP/1.1.
-pub(crate) fn in_cluster_tls(ca_path: &Path, recheck_every: Duration) -> Result<rustls::ClientConfig> {
+pub(crate) fn in_cluster_tls(
+    ca_path: &Path,
+    recheck_every: Duration,
+) -> Result<rustls::ClientConfig> {
     let provider = provider();
     let verifier = RotatingCaVerifier::new(ca_path, recheck_every, provider.clone())?;
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
@@ -194,20 +232,6 @@ pub(crate) fn in_cluster_tls(ca_path: &Path, recheck_every: Duration) -> Result<
         .with_no_client_auth();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_file_without_certificates_is_rejected() {
-        let path = Path::new("/x/ca.crt");
-        let err = parse_roots(path, b"hello\n").unwrap_err().to_string();
-        assert!(err.contains("/x/ca.crt") && err.contains("no certificate"), "{err}");
-        let err = parse_roots(path, b"  \n").unwrap_err().to_string();
-        assert!(err.contains("/x/ca.crt") && err.contains("empty"), "{err}");
-    }
 }
 
 /// A rustls configuration for an https `kubectl proxy` elsewhere: the platform's roots.
@@ -223,4 +247,21 @@ pub(crate) fn platform_tls() -> Result<rustls::ClientConfig> {
         .with_no_client_auth();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_without_certificates_is_rejected() {
+        let path = Path::new("/x/ca.crt");
+        let err = parse_roots(path, b"hello\n").unwrap_err().to_string();
+        assert!(
+            err.contains("/x/ca.crt") && err.contains("no certificate"),
+            "{err}"
+        );
+        let err = parse_roots(path, b"  \n").unwrap_err().to_string();
+        assert!(err.contains("/x/ca.crt") && err.contains("empty"), "{err}");
+    }
 }

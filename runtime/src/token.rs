@@ -33,7 +33,10 @@ impl TokenSource {
         Ok(TokenSource {
             path: path.to_path_buf(),
             reread_every,
-            state: Mutex::new(TokenState { token, checked_at: Instant::now() }),
+            state: Mutex::new(TokenState {
+                token,
+                checked_at: Instant::now(),
+            }),
         })
     }
 
@@ -76,7 +79,9 @@ impl TokenSource {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, TokenState> {
         // A panic while holding this lock cannot leave the state half-written; recover it.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -113,7 +118,8 @@ mod tests {
     use super::*;
 
     fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("incluster-token-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("incluster-token-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
@@ -129,9 +135,17 @@ mod tests {
         std::fs::write(&path, "second").unwrap();
         assert_eq!(source.current(), SecretToken::new("second"));
         std::fs::write(&path, "  \n").unwrap();
-        assert_eq!(source.current(), SecretToken::new("second"), "empty file keeps the last good token");
+        assert_eq!(
+            source.current(),
+            SecretToken::new("second"),
+            "empty file keeps the last good token"
+        );
         std::fs::remove_file(&path).unwrap();
-        assert_eq!(source.current(), SecretToken::new("second"), "missing file keeps the last good token");
+        assert_eq!(
+            source.current(),
+            SecretToken::new("second"),
+            "missing file keeps the last good token"
+        );
     }
 
     #[test]
@@ -143,18 +157,34 @@ mod tests {
         std::fs::write(&path, "second").unwrap();
         assert_eq!(source.current(), SecretToken::new("first"));
         let rejected = SecretToken::new("first");
-        assert_eq!(source.refresh_after_rejection(&rejected), Some(SecretToken::new("second")));
-        assert_eq!(source.refresh_after_rejection(&SecretToken::new("second")), None);
+        assert_eq!(
+            source.refresh_after_rejection(&rejected),
+            Some(SecretToken::new("second"))
+        );
+        assert_eq!(
+            source.refresh_after_rejection(&SecretToken::new("second")),
+            None
+        );
     }
 
     #[test]
     fn empty_and_missing_files_are_errors_naming_the_path() {
         let dir = temp_dir("errors");
         let path = dir.join("token");
-        let err = TokenSource::open(&path, DEFAULT_TOKEN_REREAD).unwrap_err().to_string();
-        assert!(err.contains(&path.display().to_string()) && err.contains("does not exist"), "{err}");
+        let err = TokenSource::open(&path, DEFAULT_TOKEN_REREAD)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&path.display().to_string()) && err.contains("does not exist"),
+            "{err}"
+        );
         std::fs::write(&path, "\n").unwrap();
-        let err = TokenSource::open(&path, DEFAULT_TOKEN_REREAD).unwrap_err().to_string();
-        assert!(err.contains(&path.display().to_string()) && err.contains("empty"), "{err}");
+        let err = TokenSource::open(&path, DEFAULT_TOKEN_REREAD)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&path.display().to_string()) && err.contains("empty"),
+            "{err}"
+        );
     }
 }

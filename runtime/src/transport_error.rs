@@ -11,7 +11,10 @@ pub(crate) fn classify(err: reqwest::Error, server: &str, ca_path: Option<&Path>
     let err = err.without_url();
     if let Some(tls) = find_rustls_error(&err) {
         let roots = match ca_path {
-            Some(path) => format!("the only trusted roots are the certificates in {}", path.display()),
+            Some(path) => format!(
+                "the only trusted roots are the certificates in {}",
+                path.display()
+            ),
             None => "the platform's trusted roots were used".to_string(),
         };
         let hint = match tls {
@@ -48,7 +51,10 @@ fn find_rustls_error<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a rustls
             return Some(tls);
         }
         // io::Error::source() skips the wrapped error itself, so look inside explicitly.
-        if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
             if let Some(tls) = find_rustls_error(inner) {
                 return Some(tls);
             }

@@ -22,22 +22,39 @@ impl TestCa {
     pub fn new(name: &str) -> TestCa {
         let key = KeyPair::generate().expect("generate CA key");
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        params.distinguished_name.push(rcgen::DnType::CommonName, name);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign, rcgen::KeyUsagePurpose::DigitalSignature];
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
         let cert = params.self_signed(&key).expect("self-sign CA");
-        TestCa { cert_pem: cert.pem(), issuer: Issuer::new(params, key) }
+        TestCa {
+            cert_pem: cert.pem(),
+            issuer: Issuer::new(params, key),
+        }
     }
 
     /// Mints a server certificate for the given IP addresses and DNS names.
     pub fn server_cert(&self, ips: &[&str], dns: &[&str]) -> ServerCert {
         let key = KeyPair::generate().expect("generate server key");
-        let mut params = CertificateParams::new(dns.iter().map(|d| d.to_string()).collect::<Vec<_>>()).expect("server params");
+        let mut params =
+            CertificateParams::new(dns.iter().map(|d| d.to_string()).collect::<Vec<_>>())
+                .expect("server params");
         for ip in ips {
-            params.subject_alt_names.push(SanType::IpAddress(ip.parse().expect("IP")));
+            params
+                .subject_alt_names
+                .push(SanType::IpAddress(ip.parse().expect("IP")));
         }
         params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-        let cert = params.signed_by(&key, &self.issuer).expect("sign server cert");
-        ServerCert { cert_pem: cert.pem(), key_pem: key.serialize_pem() }
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .expect("sign server cert");
+        ServerCert {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
     }
 }

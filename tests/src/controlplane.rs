@@ -31,7 +31,10 @@ pub struct ControlPlane {
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo root")
+        .to_path_buf()
 }
 
 /// Path of a binary built by `scripts/build-controlplane`, building it first if needed.
@@ -55,10 +58,13 @@ impl ControlPlane {
 
     fn start() -> ControlPlane {
         let binary = built_binary("controlplane");
-        let dir = std::env::temp_dir().join(format!("incluster-controlplane-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("incluster-controlplane-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let log = std::fs::File::create(std::env::temp_dir().join(format!("incluster-controlplane-{}.log", std::process::id())))
-            .expect("control plane log file");
+        let log = std::fs::File::create(
+            std::env::temp_dir().join(format!("incluster-controlplane-{}.log", std::process::id())),
+        )
+        .expect("control plane log file");
         let mut child = Command::new(&binary)
             .arg("--dir")
             .arg(&dir)
@@ -78,12 +84,23 @@ impl ControlPlane {
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("the control plane exited with {status} before writing cluster.json; see its log in {}", std::env::temp_dir().display());
             }
-            assert!(Instant::now() < deadline, "the control plane did not write cluster.json within 120 s");
+            assert!(
+                Instant::now() < deadline,
+                "the control plane did not write cluster.json within 120 s"
+            );
             std::thread::sleep(Duration::from_millis(100));
         };
-        let text = |key: &str| info[key].as_str().unwrap_or_else(|| panic!("cluster.json lacks {key}")).to_string();
+        let text = |key: &str| {
+            info[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("cluster.json lacks {key}"))
+                .to_string()
+        };
         let ca_pem = std::fs::read_to_string(text("caFile")).expect("read ca.crt");
-        let admin_token = std::fs::read_to_string(text("adminTokenFile")).expect("read admin token").trim().to_string();
+        let admin_token = std::fs::read_to_string(text("adminTokenFile"))
+            .expect("read admin token")
+            .trim()
+            .to_string();
         let plane = ControlPlane {
             server: text("server"),
             port: info["port"].as_u64().expect("port") as u16,
@@ -101,17 +118,30 @@ impl ControlPlane {
         std::thread::scope(|scope| {
             scope
                 .spawn(|| {
-                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("runtime");
                     runtime.block_on(async {
                         let deadline = Instant::now() + Duration::from_secs(180);
                         loop {
                             if let Ok((200, _)) = admin.raw("GET", "/readyz", None).await {
                                 // RBAC's bootstrap roles are created by a post-start hook; wait for the one we bind.
-                                if let Ok((200, _)) = admin.raw("GET", "/apis/rbac.authorization.k8s.io/v1/clusterroles/view", None).await {
+                                if let Ok((200, _)) = admin
+                                    .raw(
+                                        "GET",
+                                        "/apis/rbac.authorization.k8s.io/v1/clusterroles/view",
+                                        None,
+                                    )
+                                    .await
+                                {
                                     return;
                                 }
                             }
-                            assert!(Instant::now() < deadline, "kube-apiserver was not ready within 180 s");
+                            assert!(
+                                Instant::now() < deadline,
+                                "kube-apiserver was not ready within 180 s"
+                            );
                             tokio::time::sleep(Duration::from_millis(250)).await;
                         }
                     });
@@ -127,17 +157,23 @@ impl ControlPlane {
         for cert in CertificateDer::pem_slice_iter(self.ca_pem.as_bytes()) {
             roots.add(cert.expect("CA PEM")).expect("CA root");
         }
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("TLS versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .no_proxy()
             .build()
             .expect("admin client");
-        Admin { http, server: self.server.clone(), token: self.admin_token.clone() }
+        Admin {
+            http,
+            server: self.server.clone(),
+            token: self.admin_token.clone(),
+        }
     }
 
     /// The environment the kubelet gives a container, for this control plane.
@@ -165,8 +201,16 @@ impl ControlPlane {
             .read_line(&mut line)
             .expect("read kubectl proxy banner");
         // "Starting to serve on 127.0.0.1:41235"
-        let address = line.trim().rsplit(' ').next().unwrap_or_default().to_string();
-        assert!(address.starts_with("127.0.0.1:"), "unexpected kubectl proxy banner: {line:?}");
+        let address = line
+            .trim()
+            .rsplit(' ')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            address.starts_with("127.0.0.1:"),
+            "unexpected kubectl proxy banner: {line:?}"
+        );
         (KubectlProxy(child), format!("http://{address}"))
     }
 }
@@ -198,32 +242,71 @@ pub struct Identity {
 
 impl Admin {
     /// Sends a request as cluster admin; returns the status and the JSON body.
-    pub async fn raw(&self, method: &str, path: &str, body: Option<Value>) -> Result<(u16, Value), String> {
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), String> {
         let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
-        let mut request = self.http.request(method, format!("{}{path}", self.server)).bearer_auth(&self.token);
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.server))
+            .bearer_auth(&self.token);
         if let Some(body) = body {
-            request = request.header("content-type", "application/json").body(body.to_string());
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
         }
         let response = request.send().await.map_err(|e| e.to_string())?;
         let status = response.status().as_u16();
         let bytes = response.bytes().await.map_err(|e| e.to_string())?;
-        Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+        Ok((
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        ))
     }
 
     /// Like [`Admin::raw`], panicking unless the answer is 2xx.
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let (status, value) = self.raw(method, path, body).await.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        assert!((200..300).contains(&status), "{method} {path} answered {status}: {value}");
+        let (status, value) = self
+            .raw(method, path, body)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path} answered {status}: {value}"
+        );
         value
     }
 
     /// Creates a namespace, a ServiceAccount, a Role with `rules` and a RoleBinding.
-    pub async fn create_identity(&self, namespace: &str, service_account: &str, rules: Value) -> Identity {
-        self.call("POST", "/api/v1/namespaces", Some(json!({"metadata": {"name": namespace}}))).await;
+    pub async fn create_identity(
+        &self,
+        namespace: &str,
+        service_account: &str,
+        rules: Value,
+    ) -> Identity {
+        self.call(
+            "POST",
+            "/api/v1/namespaces",
+            Some(json!({"metadata": {"name": namespace}})),
+        )
+        .await;
         let ns = format!("/api/v1/namespaces/{namespace}");
-        self.call("POST", &format!("{ns}/serviceaccounts"), Some(json!({"metadata": {"name": service_account}}))).await;
+        self.call(
+            "POST",
+            &format!("{ns}/serviceaccounts"),
+            Some(json!({"metadata": {"name": service_account}})),
+        )
+        .await;
         let rbac = format!("/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}");
-        self.call("POST", &format!("{rbac}/roles"), Some(json!({"metadata": {"name": service_account}, "rules": rules}))).await;
+        self.call(
+            "POST",
+            &format!("{rbac}/roles"),
+            Some(json!({"metadata": {"name": service_account}, "rules": rules})),
+        )
+        .await;
         self.call(
             "POST",
             &format!("{rbac}/rolebindings"),
@@ -234,7 +317,10 @@ impl Admin {
             })),
         )
         .await;
-        Identity { namespace: namespace.into(), service_account: service_account.into() }
+        Identity {
+            namespace: namespace.into(),
+            service_account: service_account.into(),
+        }
     }
 
     /// Mints a token for the ServiceAccount through the TokenRequest API (`expirationSeconds`
@@ -242,29 +328,73 @@ impl Admin {
     pub async fn mint_token(&self, id: &Identity, bound_secret: Option<&str>) -> String {
         let mut spec = json!({"expirationSeconds": 3600});
         if let Some(secret) = bound_secret {
-            let uid = self.call("GET", &format!("/api/v1/namespaces/{}/secrets/{secret}", id.namespace), None).await["metadata"]["uid"]
+            let uid = self
+                .call(
+                    "GET",
+                    &format!("/api/v1/namespaces/{}/secrets/{secret}", id.namespace),
+                    None,
+                )
+                .await["metadata"]["uid"]
                 .as_str()
                 .expect("secret uid")
                 .to_string();
-            spec["boundObjectRef"] = json!({"kind": "Secret", "apiVersion": "v1", "name": secret, "uid": uid});
+            spec["boundObjectRef"] =
+                json!({"kind": "Secret", "apiVersion": "v1", "name": secret, "uid": uid});
         }
-        let path = format!("/api/v1/namespaces/{}/serviceaccounts/{}/token", id.namespace, id.service_account);
+        let path = format!(
+            "/api/v1/namespaces/{}/serviceaccounts/{}/token",
+            id.namespace, id.service_account
+        );
         let answer = self.call("POST", &path, Some(json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec}))).await;
-        answer["status"]["token"].as_str().expect("token in TokenRequest status").to_string()
+        answer["status"]["token"]
+            .as_str()
+            .expect("token in TokenRequest status")
+            .to_string()
     }
 
     /// Creates an empty Secret (something to bind a token to).
     pub async fn create_secret(&self, namespace: &str, name: &str) {
-        self.call("POST", &format!("/api/v1/namespaces/{namespace}/secrets"), Some(json!({"metadata": {"name": name}}))).await;
+        self.call(
+            "POST",
+            &format!("/api/v1/namespaces/{namespace}/secrets"),
+            Some(json!({"metadata": {"name": name}})),
+        )
+        .await;
     }
 
     /// Deletes a Secret.
     pub async fn delete_secret(&self, namespace: &str, name: &str) {
-        self.call("DELETE", &format!("/api/v1/namespaces/{namespace}/secrets/{name}"), None).await;
+        self.call(
+            "DELETE",
+            &format!("/api/v1/namespaces/{namespace}/secrets/{name}"),
+            None,
+        )
+        .await;
     }
 }
 
 /// The rules the tests' Role grants: ConfigMaps get/list/create/update/patch/delete, nothing else.
 pub fn configmap_rules() -> Value {
     json!([{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "create", "update", "patch", "delete"]}])
+}
+
+impl ControlPlane {
+    /// `kubectl apply -f <manifest>` as cluster admin, with the real kubectl.
+    pub fn kubectl_apply(&self, manifest: &Path) -> String {
+        let output = Command::new(built_binary("kubectl"))
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(["apply", "-f"])
+            .arg(manifest)
+            .output()
+            .expect("run kubectl apply");
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "kubectl apply -f {} failed: {text}{}",
+            manifest.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        text
+    }
 }

@@ -19,7 +19,12 @@ impl PodFs {
     pub fn new(dir: &Path, token: &str, ca_pem: &str, namespace: &str) -> PodFs {
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir).expect("create pod dir");
-        let pod = PodFs { dir: dir.to_path_buf(), generation: AtomicUsize::new(0), ca_pem: ca_pem.into(), namespace: namespace.into() };
+        let pod = PodFs {
+            dir: dir.to_path_buf(),
+            generation: AtomicUsize::new(0),
+            ca_pem: ca_pem.into(),
+            namespace: namespace.into(),
+        };
         pod.write_generation(token);
         for name in ["token", "ca.crt", "namespace"] {
             symlink(Path::new("..data").join(name), dir.join(name)).expect("symlink");

@@ -33,7 +33,10 @@ pub struct Recorded {
 impl Recorded {
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -50,12 +53,20 @@ pub struct Reply {
 impl Reply {
     /// A JSON reply.
     pub fn json(status: u16, value: serde_json::Value) -> Reply {
-        Reply { status, content_type: "application/json", body: value.to_string().into_bytes() }
+        Reply {
+            status,
+            content_type: "application/json",
+            body: value.to_string().into_bytes(),
+        }
     }
 
     /// A plain-text reply.
     pub fn text(status: u16, body: &str) -> Reply {
-        Reply { status, content_type: "text/plain", body: body.as_bytes().to_vec() }
+        Reply {
+            status,
+            content_type: "text/plain",
+            body: body.as_bytes().to_vec(),
+        }
     }
 }
 
@@ -78,19 +89,29 @@ impl Drop for TestServer {
 
 impl TestServer {
     /// Starts an HTTPS server on 127.0.0.1 presenting `cert`.
-    pub async fn https(cert: &ServerCert, handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> TestServer {
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert.cert_pem.as_bytes())
-            .collect::<Result<_, _>>()
-            .expect("server certificate PEM");
+    pub async fn https(
+        cert: &ServerCert,
+        handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
+    ) -> TestServer {
+        let certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_slice_iter(cert.cert_pem.as_bytes())
+                .collect::<Result<_, _>>()
+                .expect("server certificate PEM");
         let key = PrivateKeyDer::from_pem_slice(cert.key_pem.as_bytes()).expect("server key PEM");
-        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("TLS versions")
-            .with_no_client_auth()
-            .with_single_cert(certs, key)
-            .expect("server TLS config");
+        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("server TLS config");
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        Self::start(Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))), Arc::new(handler)).await
+        Self::start(
+            Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))),
+            Arc::new(handler),
+        )
+        .await
     }
 
     /// Starts a plain-http server on 127.0.0.1.
@@ -99,14 +120,18 @@ impl TestServer {
     }
 
     async fn start(tls: Option<tokio_rustls::TlsAcceptor>, handler: Arc<Handler>) -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let requests = Arc::new(Mutex::new(Vec::new()));
         let connections = Arc::new(AtomicUsize::new(0));
         let (recorded, accepted) = (requests.clone(), connections.clone());
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
                 accepted.fetch_add(1, Ordering::SeqCst);
                 let (tls, handler, recorded) = (tls.clone(), handler.clone(), recorded.clone());
                 tokio::spawn(async move {
@@ -114,14 +139,27 @@ impl TestServer {
                         let (handler, recorded) = (handler.clone(), recorded.clone());
                         async move {
                             let (parts, body) = req.into_parts();
-                            let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                            let body = body
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
                             let seen = Recorded {
                                 method: parts.method.to_string(),
-                                target: parts.uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
+                                target: parts
+                                    .uri
+                                    .path_and_query()
+                                    .map(|p| p.to_string())
+                                    .unwrap_or_default(),
                                 headers: parts
                                     .headers
                                     .iter()
-                                    .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                                    .map(|(n, v)| {
+                                        (
+                                            n.to_string(),
+                                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                                        )
+                                    })
                                     .collect(),
                                 body: body.to_vec(),
                                 version: format!("{:?}", parts.version),
@@ -136,21 +174,31 @@ impl TestServer {
                             Ok::<_, std::convert::Infallible>(response)
                         }
                     });
-                    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    let builder =
+                        hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                     match tls {
                         Some(acceptor) => {
                             if let Ok(stream) = acceptor.accept(stream).await {
-                                let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+                                let _ = builder
+                                    .serve_connection(TokioIo::new(stream), service)
+                                    .await;
                             }
                         }
                         None => {
-                            let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+                            let _ = builder
+                                .serve_connection(TokioIo::new(stream), service)
+                                .await;
                         }
                     }
                 });
             }
         });
-        TestServer { addr, requests, connections, task }
+        TestServer {
+            addr,
+            requests,
+            connections,
+            task,
+        }
     }
 
     /// Every request received so far.

@@ -19,7 +19,11 @@ fn pod_dir(name: &str) -> PathBuf {
 /// Runs `pod_probe <args>` in the simulated Pod `pod` (kubelet env + service-account dir).
 fn run_in_pod(plane: &ControlPlane, pod: &PodFs, args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_pod_probe"));
-    command.args(args).env_remove("POD_NAMESPACE").env_remove("INCLUSTER_PROXY").env("INCLUSTER_SA_DIR", pod.dir());
+    command
+        .args(args)
+        .env_remove("POD_NAMESPACE")
+        .env_remove("INCLUSTER_PROXY")
+        .env("INCLUSTER_SA_DIR", pod.dir());
     for (name, value) in plane.pod_env() {
         command.env(name, value);
     }
@@ -38,7 +42,9 @@ fn stdout(output: &Output) -> String {
 
 async fn pod_for(plane: &ControlPlane, namespace: &str) -> (Identity, PodFs, String) {
     let admin = plane.admin();
-    let id = admin.create_identity(namespace, "probe", configmap_rules()).await;
+    let id = admin
+        .create_identity(namespace, "probe", configmap_rules())
+        .await;
     let token = admin.mint_token(&id, None).await;
     let pod = PodFs::new(&pod_dir(namespace), &token, &plane.ca_pem, namespace);
     (id, pod, token)
@@ -52,8 +58,13 @@ async fn the_seed_request_returns_api_versions() {
     let versions: serde_json::Value = serde_json::from_str(out.trim()).expect("APIVersions JSON");
     assert_eq!(versions["kind"], "APIVersions");
     assert_eq!(versions["versions"], json!(["v1"]));
-    let addresses = versions["serverAddressByClientCIDRs"].as_array().expect("serverAddressByClientCIDRs");
-    assert_eq!(addresses[0]["serverAddress"], format!("127.0.0.1:{}", plane.port));
+    let addresses = versions["serverAddressByClientCIDRs"]
+        .as_array()
+        .expect("serverAddressByClientCIDRs");
+    assert_eq!(
+        addresses[0]["serverAddress"],
+        format!("127.0.0.1:{}", plane.port)
+    );
 }
 
 #[tokio::test]
@@ -76,10 +87,21 @@ async fn configmap_crud_in_the_service_accounts_namespace() {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
     }
     // The dry-run create persisted nothing.
-    let (status, _) = plane.admin().raw("GET", "/api/v1/namespaces/e2e-crud/configmaps/crud-dry", None).await.unwrap();
+    let (status, _) = plane
+        .admin()
+        .raw(
+            "GET",
+            "/api/v1/namespaces/e2e-crud/configmaps/crud-dry",
+            None,
+        )
+        .await
+        .unwrap();
     assert_eq!(status, 404);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!stderr.contains(&token) && !out.contains(&token), "the token leaked into the output");
+    assert!(
+        !stderr.contains(&token) && !out.contains(&token),
+        "the token leaked into the output"
+    );
 }
 
 #[tokio::test]
@@ -87,7 +109,10 @@ async fn a_verb_the_role_does_not_grant_is_forbidden() {
     let plane = ControlPlane::shared();
     let (_, pod, _) = pod_for(plane, "e2e-rbac").await;
     let out = stdout(&run_in_pod(plane, &pod, &["forbidden"]));
-    assert!(out.contains("forbidden=true code=403 reason=Forbidden"), "{out}");
+    assert!(
+        out.contains("forbidden=true code=403 reason=Forbidden"),
+        "{out}"
+    );
 }
 
 #[tokio::test]
@@ -96,36 +121,75 @@ async fn missing_objects_and_duplicate_names() {
     let (_, pod, _) = pod_for(plane, "e2e-errors").await;
     let out = stdout(&run_in_pod(plane, &pod, &["errors"]));
     assert!(out.contains("not_found=true code=Some(404)"), "{out}");
-    assert!(out.contains("conflict=true reason=Some(\"AlreadyExists\")"), "{out}");
+    assert!(
+        out.contains("conflict=true reason=Some(\"AlreadyExists\")"),
+        "{out}"
+    );
 }
 
 #[tokio::test]
 async fn token_rotation_loses_no_request() {
     let plane = ControlPlane::shared();
     let admin = plane.admin();
-    let id = admin.create_identity("e2e-rotation", "probe", configmap_rules()).await;
-    admin.call("POST", "/api/v1/namespaces/e2e-rotation/configmaps", Some(json!({"metadata": {"name": "probe"}}))).await;
-    admin.create_secret("e2e-rotation", "first-token-binding").await;
+    let id = admin
+        .create_identity("e2e-rotation", "probe", configmap_rules())
+        .await;
+    admin
+        .call(
+            "POST",
+            "/api/v1/namespaces/e2e-rotation/configmaps",
+            Some(json!({"metadata": {"name": "probe"}})),
+        )
+        .await;
+    admin
+        .create_secret("e2e-rotation", "first-token-binding")
+        .await;
     let first = admin.mint_token(&id, Some("first-token-binding")).await;
     let second = admin.mint_token(&id, None).await;
-    let pod = PodFs::new(&pod_dir("e2e-rotation"), &first, &plane.ca_pem, "e2e-rotation");
+    let pod = PodFs::new(
+        &pod_dir("e2e-rotation"),
+        &first,
+        &plane.ca_pem,
+        "e2e-rotation",
+    );
 
     let mut command = Command::new(env!("CARGO_BIN_EXE_pod_probe"));
-    command.args(["loop", "25", "probe"]).env("INCLUSTER_SA_DIR", pod.dir()).env_remove("POD_NAMESPACE");
+    command
+        .args(["loop", "25", "probe"])
+        .env("INCLUSTER_SA_DIR", pod.dir())
+        .env_remove("POD_NAMESPACE");
     for (name, value) in plane.pod_env() {
         command.env(name, value);
     }
-    let child = command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
 
     tokio::time::sleep(Duration::from_secs(3)).await;
     pod.rotate_token(&second); // the kubelet's atomic ..data swap
     tokio::time::sleep(Duration::from_secs(1)).await;
-    admin.delete_secret("e2e-rotation", "first-token-binding").await; // the first token is now invalid
-    // Prove the first token really is rejected now.
+    admin
+        .delete_secret("e2e-rotation", "first-token-binding")
+        .await; // the first token is now invalid
+                // Prove the first token really is rejected now.
     let probe = incluster::Client::new(
         incluster::Config::in_cluster_from(
-            |name| plane.pod_env().into_iter().find(|(n, _)| *n == name).map(|(_, v)| v),
-            PodFs::new(&pod_dir("e2e-rotation-old"), &first, &plane.ca_pem, "e2e-rotation").dir(),
+            |name| {
+                plane
+                    .pod_env()
+                    .into_iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v)
+            },
+            PodFs::new(
+                &pod_dir("e2e-rotation-old"),
+                &first,
+                &plane.ca_pem,
+                "e2e-rotation",
+            )
+            .dir(),
         )
         .unwrap(),
     )
@@ -133,7 +197,12 @@ async fn token_rotation_loses_no_request() {
     // kube-apiserver caches a successful token authentication for 10 s, so allow 20 s.
     let mut rejected = false;
     for _ in 0..200 {
-        let request = incluster::Request::builder(incluster::Method::GET, "/api/v1/namespaces/e2e-rotation/configmaps/probe").build().unwrap();
+        let request = incluster::Request::builder(
+            incluster::Method::GET,
+            "/api/v1/namespaces/e2e-rotation/configmaps/probe",
+        )
+        .build()
+        .unwrap();
         match probe.empty(request).await {
             Err(err) if err.is_unauthorized() => {
                 rejected = true;
@@ -142,33 +211,60 @@ async fn token_rotation_loses_no_request() {
             _ => tokio::time::sleep(Duration::from_millis(100)).await,
         }
     }
-    assert!(rejected, "the first token was still accepted after its Secret was deleted");
+    assert!(
+        rejected,
+        "the first token was still accepted after its Secret was deleted"
+    );
 
     let output = child.wait_with_output().unwrap();
     let out = stdout(&output);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(out.contains("failed=0"), "requests failed during rotation:\n{out}");
-    assert!(stderr.contains("retrying once with the re-read service-account token"), "the 401 retry path was not exercised:\n{stderr}");
-    assert!(!stderr.contains(&first) && !stderr.contains(&second), "a token leaked into the logs");
+    assert!(
+        out.contains("failed=0"),
+        "requests failed during rotation:\n{out}"
+    );
+    assert!(
+        stderr.contains("retrying once with the re-read service-account token"),
+        "the 401 retry path was not exercised:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains(&first) && !stderr.contains(&second),
+        "a token leaked into the logs"
+    );
 }
 
 #[tokio::test]
 async fn a_ca_crt_from_another_ca_is_refused_before_any_request() {
     let plane = ControlPlane::shared();
     let admin = plane.admin();
-    let id = admin.create_identity("e2e-tls", "probe", configmap_rules()).await;
+    let id = admin
+        .create_identity("e2e-tls", "probe", configmap_rules())
+        .await;
     let token = admin.mint_token(&id, None).await;
     let foreign = TestCa::new("some-other-cluster");
     let pod = PodFs::new(&pod_dir("e2e-tls"), &token, &foreign.cert_pem, "e2e-tls");
     let out = stdout(&run_in_pod(plane, &pod, &["tls"]));
-    assert!(out.contains(&format!("tls_error server=127.0.0.1:{}", plane.port)), "{out}");
-    assert!(out.contains("UnknownIssuer") || out.contains("unknown issuer"), "{out}");
+    assert!(
+        out.contains(&format!("tls_error server=127.0.0.1:{}", plane.port)),
+        "{out}"
+    );
+    assert!(
+        out.contains("UnknownIssuer") || out.contains("unknown issuer"),
+        "{out}"
+    );
 }
 
 #[tokio::test]
 async fn the_same_client_through_a_real_kubectl_proxy() {
     let plane = ControlPlane::shared();
-    plane.admin().call("POST", "/api/v1/namespaces", Some(json!({"metadata": {"name": "e2e-proxy"}}))).await;
+    plane
+        .admin()
+        .call(
+            "POST",
+            "/api/v1/namespaces",
+            Some(json!({"metadata": {"name": "e2e-proxy"}})),
+        )
+        .await;
     let (_proxy, url) = plane.kubectl_proxy();
     let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_pod_probe"))
@@ -182,5 +278,9 @@ async fn the_same_client_through_a_real_kubectl_proxy() {
     let out = stdout(&run(&["api"]));
     assert!(out.contains("\"kind\":\"APIVersions\""), "{out}");
     let out = stdout(&run(&["crud"]));
-    assert!(out.contains("created=crud-a namespace=Some(\"e2e-proxy\")") && out.contains("deleted not_found=true"), "{out}");
+    assert!(
+        out.contains("created=crud-a namespace=Some(\"e2e-proxy\")")
+            && out.contains("deleted not_found=true"),
+        "{out}"
+    );
 }

@@ -32,23 +32,45 @@ pub trait Everything {
     ) -> incluster::Result<Value>;
 
     #[post("/api/v1/namespaces/{namespace}/configmaps")]
-    async fn create(&self, #[body] cm: &Value, #[query] dry_run: Option<&str>) -> incluster::Result<Value>;
+    async fn create(
+        &self,
+        #[body] cm: &Value,
+        #[query] dry_run: Option<&str>,
+    ) -> incluster::Result<Value>;
 
     #[put("/api/v1/namespaces/{namespace}/configmaps/{name}")]
-    async fn replace(&self, name: &str, #[body] cm: &Value, #[header("If-Match")] if_match: Option<&str>) -> incluster::Result<Value>;
+    async fn replace(
+        &self,
+        name: &str,
+        #[body] cm: &Value,
+        #[header("If-Match")] if_match: Option<&str>,
+    ) -> incluster::Result<Value>;
 
     #[patch("/api/v1/namespaces/{namespace}/configmaps/{name}")]
-    async fn patch(&self, name: &str, #[body] patch: &Patch<Value>, #[query] field_manager: Option<&str>, #[query] force: Option<bool>)
-        -> incluster::Result<Value>;
+    async fn patch(
+        &self,
+        name: &str,
+        #[body] patch: &Patch<Value>,
+        #[query] field_manager: Option<&str>,
+        #[query] force: Option<bool>,
+    ) -> incluster::Result<Value>;
 
     #[patch("/api/v1/namespaces/{namespace}/configmaps/{name}")]
-    async fn merge(&self, name: &str, #[body(content_type = "application/merge-patch+json")] patch: &Value) -> incluster::Result<Value>;
+    async fn merge(
+        &self,
+        name: &str,
+        #[body(content_type = "application/merge-patch+json")] patch: &Value,
+    ) -> incluster::Result<Value>;
 
     #[delete("/api/v1/namespaces/{namespace}/configmaps/{name}")]
     async fn delete(&self, name: &str) -> incluster::Result<()>;
 
     #[get("/api/v1/namespaces/{namespace}/pods/{name}/log")]
-    async fn logs(&self, name: &str, #[query(flatten)] params: &LogParams) -> incluster::Result<String>;
+    async fn logs(
+        &self,
+        name: &str,
+        #[query(flatten)] params: &LogParams,
+    ) -> incluster::Result<String>;
 }
 
 struct Fixture {
@@ -84,7 +106,11 @@ async fn fixture(name: &str) -> Fixture {
         &dir,
     )
     .unwrap();
-    Fixture { client: EverythingClient::new(Client::new(config).unwrap()), server, _dir: dir }
+    Fixture {
+        client: EverythingClient::new(Client::new(config).unwrap()),
+        server,
+        _dir: dir,
+    }
 }
 
 fn last(server: &TestServer) -> Recorded {
@@ -98,55 +124,126 @@ async fn each_attribute_kind_makes_the_exact_request() {
 
     c.get("settings").await.unwrap();
     let r = last(&f.server);
-    assert_eq!((r.method.as_str(), r.target.as_str()), ("GET", "/api/v1/namespaces/pod-ns/configmaps/settings"));
+    assert_eq!(
+        (r.method.as_str(), r.target.as_str()),
+        ("GET", "/api/v1/namespaces/pod-ns/configmaps/settings")
+    );
     assert!(r.body.is_empty());
 
-    c.list("other-ns", Some("app in (a,b)"), Some(5), vec!["a=b", "c!=d"]).await.unwrap();
+    c.list(
+        "other-ns",
+        Some("app in (a,b)"),
+        Some(5),
+        vec!["a=b", "c!=d"],
+    )
+    .await
+    .unwrap();
     assert_eq!(
         last(&f.server).target,
         "/api/v1/namespaces/other-ns/configmaps?labelSelector=app+in+%28a%2Cb%29&limit=5&fieldSelector=a%3Db&fieldSelector=c%21%3Dd"
     );
     c.list("other-ns", None, None, vec![]).await.unwrap();
-    assert_eq!(last(&f.server).target, "/api/v1/namespaces/other-ns/configmaps");
+    assert_eq!(
+        last(&f.server).target,
+        "/api/v1/namespaces/other-ns/configmaps"
+    );
 
-    c.create(&json!({"metadata": {"name": "x"}}), Some("All")).await.unwrap();
+    c.create(&json!({"metadata": {"name": "x"}}), Some("All"))
+        .await
+        .unwrap();
     let r = last(&f.server);
-    assert_eq!((r.method.as_str(), r.target.as_str()), ("POST", "/api/v1/namespaces/pod-ns/configmaps?dryRun=All"));
+    assert_eq!(
+        (r.method.as_str(), r.target.as_str()),
+        ("POST", "/api/v1/namespaces/pod-ns/configmaps?dryRun=All")
+    );
     assert_eq!(r.header("content-type"), Some("application/json"));
-    assert_eq!(serde_json::from_slice::<Value>(&r.body).unwrap(), json!({"metadata": {"name": "x"}}));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&r.body).unwrap(),
+        json!({"metadata": {"name": "x"}})
+    );
 
-    c.replace("x", &json!({"data": {}}), Some("\"etag\"")).await.unwrap();
+    c.replace("x", &json!({"data": {}}), Some("\"etag\""))
+        .await
+        .unwrap();
     let r = last(&f.server);
-    assert_eq!((r.method.as_str(), r.header("if-match")), ("PUT", Some("\"etag\"")));
+    assert_eq!(
+        (r.method.as_str(), r.header("if-match")),
+        ("PUT", Some("\"etag\""))
+    );
     c.replace("x", &json!({}), None).await.unwrap();
     assert_eq!(last(&f.server).header("if-match"), None);
 
     for (patch, content_type) in [
-        (Patch::Merge(json!({"data": {"a": "1"}})), "application/merge-patch+json"),
-        (Patch::Json(json!([{"op": "add", "path": "/data/a", "value": "1"}])), "application/json-patch+json"),
-        (Patch::Strategic(json!({"data": {"a": "1"}})), "application/strategic-merge-patch+json"),
-        (Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap"})), "application/apply-patch+yaml"),
+        (
+            Patch::Merge(json!({"data": {"a": "1"}})),
+            "application/merge-patch+json",
+        ),
+        (
+            Patch::Json(json!([{"op": "add", "path": "/data/a", "value": "1"}])),
+            "application/json-patch+json",
+        ),
+        (
+            Patch::Strategic(json!({"data": {"a": "1"}})),
+            "application/strategic-merge-patch+json",
+        ),
+        (
+            Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap"})),
+            "application/apply-patch+yaml",
+        ),
     ] {
         let apply = matches!(patch, Patch::Apply(_));
-        c.patch("x", &patch, apply.then_some("my-operator"), apply.then_some(true)).await.unwrap();
+        c.patch(
+            "x",
+            &patch,
+            apply.then_some("my-operator"),
+            apply.then_some(true),
+        )
+        .await
+        .unwrap();
         let r = last(&f.server);
         assert_eq!(r.method, "PATCH");
         assert_eq!(r.header("content-type"), Some(content_type));
-        assert_eq!(&serde_json::from_slice::<Value>(&r.body).unwrap(), patch.value());
-        let expected = if apply { "/api/v1/namespaces/pod-ns/configmaps/x?fieldManager=my-operator&force=true" } else { "/api/v1/namespaces/pod-ns/configmaps/x" };
+        assert_eq!(
+            &serde_json::from_slice::<Value>(&r.body).unwrap(),
+            patch.value()
+        );
+        let expected = if apply {
+            "/api/v1/namespaces/pod-ns/configmaps/x?fieldManager=my-operator&force=true"
+        } else {
+            "/api/v1/namespaces/pod-ns/configmaps/x"
+        };
         assert_eq!(r.target, expected);
     }
 
     c.merge("x", &json!({"data": null})).await.unwrap();
-    assert_eq!(last(&f.server).header("content-type"), Some("application/merge-patch+json"));
+    assert_eq!(
+        last(&f.server).header("content-type"),
+        Some("application/merge-patch+json")
+    );
 
     c.delete("x").await.unwrap();
     let r = last(&f.server);
-    assert_eq!((r.method.as_str(), r.target.as_str()), ("DELETE", "/api/v1/namespaces/pod-ns/configmaps/x"));
+    assert_eq!(
+        (r.method.as_str(), r.target.as_str()),
+        ("DELETE", "/api/v1/namespaces/pod-ns/configmaps/x")
+    );
 
-    let logs = c.logs("web-0", &LogParams { container: Some("app".into()), tail_lines: None, timestamps: true }).await.unwrap();
+    let logs = c
+        .logs(
+            "web-0",
+            &LogParams {
+                container: Some("app".into()),
+                tail_lines: None,
+                timestamps: true,
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(logs, "line 1\nline 2\n");
-    assert_eq!(last(&f.server).target, "/api/v1/namespaces/pod-ns/pods/web-0/log?container=app&timestamps=true");
+    assert_eq!(
+        last(&f.server).target,
+        "/api/v1/namespaces/pod-ns/pods/web-0/log?container=app&timestamps=true"
+    );
 }
 
 #[tokio::test]
@@ -162,17 +259,30 @@ async fn adversarial_path_values_are_one_segment_or_rejected_before_io() {
         ("...", "..."),
     ] {
         f.client.get(value).await.unwrap();
-        assert_eq!(last(&f.server).target, format!("/api/v1/namespaces/pod-ns/configmaps/{encoded}"));
+        assert_eq!(
+            last(&f.server).target,
+            format!("/api/v1/namespaces/pod-ns/configmaps/{encoded}")
+        );
     }
     let sent = f.server.requests().len();
     for value in ["", ".", "..", long.as_str()] {
         let err = f.client.get(value).await.unwrap_err();
-        assert!(matches!(err, incluster::Error::InvalidRequest { .. }), "{value:?}: {err:?}");
-        assert!(err.to_string().contains("`name`") && err.to_string().contains("{name}"), "{err}");
+        assert!(
+            matches!(err, incluster::Error::InvalidRequest { .. }),
+            "{value:?}: {err:?}"
+        );
+        assert!(
+            err.to_string().contains("`name`") && err.to_string().contains("{name}"),
+            "{err}"
+        );
         let err = f.client.list(value, None, None, vec![]).await.unwrap_err();
         assert!(err.to_string().contains("`namespace`"), "{err}");
     }
-    assert_eq!(f.server.requests().len(), sent, "nothing may be sent for a rejected value");
+    assert_eq!(
+        f.server.requests().len(),
+        sent,
+        "nothing may be sent for a rejected value"
+    );
 }
 
 #[tokio::test]
@@ -180,12 +290,19 @@ async fn status_errors_surface_as_api_errors() {
     let f = fixture("status").await;
     let err = f.client.get("missing").await.unwrap_err();
     assert!(err.is_not_found());
-    assert_eq!(err.status().unwrap().message, "configmaps \"missing\" not found");
+    assert_eq!(
+        err.status().unwrap().message,
+        "configmaps \"missing\" not found"
+    );
 }
 
 #[test]
 fn futures_are_send_and_run_on_a_multi_threaded_runtime() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let f = fixture("send").await;
         let client = f.client.clone();
@@ -209,7 +326,13 @@ impl Everything for MockConfigMaps {
     async fn get(&self, name: &str) -> incluster::Result<Value> {
         Ok(json!({"metadata": {"name": name}}))
     }
-    async fn list(&self, _: &str, _: Option<&str>, _: Option<u32>, _: Vec<&str>) -> incluster::Result<Value> {
+    async fn list(
+        &self,
+        _: &str,
+        _: Option<&str>,
+        _: Option<u32>,
+        _: Vec<&str>,
+    ) -> incluster::Result<Value> {
         Ok(json!({"items": []}))
     }
     async fn create(&self, cm: &Value, _: Option<&str>) -> incluster::Result<Value> {
@@ -218,7 +341,13 @@ impl Everything for MockConfigMaps {
     async fn replace(&self, _: &str, cm: &Value, _: Option<&str>) -> incluster::Result<Value> {
         Ok(cm.clone())
     }
-    async fn patch(&self, _: &str, patch: &Patch<Value>, _: Option<&str>, _: Option<bool>) -> incluster::Result<Value> {
+    async fn patch(
+        &self,
+        _: &str,
+        patch: &Patch<Value>,
+        _: Option<&str>,
+        _: Option<bool>,
+    ) -> incluster::Result<Value> {
         Ok(patch.value().clone())
     }
     async fn merge(&self, _: &str, patch: &Value) -> incluster::Result<Value> {
@@ -234,7 +363,10 @@ impl Everything for MockConfigMaps {
 
 /// Code under test takes any implementation of the trait.
 async fn name_of(api: &impl Everything, name: &str) -> String {
-    api.get(name).await.unwrap()["metadata"]["name"].as_str().unwrap().to_string()
+    api.get(name).await.unwrap()["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test]

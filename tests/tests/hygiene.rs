@@ -32,13 +32,20 @@ pub trait Things {
     async fn get(&self, name: &str) -> ::incluster::Result<Thing>;
 
     #[get("/apis/example.com/v1/namespaces/{namespace}/things")]
-    async fn list(&self, #[query] limit: ::core::option::Option<u32>) -> ::incluster::Result<::std::vec::Vec<Thing>>;
+    async fn list(
+        &self,
+        #[query] limit: ::core::option::Option<u32>,
+    ) -> ::incluster::Result<::std::vec::Vec<Thing>>;
 
     #[delete("/apis/example.com/v1/namespaces/{namespace}/things/{name}")]
     async fn delete(&self, name: &str) -> ::incluster::Result<()>;
 
     #[get("/apis/example.com/v1/namespaces/{namespace}/things/{name}/log")]
-    async fn log(&self, name: &str, #[header("X-Trace")] trace: &str) -> ::incluster::Result<::std::string::String>;
+    async fn log(
+        &self,
+        name: &str,
+        #[header("X-Trace")] trace: &str,
+    ) -> ::incluster::Result<::std::string::String>;
 }
 
 #[test]

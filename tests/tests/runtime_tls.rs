@@ -70,7 +70,10 @@ async fn the_right_ca_is_accepted_over_http2_with_the_bearer_token() {
     assert_eq!(body["kind"], "APIVersions");
     let seen = &server.requests()[0];
     assert_eq!(seen.header("authorization"), Some("Bearer token-one"));
-    assert_eq!(seen.header("user-agent"), Some(concat!("incluster/", "0.1.0")));
+    assert_eq!(
+        seen.header("user-agent"),
+        Some(concat!("incluster/", "0.1.0"))
+    );
     assert_eq!(seen.version, "HTTP/2.0");
     assert_eq!(client.namespace(), "team-a");
 }
@@ -83,23 +86,42 @@ async fn a_foreign_ca_is_refused_with_a_tls_error_naming_the_server() {
     let pod = Pod::new("foreign", "t", &ours.cert_pem);
     let client = Client::new(pod.config("127.0.0.1", &server.port())).unwrap();
     match client.json::<serde_json::Value>(get_api()).await {
-        Err(Error::Tls { server: name, message }) => {
+        Err(Error::Tls {
+            server: name,
+            message,
+        }) => {
             assert_eq!(name, format!("127.0.0.1:{}", server.port()));
-            assert!(message.contains("UnknownIssuer") && message.contains("ca.crt"), "{message}");
+            assert!(
+                message.contains("UnknownIssuer") && message.contains("ca.crt"),
+                "{message}"
+            );
         }
         other => panic!("expected Error::Tls, got {other:?}"),
     }
-    assert!(server.requests().is_empty(), "no request may reach an untrusted server");
+    assert!(
+        server.requests().is_empty(),
+        "no request may reach an untrusted server"
+    );
 }
 
 #[tokio::test]
 async fn a_certificate_for_another_address_is_refused() {
     let ca = TestCa::new("cluster-ca");
-    let server = TestServer::https(&ca.server_cert(&["127.0.0.2"], &["kubernetes.default.svc"]), ok_handler).await;
+    let server = TestServer::https(
+        &ca.server_cert(&["127.0.0.2"], &["kubernetes.default.svc"]),
+        ok_handler,
+    )
+    .await;
     let pod = Pod::new("wrongip", "t", &ca.cert_pem);
     let client = Client::new(pod.config("127.0.0.1", &server.port())).unwrap();
-    let err = client.json::<serde_json::Value>(get_api()).await.unwrap_err();
-    assert!(matches!(&err, Error::Tls { message, .. } if message.contains("not valid for name \"127.0.0.1\"")), "{err:?}");
+    let err = client
+        .json::<serde_json::Value>(get_api())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Tls { message, .. } if message.contains("not valid for name \"127.0.0.1\"")),
+        "{err:?}"
+    );
     assert!(server.requests().is_empty());
 }
 
@@ -109,9 +131,18 @@ async fn a_plain_http_server_is_refused_in_cluster_mode() {
     let server = TestServer::http(ok_handler).await;
     let pod = Pod::new("plainhttp", "t", &ca.cert_pem);
     let client = Client::new(pod.config("127.0.0.1", &server.port())).unwrap();
-    let err = client.json::<serde_json::Value>(get_api()).await.unwrap_err();
-    assert!(matches!(&err, Error::Tls { message, .. } if message.contains("does not seem to speak TLS")), "{err:?}");
-    assert!(server.requests().is_empty(), "nothing may be sent in clear text");
+    let err = client
+        .json::<serde_json::Value>(get_api())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Tls { message, .. } if message.contains("does not seem to speak TLS")),
+        "{err:?}"
+    );
+    assert!(
+        server.requests().is_empty(),
+        "nothing may be sent in clear text"
+    );
 }
 
 #[tokio::test]
@@ -119,19 +150,29 @@ async fn a_rotated_token_is_seen_within_the_reread_period() {
     let ca = TestCa::new("cluster-ca");
     let server = TestServer::https(&ca.server_cert(&["127.0.0.1"], &[]), ok_handler).await;
     let pod = Pod::new("rotate", "first", &ca.cert_pem);
-    let config = pod.config("127.0.0.1", &server.port()).with_token_reread_interval(Duration::from_millis(300));
+    let config = pod
+        .config("127.0.0.1", &server.port())
+        .with_token_reread_interval(Duration::from_millis(300));
     let client = Client::new(config).unwrap();
     client.empty(get_api()).await.unwrap();
     pod.write_token("second\n");
     client.empty(get_api()).await.unwrap(); // within the period: still the cached token
     tokio::time::sleep(Duration::from_millis(400)).await;
     client.empty(get_api()).await.unwrap();
-    let tokens: Vec<_> = server.requests().iter().map(|r| r.header("authorization").unwrap().to_string()).collect();
+    let tokens: Vec<_> = server
+        .requests()
+        .iter()
+        .map(|r| r.header("authorization").unwrap().to_string())
+        .collect();
     assert_eq!(tokens, ["Bearer first", "Bearer first", "Bearer second"]);
     pod.write_token("");
     tokio::time::sleep(Duration::from_millis(400)).await;
     client.empty(get_api()).await.unwrap();
-    assert_eq!(server.requests()[3].header("authorization"), Some("Bearer second"), "an empty file keeps the last good token");
+    assert_eq!(
+        server.requests()[3].header("authorization"),
+        Some("Bearer second"),
+        "an empty file keeps the last good token"
+    );
 }
 
 #[tokio::test]
@@ -149,8 +190,16 @@ async fn a_401_rereads_the_token_and_retries_exactly_once() {
     let client = Client::new(pod.config("127.0.0.1", &server.port())).unwrap(); // default 60 s period
     pod.write_token("rotated");
     client.empty(get_api()).await.unwrap();
-    let tokens: Vec<_> = server.requests().iter().map(|r| r.header("authorization").unwrap().to_string()).collect();
-    assert_eq!(tokens, ["Bearer expired", "Bearer rotated"], "one 401, then exactly one retry");
+    let tokens: Vec<_> = server
+        .requests()
+        .iter()
+        .map(|r| r.header("authorization").unwrap().to_string())
+        .collect();
+    assert_eq!(
+        tokens,
+        ["Bearer expired", "Bearer rotated"],
+        "one 401, then exactly one retry"
+    );
 
     // An unchanged token after a 401 is not retried: the 401 is the answer.
     pod.write_token("still-bad");
@@ -187,7 +236,13 @@ async fn status_bodies_become_api_errors() {
 
     let err = client.empty(get_api()).await.unwrap_err();
     let details = err.status().unwrap().details.clone().unwrap();
-    assert_eq!((details.retry_after_seconds, details.causes[0].reason.as_str()), (Some(7), "FlowControl"));
+    assert_eq!(
+        (
+            details.retry_after_seconds,
+            details.causes[0].reason.as_str()
+        ),
+        (Some(7), "FlowControl")
+    );
 
     let err = client.empty(get_api()).await.unwrap_err();
     let status = err.status().unwrap();
@@ -200,7 +255,12 @@ async fn status_bodies_become_api_errors() {
         kind: String,
     }
     match client.json::<Strict>(get_api()).await {
-        Err(Error::Decode { type_name, excerpt, request, .. }) => {
+        Err(Error::Decode {
+            type_name,
+            excerpt,
+            request,
+            ..
+        }) => {
             assert!(type_name.ends_with("Strict"));
             assert!(excerpt.contains("unexpected"));
             assert_eq!(request, "GET /api");
@@ -216,7 +276,10 @@ async fn the_token_never_appears_in_logs_debug_or_errors() {
     let secret = "sEcReT-tOkEn-value-0123456789";
     let ca = TestCa::new("cluster-ca");
     let server = TestServer::https(&ca.server_cert(&["127.0.0.1"], &[]), |_: &Recorded| {
-        Reply::json(401, json!({"kind": "Status", "code": 401, "reason": "Unauthorized"}))
+        Reply::json(
+            401,
+            json!({"kind": "Status", "code": 401, "reason": "Unauthorized"}),
+        )
     })
     .await;
     let pod = Pod::new("secrecy", secret, &ca.cert_pem);
@@ -228,9 +291,15 @@ async fn the_token_never_appears_in_logs_debug_or_errors() {
     let _ = client.empty(get_api()).await;
     let printed = format!("{config:?} {client:?} {err} {err:?}");
     let logs = capture.contents();
-    assert!(logs.contains("retrying once"), "the retry should be logged: {logs}");
+    assert!(
+        logs.contains("retrying once"),
+        "the retry should be logged: {logs}"
+    );
     assert!(!logs.contains(secret), "token in logs:\n{logs}");
-    assert!(!printed.contains(secret), "token in Debug/Display: {printed}");
+    assert!(
+        !printed.contains(secret),
+        "token in Debug/Display: {printed}"
+    );
 }
 
 #[tokio::test]
@@ -239,23 +308,40 @@ async fn a_new_ca_crt_is_picked_up_and_a_broken_one_keeps_the_old_roots() {
     let new_ca = TestCa::new("new-ca");
     let server = TestServer::https(&new_ca.server_cert(&["127.0.0.1"], &[]), ok_handler).await;
     let pod = Pod::new("carotate", "t", &old_ca.cert_pem);
-    let config = pod.config("127.0.0.1", &server.port()).with_ca_recheck_interval(Duration::from_millis(200));
+    let config = pod
+        .config("127.0.0.1", &server.port())
+        .with_ca_recheck_interval(Duration::from_millis(200));
     let client = Client::new(config).unwrap();
-    assert!(matches!(client.empty(get_api()).await, Err(Error::Tls { .. })));
+    assert!(matches!(
+        client.empty(get_api()).await,
+        Err(Error::Tls { .. })
+    ));
 
     std::fs::write(pod.dir.join("ca.crt"), "garbage").unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(matches!(client.empty(get_api()).await, Err(Error::Tls { .. })), "broken file: old roots kept");
+    assert!(
+        matches!(client.empty(get_api()).await, Err(Error::Tls { .. })),
+        "broken file: old roots kept"
+    );
 
-    std::fs::write(pod.dir.join("ca.crt"), format!("{}{}", old_ca.cert_pem, new_ca.cert_pem)).unwrap();
+    std::fs::write(
+        pod.dir.join("ca.crt"),
+        format!("{}{}", old_ca.cert_pem, new_ca.cert_pem),
+    )
+    .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    client.empty(get_api()).await.expect("the new bundle is trusted");
+    client
+        .empty(get_api())
+        .await
+        .expect("the new bundle is trusted");
 }
 
 #[tokio::test]
 async fn proxy_mode_sends_no_authorization_header() {
     let server = TestServer::http(ok_handler).await;
-    let client = Client::new(Config::proxy(&format!("http://127.0.0.1:{}", server.port())).unwrap()).unwrap();
+    let client =
+        Client::new(Config::proxy(&format!("http://127.0.0.1:{}", server.port())).unwrap())
+            .unwrap();
     client.empty(get_api()).await.unwrap();
     assert_eq!(server.requests()[0].header("authorization"), None);
 }

@@ -8,7 +8,9 @@
 use std::time::{Duration, Instant};
 
 use incluster::{Client, Config, Error, Patch};
-use incluster_tests::api::{ConfigMap, ConfigMaps, ConfigMapsClient, Discovery, DiscoveryClient, Secrets, SecretsClient};
+use incluster_tests::api::{
+    ConfigMap, ConfigMaps, ConfigMapsClient, Discovery, DiscoveryClient, Secrets, SecretsClient,
+};
 
 #[tokio::main]
 async fn main() {
@@ -44,26 +46,69 @@ async fn run(scenario: &str, args: &[String], client: Client) -> Result<(), Stri
     let configmaps = ConfigMapsClient::new(client.clone());
     match scenario {
         "api" => {
-            let versions = DiscoveryClient::new(client).api_versions().await.map_err(|e| e.to_string())?;
-            println!("{}", serde_json::to_string(&versions).map_err(|e| e.to_string())?);
+            let versions = DiscoveryClient::new(client)
+                .api_versions()
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{}",
+                serde_json::to_string(&versions).map_err(|e| e.to_string())?
+            );
         }
-        "crud" => crud(&configmaps, client.namespace()).await.map_err(|e| format!("{e} [{e:?}]"))?,
+        "crud" => crud(&configmaps, client.namespace())
+            .await
+            .map_err(|e| format!("{e} [{e:?}]"))?,
         "forbidden" => {
-            let err = SecretsClient::new(client).list().await.err().ok_or("listing Secrets succeeded")?;
-            let status = err.status().ok_or_else(|| format!("not an API error: {err}"))?;
-            println!("forbidden={} code={} reason={}", err.is_forbidden(), status.code, status.reason);
+            let err = SecretsClient::new(client)
+                .list()
+                .await
+                .err()
+                .ok_or("listing Secrets succeeded")?;
+            let status = err
+                .status()
+                .ok_or_else(|| format!("not an API error: {err}"))?;
+            println!(
+                "forbidden={} code={} reason={}",
+                err.is_forbidden(),
+                status.code,
+                status.reason
+            );
         }
         "errors" => {
-            let missing = configmaps.get("does-not-exist").await.err().ok_or("get of a missing ConfigMap succeeded")?;
-            println!("not_found={} code={:?}", missing.is_not_found(), missing.status().map(|s| s.code));
+            let missing = configmaps
+                .get("does-not-exist")
+                .await
+                .err()
+                .ok_or("get of a missing ConfigMap succeeded")?;
+            println!(
+                "not_found={} code={:?}",
+                missing.is_not_found(),
+                missing.status().map(|s| s.code)
+            );
             let cm = ConfigMap::new("twice", &[("k", "v")], &[]);
-            configmaps.create(&cm, None).await.map_err(|e| e.to_string())?;
-            let again = configmaps.create(&cm, None).await.err().ok_or("second create succeeded")?;
-            println!("conflict={} reason={:?}", again.is_conflict(), again.status().map(|s| s.reason.clone()));
-            configmaps.delete("twice").await.map_err(|e| e.to_string())?;
+            configmaps
+                .create(&cm, None)
+                .await
+                .map_err(|e| e.to_string())?;
+            let again = configmaps
+                .create(&cm, None)
+                .await
+                .err()
+                .ok_or("second create succeeded")?;
+            println!(
+                "conflict={} reason={:?}",
+                again.is_conflict(),
+                again.status().map(|s| s.reason.clone())
+            );
+            configmaps
+                .delete("twice")
+                .await
+                .map_err(|e| e.to_string())?;
         }
         "tls" => match DiscoveryClient::new(client).api_versions().await {
-            Err(Error::Tls { server, message }) => println!("tls_error server={server} message={message}"),
+            Err(Error::Tls { server, message }) => {
+                println!("tls_error server={server} message={message}")
+            }
             other => return Err(format!("expected Error::Tls, got {other:?}")),
         },
         "loop" => {
@@ -93,29 +138,56 @@ async fn run(scenario: &str, args: &[String], client: Client) -> Result<(), Stri
 async fn crud(configmaps: &ConfigMapsClient, namespace: &str) -> incluster::Result<()> {
     let cm = ConfigMap::new("crud-a", &[("greeting", "hello")], &[("app", "crud")]);
     let created = configmaps.create(&cm, None).await?;
-    println!("created={} namespace={:?}", created.metadata.name, created.metadata.namespace);
-    configmaps.create(&ConfigMap::new("crud-b", &[], &[("app", "other")]), None).await?;
-    let dry = configmaps.create(&ConfigMap::new("crud-dry", &[], &[]), Some("All")).await?;
+    println!(
+        "created={} namespace={:?}",
+        created.metadata.name, created.metadata.namespace
+    );
+    configmaps
+        .create(&ConfigMap::new("crud-b", &[], &[("app", "other")]), None)
+        .await?;
+    let dry = configmaps
+        .create(&ConfigMap::new("crud-dry", &[], &[]), Some("All"))
+        .await?;
     println!("dry_run_name={}", dry.metadata.name);
 
     let got = configmaps.get("crud-a").await?;
-    println!("got={} greeting={}", got.metadata.name, got.data["greeting"]);
+    println!(
+        "got={} greeting={}",
+        got.metadata.name, got.data["greeting"]
+    );
 
-    let listed = configmaps.list(namespace, Some("app=crud"), Some(10)).await?;
-    let names: Vec<_> = listed.items.iter().map(|c| c.metadata.name.as_str()).collect();
+    let listed = configmaps
+        .list(namespace, Some("app=crud"), Some(10))
+        .await?;
+    let names: Vec<_> = listed
+        .items
+        .iter()
+        .map(|c| c.metadata.name.as_str())
+        .collect();
     println!("listed={}", names.join(","));
 
     let mut replacement = got.clone();
     replacement.data.insert("greeting".into(), "bonjour".into());
     let replaced = configmaps.replace("crud-a", &replacement).await?;
     println!("replaced greeting={}", replaced.data["greeting"]);
-    let stale = configmaps.replace("crud-a", &replacement).await.unwrap_err();
+    let stale = configmaps
+        .replace("crud-a", &replacement)
+        .await
+        .unwrap_err();
     println!("stale_replace_conflict={}", stale.is_conflict());
 
     let merged = configmaps
-        .patch("crud-a", &Patch::Merge(serde_json::json!({"data": {"merged": "yes"}})), None, None)
+        .patch(
+            "crud-a",
+            &Patch::Merge(serde_json::json!({"data": {"merged": "yes"}})),
+            None,
+            None,
+        )
         .await?;
-    println!("merge_patched={}", merged.data.get("merged").map(String::as_str).unwrap_or("-"));
+    println!(
+        "merge_patched={}",
+        merged.data.get("merged").map(String::as_str).unwrap_or("-")
+    );
     let applied = configmaps
         .patch(
             "crud-a",
@@ -124,7 +196,14 @@ async fn crud(configmaps: &ConfigMapsClient, namespace: &str) -> incluster::Resu
             Some(true),
         )
         .await?;
-    println!("applied={}", applied.data.get("applied").map(String::as_str).unwrap_or("-"));
+    println!(
+        "applied={}",
+        applied
+            .data
+            .get("applied")
+            .map(String::as_str)
+            .unwrap_or("-")
+    );
 
     configmaps.delete("crud-a").await?;
     configmaps.delete("crud-b").await?;

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Deploys the examples to a local kind cluster (needs docker, kind and kubectl; not runnable on
+# machines without a Docker engine — CI proves the same binaries and manifests against a real
+# kube-apiserver instead, see tests/tests/examples.rs).
+#   examples/deploy/kind.sh            # create cluster if needed, build, load, deploy, show output
+#   KIND_CLUSTER=other examples/deploy/kind.sh
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cluster="${KIND_CLUSTER:-incluster}"
+image="incluster-examples:dev"
+
+for tool in docker kind kubectl; do
+  command -v "$tool" >/dev/null || { echo "kind.sh: $tool is not installed" >&2; exit 1; }
+done
+kind get clusters | grep -qx "$cluster" || kind create cluster --name "$cluster"
+docker build -f "$root/examples/Dockerfile" -t "$image" "$root"
+kind load docker-image "$image" --name "$cluster"
+
+ctx="kind-$cluster"
+kubectl --context "$ctx" apply -f "$root/examples/deploy/seed.yaml" -f "$root/examples/deploy/heartbeat.yaml"
+kubectl --context "$ctx" -n incluster-demo delete pod seed --ignore-not-found
+kubectl --context "$ctx" apply -f "$root/examples/deploy/seed-pod.yaml"
+kubectl --context "$ctx" -n incluster-demo wait --for=jsonpath='{.status.phase}'=Succeeded pod/seed --timeout=120s
+kubectl --context "$ctx" -n incluster-demo logs seed
+kubectl --context "$ctx" -n incluster-demo rollout status deploy/heartbeat --timeout=120s
+sleep 5
+kubectl --context "$ctx" -n incluster-demo get configmap incluster-heartbeat -o jsonpath='{.data}'; echo
