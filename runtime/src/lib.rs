@@ -54,6 +54,11 @@ pub use query::QueryValue;
 pub use request::{HeaderArg, Method, Request, RequestBuilder};
 pub use status::{Status, StatusCause, StatusDetails};
 
+/// The README's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 /// What generated clients call. Not a public API: names here change without notice.
 ///
 /// The functions spell out `impl Future + Send` (rather than `async fn`) so that the `Send`
