@@ -345,3 +345,31 @@ async fn proxy_mode_sends_no_authorization_header() {
     client.empty(get_api()).await.unwrap();
     assert_eq!(server.requests()[0].header("authorization"), None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_per_request_timeout_ends_a_slow_request() {
+    let ca = TestCa::new("cluster-ca");
+    let server = TestServer::https(&ca.server_cert(&["127.0.0.1"], &[]), |req: &Recorded| {
+        if req.target.starts_with("/slow") {
+            std::thread::sleep(Duration::from_secs(2));
+        }
+        ok_handler(req)
+    })
+    .await;
+    let pod = Pod::new("timeout", "t", &ca.cert_pem);
+    let client = Client::new(pod.config("127.0.0.1", &server.port())).unwrap();
+    let slow = Request::builder(Method::GET, "/slow")
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    match client.empty(slow).await {
+        Err(Error::Transport { message, .. }) => {
+            assert!(message.starts_with("timed out"), "{message}")
+        }
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    client
+        .empty(get_api())
+        .await
+        .expect("the client is still usable afterwards");
+}
