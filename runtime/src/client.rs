@@ -290,3 +290,17 @@ impl Client {
         transport_error::classify(err, &self.inner.authority, self.inner.ca_path.as_deref())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_is_cheap_to_share_across_tasks() {
+        fn assert_shareable<T: Clone + Send + Sync + 'static>() {}
+        assert_shareable::<Client>();
+        assert_shareable::<Config>();
+        fn assert_sendable<T: Send + Sync + 'static>() {}
+        assert_sendable::<Error>();
+    }
+}
