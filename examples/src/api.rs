@@ -143,4 +143,12 @@ pub trait ConfigMaps {
     /// Delete a ConfigMap.
     #[delete("/api/v1/namespaces/{namespace}/configmaps/{name}")]
     async fn delete(&self, name: &str) -> incluster::Result<()>;
+
+    /// Watch ConfigMaps in the Pod's namespace (the server ends the watch after `timeout_seconds`).
+    #[get("/api/v1/namespaces/{namespace}/configmaps")]
+    async fn watch(
+        &self,
+        #[query] resource_version: Option<&str>,
+        #[query] timeout_seconds: Option<u32>,
+    ) -> incluster::Result<incluster::WatchStream<ConfigMap>>;
 }

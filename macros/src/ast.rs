@@ -44,6 +44,8 @@ pub(crate) enum Returns {
     Empty,
     /// `Result<String>`: the body as text.
     Text,
+    /// `Result<WatchStream<T>>`: a watch; `watch=true` is added to the query.
+    Watch,
     /// Anything else: JSON into `T`.
     Json,
 }

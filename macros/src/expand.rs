@@ -164,12 +164,20 @@ fn impl_method(endpoint: &Endpoint, krate: &Path) -> TokenStream {
         Returns::Json => quote!(json),
         Returns::Text => quote!(text),
         Returns::Empty => quote!(empty),
+        Returns::Watch => quote!(watch),
     };
+    let has_watch_arg = endpoint
+        .args
+        .iter()
+        .any(|a| matches!(&a.kind, ArgKind::Query { name, .. } if name == "watch"));
+    let watch_param = (matches!(endpoint.returns, Returns::Watch) && !has_watch_arg)
+        .then(|| quote!(.query("watch", &true)));
     quote! {
         #sig {
             let request = #krate::__private::Request::builder(#krate::__private::Method::#method, #template)
                 #(#path_params)*
                 #(#other_params)*
+                #watch_param
                 .build();
             #krate::__private::#send(&self.client, request)
         }

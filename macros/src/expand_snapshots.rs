@@ -32,6 +32,10 @@ fn configmaps_client() {
             #[delete("/api/v1/namespaces/{namespace}/configmaps/{name}")]
             async fn delete(&self, name: &str, #[header("If-Match")] if_match: Option<&str>) -> incluster::Result<()>;
 
+            #[get("/api/v1/namespaces/{namespace}/configmaps")]
+            async fn watch(&self, #[query] resource_version: Option<&str>, #[query] allow_watch_bookmarks: Option<bool>)
+                -> incluster::Result<incluster::WatchStream<ConfigMap>>;
+
             #[get("/api/v1/namespaces/{namespace}/pods/{name}/log")]
             async fn logs(&self, name: &str, #[query(flatten)] params: &LogParams) -> incluster::Result<String>;
         }

@@ -103,7 +103,10 @@ pub(crate) fn check_signature(func: &TraitItemFn, cx: &mut Ctxt) -> bool {
 /// The return type must be `Result<T>`; `T` picks the decoding.
 pub(crate) fn check_return(sig: &Signature, cx: &mut Ctxt) -> Option<Returns> {
     let Some(ty) = ok_type(&sig.output) else {
-        let message = format!("method `{}` must return `incluster::Result<T>` (T: DeserializeOwned, `()` or `String`)", sig.ident);
+        let message = format!(
+            "method `{}` must return `incluster::Result<T>` (T: DeserializeOwned, `()`, `String` or `WatchStream<T>`)",
+            sig.ident
+        );
         match &sig.output {
             syn::ReturnType::Default => cx.error_spanned_by(&sig.ident, message),
             syn::ReturnType::Type(_, ty) => cx.error_spanned_by(ty, message),
@@ -113,6 +116,15 @@ pub(crate) fn check_return(sig: &Signature, cx: &mut Ctxt) -> Option<Returns> {
     Some(match ty {
         Type::Tuple(tuple) if tuple.elems.is_empty() => Returns::Empty,
         Type::Path(path) if path.qself.is_none() && path.path.is_ident("String") => Returns::Text,
+        Type::Path(path)
+            if path
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "WatchStream") =>
+        {
+            Returns::Watch
+        }
         _ => Returns::Json,
     })
 }

@@ -14,6 +14,7 @@ use crate::request::Request;
 use crate::secret::SecretToken;
 use crate::status::{excerpt, Status};
 use crate::token::TokenSource;
+use crate::watch::WatchStream;
 use crate::{tls, transport_error};
 
 /// A connection to the Kubernetes API: one connection pool, the credentials, the default namespace.
@@ -183,18 +184,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn send(&self, request: Request) -> Result<Response> {
-        let token = self.inner.token.as_ref().map(TokenSource::current);
-        let mut response = self.execute(&request, token.as_ref()).await?;
-        if response.status() == reqwest::StatusCode::UNAUTHORIZED {
-            if let (Some(source), Some(rejected)) = (&self.inner.token, &token) {
-                if let Some(fresh) = source.refresh_after_rejection(rejected) {
-                    tracing::info!(request = %request, "401 Unauthorized; retrying once with the re-read service-account token");
-                    response = self.execute(&request, Some(&fresh)).await?;
-                } else {
-                    tracing::debug!(request = %request, path = %source.path().display(), "401 Unauthorized and the token file is unchanged");
-                }
-            }
-        }
+        let response = self.send_streaming(&request).await?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response
@@ -202,14 +192,60 @@ impl Client {
             .await
             .map_err(|err| self.transport_error(err))?;
         tracing::debug!(request = %request, status, bytes = body.len(), "response");
-        if !(200..300).contains(&status) {
-            return Err(Error::Api(Box::new(Status::from_response(status, &body))));
-        }
         Ok(Response {
             status,
             headers,
             body,
         })
+    }
+
+    /// Sends a watch request (it should carry `watch=true`) and returns its events as a stream.
+    ///
+    /// ```no_run
+    /// # async fn run(client: incluster::Client) -> incluster::Result<()> {
+    /// let request = incluster::Request::builder(incluster::Method::GET, "/api/v1/namespaces")
+    ///     .query("watch", &true)
+    ///     .build()?;
+    /// let events = client.watch::<serde_json::Value>(request).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn watch<T: DeserializeOwned + Send + 'static>(
+        &self,
+        request: Request,
+    ) -> Result<WatchStream<T>> {
+        let response = self.send_streaming(&request).await?;
+        tracing::debug!(request = %request, "watch started");
+        let (authority, ca_path) = (self.inner.authority.clone(), self.inner.ca_path.clone());
+        let classify =
+            Box::new(move |err| transport_error::classify(err, &authority, ca_path.as_deref()));
+        Ok(WatchStream::new(response, request.to_string(), classify))
+    }
+
+    /// Sends the request (retrying once on a 401 with a re-read token) and returns the response
+    /// with its body unread; a non-2xx answer is read and returned as [`Error::Api`].
+    async fn send_streaming(&self, request: &Request) -> Result<reqwest::Response> {
+        let token = self.inner.token.as_ref().map(TokenSource::current);
+        let mut response = self.execute(request, token.as_ref()).await?;
+        if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+            if let (Some(source), Some(rejected)) = (&self.inner.token, &token) {
+                if let Some(fresh) = source.refresh_after_rejection(rejected) {
+                    tracing::info!(request = %request, "401 Unauthorized; retrying once with the re-read service-account token");
+                    response = self.execute(request, Some(&fresh)).await?;
+                } else {
+                    tracing::debug!(request = %request, path = %source.path().display(), "401 Unauthorized and the token file is unchanged");
+                }
+            }
+        }
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            let body = response
+                .bytes()
+                .await
+                .map_err(|err| self.transport_error(err))?;
+            tracing::debug!(request = %request, status, "error response");
+            return Err(Error::Api(Box::new(Status::from_response(status, &body))));
+        }
+        Ok(response)
     }
 
     /// Sends a request and decodes the JSON response into `T`.

@@ -44,6 +44,7 @@ mod status;
 mod tls;
 mod token;
 mod transport_error;
+mod watch;
 
 pub use client::{Client, Response};
 pub use config::{Config, SERVICE_ACCOUNT_DIR};
@@ -53,6 +54,7 @@ pub use patch::Patch;
 pub use query::QueryValue;
 pub use request::{HeaderArg, Method, Request, RequestBuilder};
 pub use status::{Status, StatusCause, StatusDetails};
+pub use watch::{Bookmark, WatchEvent, WatchStream};
 
 /// The README's examples, compiled as doc tests.
 #[cfg(doctest)]
@@ -85,6 +87,14 @@ pub mod __private {
         request: Result<Request>,
     ) -> impl Future<Output = Result<String>> + Send + '_ {
         async move { client.text(request?).await }
+    }
+
+    /// Sends a watch `request` (if it was built) and returns its events as a stream.
+    pub fn watch<T: serde::de::DeserializeOwned + Send + 'static>(
+        client: &Client,
+        request: Result<Request>,
+    ) -> impl Future<Output = Result<crate::watch::WatchStream<T>>> + Send + '_ {
+        async move { client.watch(request?).await }
     }
 
     /// Sends `request` (if it was built) and ignores the body of its 2xx response.

@@ -132,7 +132,7 @@ impl Status {
 }
 
 /// The `metav1.StatusReason` the API server uses for an HTTP code.
-fn reason_for_code(code: u16) -> &'static str {
+pub(crate) fn reason_for_code(code: u16) -> &'static str {
     match code {
         400 => "BadRequest",
         401 => "Unauthorized",

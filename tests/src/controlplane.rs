@@ -373,9 +373,9 @@ impl Admin {
     }
 }
 
-/// The rules the tests' Role grants: ConfigMaps get/list/create/update/patch/delete, nothing else.
+/// The rules the tests' Role grants: ConfigMaps get/list/watch/create/update/patch/delete, nothing else.
 pub fn configmap_rules() -> Value {
-    json!([{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "create", "update", "patch", "delete"]}])
+    json!([{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]}])
 }
 
 impl ControlPlane {

@@ -284,3 +284,16 @@ async fn the_same_client_through_a_real_kubectl_proxy() {
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn a_watch_streams_added_modified_deleted() {
+    let plane = ControlPlane::shared();
+    let (_, pod, _) = pod_for(plane, "e2e-watch").await;
+    let out = stdout(&run_in_pod(plane, &pod, &["watch"]));
+    assert!(
+        out.contains(
+            "event ADDED watched v=1\nevent MODIFIED watched v=2\nevent DELETED watched v=2"
+        ),
+        "{out}"
+    );
+}

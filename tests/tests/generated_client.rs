@@ -65,6 +65,12 @@ pub trait Everything {
     #[delete("/api/v1/namespaces/{namespace}/configmaps/{name}")]
     async fn delete(&self, name: &str) -> incluster::Result<()>;
 
+    #[get("/api/v1/namespaces/{namespace}/configmaps")]
+    async fn watch(
+        &self,
+        #[query] resource_version: Option<&str>,
+    ) -> incluster::Result<incluster::WatchStream<Value>>;
+
     #[get("/api/v1/namespaces/{namespace}/pods/{name}/log")]
     async fn logs(
         &self,
@@ -84,6 +90,16 @@ async fn fixture(name: &str) -> Fixture {
     let server = TestServer::https(&ca.server_cert(&["127.0.0.1"], &[]), |req: &Recorded| {
         if req.target.contains("missing") {
             return Reply::json(404, json!({"kind": "Status", "code": 404, "reason": "NotFound", "message": "configmaps \"missing\" not found"}));
+        }
+        if req.target.contains("watch=true") {
+            let events = [
+                json!({"type": "ADDED", "object": {"metadata": {"name": "a"}}}),
+                json!({"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "41"}}}),
+                json!({"type": "MODIFIED", "object": {"metadata": {"name": "a"}}}),
+                json!({"type": "ERROR", "object": {"kind": "Status", "code": 410, "reason": "Expired", "message": "too old"}}),
+            ];
+            let body: String = events.iter().map(|e| format!("{e}\n")).collect();
+            return Reply::text(200, &body);
         }
         if req.target.contains("/log") {
             return Reply::text(200, "line 1\nline 2\n");
@@ -356,6 +372,11 @@ impl Everything for MockConfigMaps {
     async fn delete(&self, _: &str) -> incluster::Result<()> {
         Ok(())
     }
+    async fn watch(&self, _: Option<&str>) -> incluster::Result<incluster::WatchStream<Value>> {
+        Err(incluster::Error::InvalidRequest {
+            message: "the mock does not watch".into(),
+        })
+    }
     async fn logs(&self, _: &str, _: &LogParams) -> incluster::Result<String> {
         Ok(String::new())
     }
@@ -372,4 +393,30 @@ async fn name_of(api: &impl Everything, name: &str) -> String {
 #[tokio::test]
 async fn a_hand_written_mock_implements_the_trait() {
     assert_eq!(name_of(&MockConfigMaps, "settings").await, "settings");
+}
+
+#[tokio::test]
+async fn a_watch_yields_events_then_the_error_event_as_api_error() {
+    use futures::StreamExt;
+    use incluster::WatchEvent;
+    let f = fixture("watch").await;
+    let mut events = f.client.watch(Some("40")).await.unwrap();
+    assert_eq!(
+        last(&f.server).target,
+        "/api/v1/namespaces/pod-ns/configmaps?resourceVersion=40&watch=true"
+    );
+    assert!(matches!(
+        events.next().await,
+        Some(Ok(WatchEvent::Added(_)))
+    ));
+    assert!(
+        matches!(events.next().await, Some(Ok(WatchEvent::Bookmark(b))) if b.resource_version() == "41")
+    );
+    assert!(matches!(
+        events.next().await,
+        Some(Ok(WatchEvent::Modified(_)))
+    ));
+    let gone = events.next().await.unwrap().unwrap_err();
+    assert!(gone.is_gone(), "{gone:?}");
+    assert!(events.next().await.is_none());
 }

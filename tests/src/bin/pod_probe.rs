@@ -111,6 +111,49 @@ async fn run(scenario: &str, args: &[String], client: Client) -> Result<(), Stri
             }
             other => return Err(format!("expected Error::Tls, got {other:?}")),
         },
+        "watch" => {
+            // Watch, then create, modify and delete a ConfigMap; print the events seen.
+            use futures::StreamExt;
+            use incluster::WatchEvent;
+            let mut events = configmaps
+                .watch(None, Some(30))
+                .await
+                .map_err(|e| e.to_string())?;
+            let writer = configmaps.clone();
+            let changes = tokio::spawn(async move {
+                let created = writer
+                    .create(&ConfigMap::new("watched", &[("v", "1")], &[]), None)
+                    .await?;
+                let mut changed = created.clone();
+                changed.data.insert("v".into(), "2".into());
+                writer.replace("watched", &changed).await?;
+                writer.delete("watched").await
+            });
+            let mut seen = 0;
+            while let Some(event) = events.next().await {
+                let (kind, cm) = match event.map_err(|e| e.to_string())? {
+                    WatchEvent::Added(cm) => ("ADDED", cm),
+                    WatchEvent::Modified(cm) => ("MODIFIED", cm),
+                    WatchEvent::Deleted(cm) => ("DELETED", cm),
+                    WatchEvent::Bookmark(_) => continue,
+                };
+                if cm.metadata.name == "watched" {
+                    println!(
+                        "event {kind} {} v={}",
+                        cm.metadata.name,
+                        cm.data.get("v").map(String::as_str).unwrap_or("-")
+                    );
+                    seen += 1;
+                    if seen == 3 {
+                        break;
+                    }
+                }
+            }
+            changes
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+        }
         "loop" => {
             // pod_probe loop <seconds> <name>: GET the ConfigMap every 50 ms, count failures.
             let seconds: u64 = args.first().and_then(|s| s.parse().ok()).unwrap_or(10);
