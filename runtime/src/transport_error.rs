@@ -28,18 +28,24 @@ pub(crate) fn classify(err: reqwest::Error, server: &str, ca_path: Option<&Path>
             message: format!("{tls}{hint}; the certificate must be signed by a trusted CA and valid for {server}; {roots}"),
         };
     }
-    let what = if err.is_timeout() {
-        "timed out"
+    let (what, hint) = if err.is_timeout() {
+        (
+            "timed out",
+            "; raise the limit with Config::with_timeout or Request::timeout",
+        )
     } else if err.is_connect() {
-        "could not connect"
+        (
+            "could not connect",
+            "; check that the API server is reachable from here (KUBERNETES_SERVICE_HOST/PORT, NetworkPolicy, a running `kubectl proxy`)",
+        )
     } else if err.is_body() || err.is_decode() {
-        "the response body could not be read"
+        ("the response body could not be read", "")
     } else {
-        "the exchange failed"
+        ("the exchange failed", "")
     };
     Error::Transport {
         server: server.to_string(),
-        message: format!("{what}: {}", chain(&err)),
+        message: format!("{what}: {}{hint}", chain(&err)),
         source: Some(Box::new(err)),
     }
 }

@@ -373,3 +373,28 @@ async fn a_per_request_timeout_ends_a_slow_request() {
         .await
         .expect("the client is still usable afterwards");
 }
+
+#[tokio::test]
+async fn a_server_that_is_not_there_is_a_transport_error_saying_what_to_check() {
+    let ca = TestCa::new("cluster-ca");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let pod = Pod::new("refused", "t", &ca.cert_pem);
+    let client = Client::new(pod.config("127.0.0.1", &port.to_string())).unwrap();
+    match client.empty(get_api()).await {
+        Err(Error::Transport {
+            server, message, ..
+        }) => {
+            assert_eq!(server, format!("127.0.0.1:{port}"));
+            assert!(
+                message.starts_with("could not connect")
+                    && message.contains("KUBERNETES_SERVICE_HOST"),
+                "{message}"
+            );
+        }
+        other => panic!("expected Error::Transport, got {other:?}"),
+    }
+}
