@@ -93,6 +93,15 @@ impl TestServer {
         cert: &ServerCert,
         handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
     ) -> TestServer {
+        Self::https_on("127.0.0.1:0", cert, handler).await
+    }
+
+    /// Starts an HTTPS server on `bind` (a loopback address such as `[::1]:0`) presenting `cert`.
+    pub async fn https_on(
+        bind: &str,
+        cert: &ServerCert,
+        handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
+    ) -> TestServer {
         let certs: Vec<CertificateDer<'static>> =
             CertificateDer::pem_slice_iter(cert.cert_pem.as_bytes())
                 .collect::<Result<_, _>>()
@@ -108,6 +117,7 @@ impl TestServer {
         .expect("server TLS config");
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Self::start(
+            bind,
             Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))),
             Arc::new(handler),
         )
@@ -116,13 +126,17 @@ impl TestServer {
 
     /// Starts a plain-http server on 127.0.0.1.
     pub async fn http(handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> TestServer {
-        Self::start(None, Arc::new(handler)).await
+        Self::start("127.0.0.1:0", None, Arc::new(handler)).await
     }
 
-    async fn start(tls: Option<tokio_rustls::TlsAcceptor>, handler: Arc<Handler>) -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0")
+    async fn start(
+        bind: &str,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+        handler: Arc<Handler>,
+    ) -> TestServer {
+        let listener = TcpListener::bind(bind)
             .await
-            .expect("bind 127.0.0.1:0");
+            .unwrap_or_else(|e| panic!("bind {bind}: {e}"));
         let addr = listener.local_addr().expect("local addr");
         let requests = Arc::new(Mutex::new(Vec::new()));
         let connections = Arc::new(AtomicUsize::new(0));

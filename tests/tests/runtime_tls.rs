@@ -398,3 +398,14 @@ async fn a_server_that_is_not_there_is_a_transport_error_saying_what_to_check() 
         other => panic!("expected Error::Transport, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn an_ipv6_service_host_is_reached_and_verified_by_its_ip_san() {
+    let ca = TestCa::new("cluster-ca");
+    let server = TestServer::https_on("[::1]:0", &ca.server_cert(&["::1"], &[]), ok_handler).await;
+    let pod = Pod::new("ipv6", "t", &ca.cert_pem);
+    let config = pod.config("::1", &server.port());
+    assert_eq!(config.server(), format!("https://[::1]:{}", server.port()));
+    Client::new(config).unwrap().empty(get_api()).await.unwrap();
+    assert_eq!(server.requests().len(), 1);
+}
