@@ -146,6 +146,7 @@ mod tests {
             SecretToken::new("second"),
             "missing file keeps the last good token"
         );
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
@@ -165,6 +166,7 @@ mod tests {
             source.refresh_after_rejection(&SecretToken::new("second")),
             None
         );
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
@@ -186,5 +188,6 @@ mod tests {
             err.contains(&path.display().to_string()) && err.contains("empty"),
             "{err}"
         );
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -61,10 +61,11 @@ impl ControlPlane {
         let dir =
             std::env::temp_dir().join(format!("incluster-controlplane-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let log = std::fs::File::create(
-            std::env::temp_dir().join(format!("incluster-controlplane-{}.log", std::process::id())),
-        )
-        .expect("control plane log file");
+        // The control plane's own log, kept for a look after a failure (target/ is ignored by git).
+        let log_dir = repo_root().join("target/controlplane-logs");
+        std::fs::create_dir_all(&log_dir).expect("create target/controlplane-logs");
+        let log = std::fs::File::create(log_dir.join(format!("{}.log", std::process::id())))
+            .expect("control plane log file");
         let mut child = Command::new(&binary)
             .arg("--dir")
             .arg(&dir)
@@ -82,7 +83,7 @@ impl ControlPlane {
                 break serde_json::from_str(&text).expect("cluster.json");
             }
             if let Ok(Some(status)) = child.try_wait() {
-                panic!("the control plane exited with {status} before writing cluster.json; see its log in {}", std::env::temp_dir().display());
+                panic!("the control plane exited with {status} before writing cluster.json; see target/controlplane-logs/{}.log", std::process::id());
             }
             assert!(
                 Instant::now() < deadline,

@@ -85,6 +85,12 @@ struct Fixture {
     _dir: PathBuf,
 }
 
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self._dir);
+    }
+}
+
 async fn fixture(name: &str) -> Fixture {
     let ca = TestCa::new("cluster-ca");
     let server = TestServer::https(&ca.server_cert(&["127.0.0.1"], &[]), |req: &Recorded| {
