@@ -6,7 +6,7 @@ use quote::{format_ident, quote};
 use syn::{ItemTrait, Path, TraitItem};
 
 use crate::attr::Verb;
-use crate::expand::strip_arg_attrs;
+use crate::expand::{client_struct, strip_arg_attrs};
 
 pub(crate) fn emit(item: &ItemTrait, krate: &Path, errors: TokenStream) -> TokenStream {
     let mut item = item.clone();
@@ -24,7 +24,6 @@ pub(crate) fn emit(item: &ItemTrait, krate: &Path, errors: TokenStream) -> Token
     }
     let trait_ident = &item.ident;
     let client_ident = format_ident!("{}Client", trait_ident);
-    let vis = &item.vis;
     let can_impl =
         item.generics.params.is_empty() && item.supertraits.is_empty() && item.unsafety.is_none();
     let stub_impl = can_impl.then(|| {
@@ -35,28 +34,14 @@ pub(crate) fn emit(item: &ItemTrait, krate: &Path, errors: TokenStream) -> Token
             }
         }
     });
+    let client = client_struct(&item, krate);
     quote! {
         #errors
 
         #[allow(async_fn_in_trait)]
         #item
 
-        #[derive(Clone, Debug)]
-        #vis struct #client_ident {
-            client: #krate::Client,
-        }
-
-        impl #client_ident {
-            #vis fn new(client: #krate::Client) -> Self {
-                Self { client }
-            }
-            #vis fn in_cluster() -> #krate::Result<Self> {
-                #krate::Client::in_cluster().map(Self::new)
-            }
-            #vis fn client(&self) -> &#krate::Client {
-                &self.client
-            }
-        }
+        #client
 
         #stub_impl
     }
