@@ -147,8 +147,8 @@ pub(crate) fn bind_args(
             ok = false;
             continue;
         };
-        names.insert(ident.to_string());
         let name = ident.unraw().to_string();
+        names.insert(name.clone());
         let is_placeholder = template.placeholders.contains(&name);
         let mut kinds = Vec::new();
         for (attr, parsed) in &arg.attrs {
@@ -227,10 +227,7 @@ pub(crate) fn bind_args(
         });
     }
     for placeholder in &template.placeholders {
-        if placeholder != "namespace"
-            && !names.contains(placeholder)
-            && !names.contains(&format!("r#{placeholder}"))
-        {
+        if placeholder != "namespace" && !names.contains(placeholder) {
             cx.error_spanned_by(
                 &template.lit,
                 format!(
