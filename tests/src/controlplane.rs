@@ -15,6 +15,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use serde_json::{json, Value};
 
+use crate::podfs::PodFs;
+
 /// A running control plane.
 pub struct ControlPlane {
     /// `https://127.0.0.1:PORT`.
@@ -184,6 +186,19 @@ impl ControlPlane {
             ("KUBERNETES_SERVICE_PORT_HTTPS", self.port.to_string()),
             ("KUBERNETES_SERVICE_PORT", self.port.to_string()),
         ]
+    }
+
+    /// A command that runs `program` as it would run in a Pod of this cluster: the kubelet's
+    /// environment, `INCLUSTER_SA_DIR` pointing at `pod`, and no `POD_NAMESPACE` or
+    /// `INCLUSTER_PROXY` inherited from the test process.
+    pub fn pod_command(&self, program: impl AsRef<std::ffi::OsStr>, pod: &PodFs) -> Command {
+        let mut command = Command::new(program);
+        command
+            .envs(self.pod_env())
+            .env("INCLUSTER_SA_DIR", pod.dir())
+            .env_remove("POD_NAMESPACE")
+            .env_remove("INCLUSTER_PROXY");
+        command
     }
 
     /// Starts the real `kubectl proxy` on a free loopback port; returns it and its URL.

@@ -18,16 +18,11 @@ fn pod_dir(name: &str) -> PathBuf {
 
 /// Runs `pod_probe <args>` in the simulated Pod `pod` (kubelet env + service-account dir).
 fn run_in_pod(plane: &ControlPlane, pod: &PodFs, args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_pod_probe"));
-    command
+    plane
+        .pod_command(env!("CARGO_BIN_EXE_pod_probe"), pod)
         .args(args)
-        .env_remove("POD_NAMESPACE")
-        .env_remove("INCLUSTER_PROXY")
-        .env("INCLUSTER_SA_DIR", pod.dir());
-    for (name, value) in plane.pod_env() {
-        command.env(name, value);
-    }
-    command.output().expect("run pod_probe")
+        .output()
+        .expect("run pod_probe")
 }
 
 fn stdout(output: &Output) -> String {
@@ -153,15 +148,9 @@ async fn token_rotation_loses_no_request() {
         "e2e-rotation",
     );
 
-    let mut command = Command::new(env!("CARGO_BIN_EXE_pod_probe"));
-    command
+    let child = plane
+        .pod_command(env!("CARGO_BIN_EXE_pod_probe"), &pod)
         .args(["loop", "25", "probe"])
-        .env("INCLUSTER_SA_DIR", pod.dir())
-        .env_remove("POD_NAMESPACE");
-    for (name, value) in plane.pod_env() {
-        command.env(name, value);
-    }
-    let child = command
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

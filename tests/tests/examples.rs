@@ -2,8 +2,6 @@
 //! `examples/deploy/*.yaml` applied with the real kubectl, the binaries run in a simulated Pod as
 //! those ServiceAccounts.
 
-use std::process::Command;
-
 use incluster_tests::controlplane::{repo_root, ControlPlane, Identity};
 use incluster_tests::podfs::PodFs;
 use serde_json::json;
@@ -28,16 +26,12 @@ async fn pod_as(plane: &ControlPlane, manifest: &str, service_account: &str) -> 
 }
 
 fn run(plane: &ControlPlane, binary: &str, pod: &PodFs, args: &[&str]) -> (bool, String, String) {
-    let mut command = Command::new(binary);
-    command
+    let output = plane
+        .pod_command(binary, pod)
         .args(args)
-        .env("INCLUSTER_SA_DIR", pod.dir())
         .env("POD_NAME", "heartbeat-7d9f")
-        .env_remove("POD_NAMESPACE");
-    for (name, value) in plane.pod_env() {
-        command.env(name, value);
-    }
-    let output = command.output().expect("run example");
+        .output()
+        .expect("run example");
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -55,21 +55,15 @@ async fn main() {
         "incluster-demo",
     );
     println!("    {}/{{token,ca.crt,namespace}}", pod.dir().display());
-    let env = plane.pod_env();
-    for (name, value) in &env {
+    for (name, value) in plane.pod_env() {
         println!("    {name}={value}");
     }
 
     println!("==> running the seed example inside the simulated Pod\n");
-    let mut command = Command::new(&seed);
-    command
-        .env("INCLUSTER_SA_DIR", pod.dir())
-        .env_remove("POD_NAMESPACE")
-        .env_remove("INCLUSTER_PROXY");
-    for (name, value) in &env {
-        command.env(name, value);
-    }
-    let status = command.status().expect("run the seed example");
+    let status = plane
+        .pod_command(&seed, &pod)
+        .status()
+        .expect("run the seed example");
     assert!(status.success(), "the seed example failed");
 
     println!("\n==> the same program beside a real `kubectl proxy` (the seed's sidecar pattern)");
