@@ -41,6 +41,11 @@ impl Pod {
         .unwrap()
     }
 
+    /// A client for `server` on 127.0.0.1 with the default settings.
+    fn client(&self, server: &TestServer) -> Client {
+        Client::new(self.config("127.0.0.1", &server.port())).unwrap()
+    }
+
     fn write_token(&self, token: &str) {
         std::fs::write(self.dir.join("token"), token).unwrap();
     }
@@ -65,7 +70,7 @@ async fn the_right_ca_is_accepted_over_http2_with_the_bearer_token() {
     let ca = TestCa::new("cluster-ca");
     let server = TestServer::https(&ca.server_cert(&["127.0.0.1"], &[]), ok_handler).await;
     let pod = Pod::new("accept", "token-one\n", &ca.cert_pem);
-    let client = Client::new(pod.config("127.0.0.1", &server.port())).unwrap();
+    let client = pod.client(&server);
     let body: serde_json::Value = client.json(get_api()).await.unwrap();
     assert_eq!(body["kind"], "APIVersions");
     let seen = &server.requests()[0];
@@ -84,7 +89,7 @@ async fn a_foreign_ca_is_refused_with_a_tls_error_naming_the_server() {
     let foreign = TestCa::new("foreign-ca");
     let server = TestServer::https(&foreign.server_cert(&["127.0.0.1"], &[]), ok_handler).await;
     let pod = Pod::new("foreign", "t", &ours.cert_pem);
-    let client = Client::new(pod.config("127.0.0.1", &server.port())).unwrap();
+    let client = pod.client(&server);
     match client.json::<serde_json::Value>(get_api()).await {
         Err(Error::Tls {
             server: name,
@@ -113,7 +118,7 @@ async fn a_certificate_for_another_address_is_refused() {
     )
     .await;
     let pod = Pod::new("wrongip", "t", &ca.cert_pem);
-    let client = Client::new(pod.config("127.0.0.1", &server.port())).unwrap();
+    let client = pod.client(&server);
     let err = client
         .json::<serde_json::Value>(get_api())
         .await
@@ -130,7 +135,7 @@ async fn a_plain_http_server_is_refused_in_cluster_mode() {
     let ca = TestCa::new("cluster-ca");
     let server = TestServer::http(ok_handler).await;
     let pod = Pod::new("plainhttp", "t", &ca.cert_pem);
-    let client = Client::new(pod.config("127.0.0.1", &server.port())).unwrap();
+    let client = pod.client(&server);
     let err = client
         .json::<serde_json::Value>(get_api())
         .await
@@ -187,7 +192,7 @@ async fn a_401_rereads_the_token_and_retries_exactly_once() {
     })
     .await;
     let pod = Pod::new("retry", "expired", &ca.cert_pem);
-    let client = Client::new(pod.config("127.0.0.1", &server.port())).unwrap(); // default 60 s period
+    let client = pod.client(&server); // default 60 s period
     pod.write_token("rotated");
     client.empty(get_api()).await.unwrap();
     let tokens: Vec<_> = server
@@ -204,7 +209,7 @@ async fn a_401_rereads_the_token_and_retries_exactly_once() {
     // An unchanged token after a 401 is not retried: the 401 is the answer.
     pod.write_token("still-bad");
     let pod2 = Pod::new("retry2", "still-bad", &ca.cert_pem);
-    let client = Client::new(pod2.config("127.0.0.1", &server.port())).unwrap();
+    let client = pod2.client(&server);
     let before = server.requests().len();
     let err = client.empty(get_api()).await.unwrap_err();
     assert!(err.is_unauthorized(), "{err:?}");
@@ -228,7 +233,7 @@ async fn status_bodies_become_api_errors() {
     })
     .await;
     let pod = Pod::new("status", "t", &ca.cert_pem);
-    let client = Client::new(pod.config("127.0.0.1", &server.port())).unwrap();
+    let client = pod.client(&server);
 
     let err = client.empty(get_api()).await.unwrap_err();
     assert!(err.is_not_found() && !err.is_forbidden());
@@ -357,7 +362,7 @@ async fn a_per_request_timeout_ends_a_slow_request() {
     })
     .await;
     let pod = Pod::new("timeout", "t", &ca.cert_pem);
-    let client = Client::new(pod.config("127.0.0.1", &server.port())).unwrap();
+    let client = pod.client(&server);
     let slow = Request::builder(Method::GET, "/slow")
         .timeout(Duration::from_millis(200))
         .build()
