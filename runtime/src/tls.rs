@@ -223,27 +223,30 @@ pub(crate) fn in_cluster_tls(
     recheck_every: Duration,
 ) -> Result<rustls::ClientConfig> {
     let provider = provider();
+    // webpki's verifier over roots we choose, re-read when ca.crt changes; nothing is skipped.
     let verifier = RotatingCaVerifier::new(ca_path, recheck_every, provider.clone())?;
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|err| Error::config(format!("TLS setup failed: {err}")))?
-        .dangerous() // a custom verifier: it is webpki's, over roots we choose, and nothing is skipped
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(config)
+    client_config(provider, Arc::new(verifier))
 }
 
 /// A rustls configuration for an https `kubectl proxy` elsewhere: the platform's roots.
 pub(crate) fn platform_tls() -> Result<rustls::ClientConfig> {
     let provider = provider();
+    // The platform verifier: the OS's roots and rules, nothing skipped.
     let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
         .map_err(|err| Error::config(format!("cannot load the platform's trusted roots: {err}")))?;
+    client_config(provider, Arc::new(verifier))
+}
+
+/// Safe protocol versions, `verifier` for the server, no client certificate, ALPN h2 then http/1.1.
+fn client_config(
+    provider: Arc<CryptoProvider>,
+    verifier: Arc<dyn ServerCertVerifier>,
+) -> Result<rustls::ClientConfig> {
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|err| Error::config(format!("TLS setup failed: {err}")))?
-        .dangerous() // the platform verifier: the OS's roots and rules, nothing skipped
-        .with_custom_certificate_verifier(Arc::new(verifier))
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
