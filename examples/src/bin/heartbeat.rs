@@ -3,7 +3,8 @@
 //! components can see it is alive. It runs as its ServiceAccount with the Role in
 //! `examples/deploy/heartbeat.yaml` (ConfigMaps: get, create, patch).
 //!
-//! `heartbeat --once` beats once and exits (what the end-to-end test runs).
+//! `heartbeat --once` beats once and exits (what the end-to-end test runs). Like the seed example it
+//! also honours `INCLUSTER_SA_DIR` and `INCLUSTER_PROXY` (see `incluster_examples::client_from_env`).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -52,12 +53,7 @@ async fn main() {
 }
 
 fn client() -> incluster::Result<ConfigMapsClient> {
-    match std::env::var("INCLUSTER_SA_DIR") {
-        Ok(dir) => Ok(ConfigMapsClient::new(incluster::Client::new(
-            incluster::Config::in_cluster_at(dir)?,
-        )?)),
-        Err(_) => ConfigMapsClient::in_cluster(),
-    }
+    incluster_examples::client_from_env().map(ConfigMapsClient::new)
 }
 
 /// Applies the heartbeat ConfigMap; returns the beat count.

@@ -5,7 +5,6 @@
 //! Inside a Pod it needs nothing but its ServiceAccount (see `examples/deploy/seed.yaml`). Beside
 //! a `kubectl proxy` sidecar, set `INCLUSTER_PROXY=http://127.0.0.1:8001`.
 
-use incluster::{Client, Config};
 use incluster_examples::api::{ConfigMaps, ConfigMapsClient, Discovery, DiscoveryClient};
 
 #[tokio::main]
@@ -17,14 +16,7 @@ async fn main() {
 }
 
 async fn run() -> incluster::Result<()> {
-    let config = match std::env::var("INCLUSTER_PROXY") {
-        Ok(url) => Config::proxy(&url)?,
-        Err(_) => match std::env::var("INCLUSTER_SA_DIR") {
-            Ok(dir) => Config::in_cluster_at(dir)?,
-            Err(_) => Config::in_cluster()?,
-        },
-    };
-    let client = Client::new(config)?;
+    let client = incluster_examples::client_from_env()?;
 
     let versions = DiscoveryClient::new(client.clone()).api_versions().await?;
     println!("$ curl --cacert ${{CACERT}} --header \"Authorization: Bearer ${{TOKEN}}\" -X GET ${{APISERVER}}/api");

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use incluster::{Client, Config, Error, Patch};
+use incluster::{Client, Error, Patch};
 use incluster_tests::api::{
     ConfigMap, ConfigMaps, ConfigMapsClient, Discovery, DiscoveryClient, Secrets, SecretsClient,
 };
@@ -21,7 +21,7 @@ async fn main() {
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let scenario = args.first().map(String::as_str).unwrap_or("");
-    let result = match client() {
+    let result = match incluster_examples::client_from_env() {
         Ok(client) => run(scenario, &args[1..], client).await,
         Err(err) => Err(format!("config error: {err}")),
     };
@@ -29,17 +29,6 @@ async fn main() {
         println!("FAILED: {message}");
         std::process::exit(1);
     }
-}
-
-fn client() -> incluster::Result<Client> {
-    let config = match std::env::var("INCLUSTER_PROXY") {
-        Ok(url) => Config::proxy(&url)?,
-        Err(_) => match std::env::var("INCLUSTER_SA_DIR") {
-            Ok(dir) => Config::in_cluster_at(dir)?,
-            Err(_) => Config::in_cluster()?,
-        },
-    };
-    Client::new(config)
 }
 
 async fn run(scenario: &str, args: &[String], client: Client) -> Result<(), String> {
