@@ -1,21 +1,22 @@
-//! The HTTP client every generated client calls into.
+//! The HTTP client every generated client calls into: auth, retries, limits, no redirects.
 
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use reqwest::header::{HeaderMap, AUTHORIZATION};
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{HeaderMap, AUTHORIZATION, LOCATION};
 use serde::de::DeserializeOwned;
 
 use crate::config::{Config, Mode};
 use crate::error::{Error, Result};
 use crate::request::Request;
+use crate::retry::{self, Outcome, Retry};
 use crate::secret::SecretToken;
-use crate::status::{excerpt, Status};
-use crate::token::TokenSource;
+use crate::status::Status;
+use crate::tls::{self, CaFile};
+use crate::token::TokenFile;
+use crate::transport_error;
 use crate::watch::WatchStream;
-use crate::{tls, transport_error};
 
 /// A connection to the Kubernetes API: one connection pool, the credentials, the default namespace.
 ///
@@ -34,13 +35,23 @@ pub struct Client {
 }
 
 struct Inner {
-    http: reqwest::Client,
-    base_url: String,
-    authority: String,
+    server: String,
     namespace: String,
-    token: Option<TokenSource>,
-    ca_path: Option<PathBuf>,
+    token: Option<Arc<TokenFile>>,
+    ca: Option<Arc<CaFile>>,
+    https_only: bool,
+    /// The HTTP client, rebuilt (new TLS configuration, session cache and pool) when `ca.crt` changes.
+    http: RwLock<Http>,
     timeout: Option<Duration>,
+    retry: Retry,
+    max_response_bytes: u64,
+    max_error_bytes: u64,
+}
+
+struct Http {
+    /// The version of `ca.crt` this client trusts (0 in proxy mode).
+    ca_version: u64,
+    client: reqwest::Client,
 }
 
 /// A 2xx response, read in full.
@@ -90,10 +101,27 @@ impl Response {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("server", &self.inner.base_url)
+            .field("server", &self.inner.server)
             .field("namespace", &self.inner.namespace)
             .field("authenticated", &self.inner.token.is_some())
             .finish()
+    }
+}
+
+/// One failed attempt: the error, and what the retry rules need to know about it.
+struct Failure {
+    error: Error,
+    outcome: Outcome,
+    retry_after: Option<Duration>,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Failure {
+        Failure {
+            error,
+            outcome: Outcome::Final,
+            retry_after: None,
+        }
     }
 }
 
@@ -105,42 +133,36 @@ impl Client {
     /// # Ok::<(), incluster::Error>(())
     /// ```
     pub fn new(config: Config) -> Result<Client> {
-        let token = config.token_source()?;
-        let builder = reqwest::Client::builder()
-            .user_agent(concat!("incluster/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(10))
-            .tcp_keepalive(Duration::from_secs(30))
-            .pool_idle_timeout(Duration::from_secs(90))
-            // Traffic to the API server never goes through HTTP(S)_PROXY from the environment.
-            .no_proxy();
-        let (builder, ca_path) = match &config.mode {
-            Mode::InCluster { ca_path, .. } => {
-                let tls = tls::in_cluster_tls(ca_path, config.ca_recheck)?;
-                (
-                    builder.tls_backend_preconfigured(tls).https_only(true),
-                    Some(ca_path.clone()),
-                )
+        let (token, ca, https_only, http) = match config.mode {
+            Mode::InCluster { token, ca } => {
+                let roots = ca.cached();
+                let tls = tls::in_cluster_tls(ca.path(), &roots.value)?;
+                let http = Http {
+                    ca_version: roots.version,
+                    client: http_client(tls, true)?,
+                };
+                (Some(token), Some(ca), true, http)
             }
             Mode::Proxy { https } => {
-                let tls = tls::platform_tls()?;
-                (
-                    builder.tls_backend_preconfigured(tls).https_only(*https),
-                    None,
-                )
+                let http = Http {
+                    ca_version: 0,
+                    client: http_client(tls::platform_tls()?, https)?,
+                };
+                (None, None, https, http)
             }
         };
-        let http = builder
-            .build()
-            .map_err(|err| Error::config(format!("cannot build the HTTP client: {err}")))?;
         Ok(Client {
             inner: Arc::new(Inner {
-                http,
-                base_url: config.base_url,
-                authority: config.server_label,
+                server: config.server,
                 namespace: config.namespace,
                 token,
-                ca_path,
+                ca,
+                https_only,
+                http: RwLock::new(http),
                 timeout: config.timeout,
+                retry: config.retry,
+                max_response_bytes: config.max_response_bytes,
+                max_error_bytes: config.max_error_bytes,
             }),
         })
     }
@@ -164,19 +186,20 @@ impl Client {
         &self.inner.namespace
     }
 
-    /// The base URL, e.g. `https://10.96.0.1:443`.
+    /// The server's base URL, e.g. `https://10.96.0.1:443`.
     ///
     /// ```no_run
     /// # fn f(client: incluster::Client) { println!("{}", client.server()); }
     /// ```
     pub fn server(&self) -> &str {
-        &self.inner.base_url
+        &self.inner.server
     }
 
-    /// Sends a request; a non-2xx answer is [`Error::Api`].
+    /// Sends a request and reads the whole body (up to [`Config::with_max_response_bytes`]);
+    /// a non-2xx answer is [`Error::Api`], a redirect [`Error::Redirect`].
     ///
-    /// On a 401 the token file is re-read at once and, if it holds a new token, the request is
-    /// retried once with it.
+    /// Failed attempts are retried as [`Retry`] says. On a 401 the token file is re-read at once
+    /// and, if it holds a new token, the request is sent once more with it.
     ///
     /// ```no_run
     /// # async fn run(client: incluster::Client) -> incluster::Result<()> {
@@ -184,13 +207,19 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn send(&self, request: Request) -> Result<Response> {
-        let response = self.send_streaming(&request).await?;
+        let mut response = self.send_streaming(&request).await?;
         let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|err| self.transport_error(err))?;
+        let headers = std::mem::take(response.headers_mut());
+        let body = match read_limited(response, self.inner.max_response_bytes).await {
+            Ok(body) => body,
+            Err(Some(err)) => return Err(self.transport_error(err)),
+            Err(None) => {
+                return Err(Error::ResponseTooLarge {
+                    request: request.to_string(),
+                    limit: self.inner.max_response_bytes,
+                })
+            }
+        };
         tracing::debug!(request = %request, status, bytes = body.len(), "response");
         Ok(Response {
             status,
@@ -215,37 +244,9 @@ impl Client {
     ) -> Result<WatchStream<T>> {
         let response = self.send_streaming(&request).await?;
         tracing::debug!(request = %request, "watch started");
-        let (authority, ca_path) = (self.inner.authority.clone(), self.inner.ca_path.clone());
-        let classify =
-            Box::new(move |err| transport_error::classify(err, &authority, ca_path.as_deref()));
+        let client = self.clone();
+        let classify = Box::new(move |err| client.transport_error(err));
         Ok(WatchStream::new(response, request.to_string(), classify))
-    }
-
-    /// Sends the request (retrying once on a 401 with a re-read token) and returns the response
-    /// with its body unread; a non-2xx answer is read and returned as [`Error::Api`].
-    async fn send_streaming(&self, request: &Request) -> Result<reqwest::Response> {
-        let token = self.inner.token.as_ref().map(TokenSource::current);
-        let mut response = self.execute(request, token.as_ref()).await?;
-        if response.status() == reqwest::StatusCode::UNAUTHORIZED {
-            if let (Some(source), Some(rejected)) = (&self.inner.token, &token) {
-                if let Some(fresh) = source.refresh_after_rejection(rejected) {
-                    tracing::info!(request = %request, "401 Unauthorized; retrying once with the re-read service-account token");
-                    response = self.execute(request, Some(&fresh)).await?;
-                } else {
-                    tracing::debug!(request = %request, path = %source.path().display(), "401 Unauthorized and the token file is unchanged");
-                }
-            }
-        }
-        let status = response.status().as_u16();
-        if !(200..300).contains(&status) {
-            let body = response
-                .bytes()
-                .await
-                .map_err(|err| self.transport_error(err))?;
-            tracing::debug!(request = %request, status, "error response");
-            return Err(Error::Api(Box::new(Status::from_response(status, &body))));
-        }
-        Ok(response)
     }
 
     /// Sends a request and decodes the JSON response into `T`.
@@ -257,14 +258,10 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn json<T: DeserializeOwned>(&self, request: Request) -> Result<T> {
-        let description = request.to_string();
-        let response = self.send(request).await?;
-        serde_json::from_slice(&response.body).map_err(|err| Error::Decode {
-            request: description,
-            type_name: std::any::type_name::<T>(),
-            message: err.to_string(),
-            excerpt: excerpt(&response.body),
-        })
+        let response = self.send_streaming(&request).await?;
+        let body = self.read_body(&request, response).await?;
+        serde_json::from_slice(&body)
+            .map_err(|err| Error::decode(&request, std::any::type_name::<T>(), err, &body))
     }
 
     /// Sends a request and returns the body as text (e.g. Pod logs).
@@ -275,40 +272,105 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn text(&self, request: Request) -> Result<String> {
-        let description = request.to_string();
-        let response = self.send(request).await?;
-        String::from_utf8(response.body.to_vec()).map_err(|err| Error::Decode {
-            request: description,
-            type_name: "String",
-            message: err.to_string(),
-            excerpt: excerpt(&response.body),
-        })
+        let response = self.send_streaming(&request).await?;
+        let body = self.read_body(&request, response).await?;
+        String::from_utf8(body.to_vec())
+            .map_err(|err| Error::decode(&request, "String", err, &body))
     }
 
     /// Sends a request and ignores the body of its 2xx response.
     ///
     /// ```no_run
     /// # async fn run(client: incluster::Client) -> incluster::Result<()> {
-    /// client.empty(incluster::Request::builder(incluster::Method::GET, "/livez").build()?).await?;
+    /// client.send_ignoring_body(incluster::Request::builder(incluster::Method::GET, "/livez").build()?).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn empty(&self, request: Request) -> Result<()> {
-        self.send(request).await.map(drop)
+    pub async fn send_ignoring_body(&self, request: Request) -> Result<()> {
+        // Dropping the response closes it; the pool does not wait for a body nobody reads.
+        self.send_streaming(&request).await.map(drop)
     }
 
-    async fn execute(
+    /// Sends the request, retrying as the policy allows, and returns the 2xx response with its
+    /// body unread; anything else is an error (its body read up to the error limit).
+    pub(crate) async fn send_streaming(&self, request: &Request) -> Result<reqwest::Response> {
+        let started = Instant::now();
+        let mut attempt = 1;
+        loop {
+            let failure = match self.attempt(request).await {
+                Ok(response) => return Ok(response),
+                Err(failure) => failure,
+            };
+            let wait = retry::retryable(&request.method, failure.outcome).and_then(|reason| {
+                self.inner
+                    .retry
+                    .next_wait(attempt, started.elapsed(), failure.retry_after)
+                    .map(|wait| (reason, wait))
+            });
+            let Some((reason, wait)) = wait else {
+                return Err(failure.error);
+            };
+            tracing::debug!(request = %request, attempt, reason, wait_ms = wait.as_millis() as u64, "retrying");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// One attempt (with the 401 re-read of the token).
+    async fn attempt(&self, request: &Request) -> std::result::Result<reqwest::Response, Failure> {
+        let http = self.http().await?;
+        let token = match &self.inner.token {
+            Some(file) => Some(file.current().await.value),
+            None => None,
+        };
+        let mut response = self.send_once(&http, request, token.as_deref()).await?;
+        if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+            if let (Some(file), Some(rejected)) = (&self.inner.token, &token) {
+                let fresh = file.reread().await.value;
+                if fresh != *rejected {
+                    tracing::info!(request = %request, "401 Unauthorized; retrying once with the re-read service-account token");
+                    response = self.send_once(&http, request, Some(&fresh)).await?;
+                } else {
+                    tracing::debug!(request = %request, path = %file.path().display(), "401 Unauthorized and the token file is unchanged");
+                }
+            }
+        }
+        let status = response.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(response);
+        }
+        if (300..400).contains(&status) {
+            let location = redirect_target(&self.inner.server, response.headers());
+            tracing::debug!(request = %request, status, %location, "redirect refused");
+            return Err(Error::Redirect {
+                server: self.inner.server.clone(),
+                status,
+                location,
+            }
+            .into());
+        }
+        let retry_after = retry::retry_after(response.headers());
+        let body = read_prefix(response, self.inner.max_error_bytes).await;
+        tracing::debug!(request = %request, status, "error response");
+        Err(Failure {
+            error: Error::Api(Box::new(Status::from_response(status, &body))),
+            outcome: Outcome::Status(status),
+            retry_after,
+        })
+    }
+
+    async fn send_once(
         &self,
+        http: &reqwest::Client,
         request: &Request,
         token: Option<&SecretToken>,
-    ) -> Result<reqwest::Response> {
-        let url = format!("{}{}", self.inner.base_url, request.path_and_query());
-        let mut builder = self
-            .inner
-            .http
-            .request(request.method.clone(), url)
-            .headers(request.headers.clone());
-        if let Some(value) = token.and_then(SecretToken::header_value) {
-            builder = builder.header(AUTHORIZATION, value);
+    ) -> std::result::Result<reqwest::Response, Failure> {
+        let url = format!("{}{}", self.inner.server, request.path_and_query());
+        let mut builder = http.request(request.method.clone(), url);
+        if !request.headers.is_empty() {
+            builder = builder.headers(request.headers.clone());
+        }
+        if let Some(token) = token {
+            builder = builder.header(AUTHORIZATION, token.header_value().clone());
         }
         if let Some(body) = &request.body {
             builder = builder.body(body.clone());
@@ -316,15 +378,151 @@ impl Client {
         if let Some(timeout) = request.timeout.or(self.inner.timeout) {
             builder = builder.timeout(timeout);
         }
-        builder
-            .send()
-            .await
-            .map_err(|err| self.transport_error(err))
+        builder.send().await.map_err(|err| {
+            let no_response = (err.is_connect() || err.is_request()) && !err.is_timeout();
+            let error = self.transport_error(err);
+            let outcome = match &error {
+                Error::Transport { .. } if no_response => Outcome::NoResponse,
+                _ => Outcome::Final,
+            };
+            Failure {
+                error,
+                outcome,
+                retry_after: None,
+            }
+        })
     }
 
-    fn transport_error(&self, err: reqwest::Error) -> Error {
-        transport_error::classify(err, &self.inner.authority, self.inner.ca_path.as_deref())
+    /// The HTTP client for the current `ca.crt`: rebuilt when the roots changed, so that new
+    /// connections (and TLS sessions) use only the new roots.
+    async fn http(&self) -> Result<reqwest::Client> {
+        let Some(ca) = &self.inner.ca else {
+            return Ok(self.read_http().client.clone());
+        };
+        let roots = ca.current().await;
+        {
+            let http = self.read_http();
+            if http.ca_version >= roots.version {
+                return Ok(http.client.clone());
+            }
+        }
+        let client = http_client(
+            tls::in_cluster_tls(ca.path(), &roots.value)?,
+            self.inner.https_only,
+        )?;
+        let mut http = self.inner.http.write().unwrap_or_else(|p| p.into_inner());
+        if http.ca_version < roots.version {
+            tracing::info!(path = %ca.path().display(), "CA bundle changed; new connections trust its roots only");
+            *http = Http {
+                ca_version: roots.version,
+                client,
+            };
+        }
+        Ok(http.client.clone())
     }
+
+    fn read_http(&self) -> std::sync::RwLockReadGuard<'_, Http> {
+        // Nothing panics while holding this lock; recover it if something did.
+        self.inner.http.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The body of a 2xx response, up to the response limit.
+    async fn read_body(&self, request: &Request, response: reqwest::Response) -> Result<Bytes> {
+        match read_limited(response, self.inner.max_response_bytes).await {
+            Ok(body) => Ok(body),
+            Err(Some(err)) => Err(self.transport_error(err)),
+            Err(None) => Err(Error::ResponseTooLarge {
+                request: request.to_string(),
+                limit: self.inner.max_response_bytes,
+            }),
+        }
+    }
+
+    /// An error of the exchange, as [`Error::Tls`] or [`Error::Transport`].
+    pub(crate) fn transport_error(&self, err: reqwest::Error) -> Error {
+        let ca_path = self.inner.ca.as_ref().map(|ca| ca.path());
+        transport_error::classify(err, &self.inner.server, ca_path)
+    }
+}
+
+/// The reqwest client: our TLS configuration, no redirects, no `Referer`, no environment proxies.
+fn http_client(tls: rustls::ClientConfig, https_only: bool) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .user_agent(concat!("incluster/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(10))
+        .tcp_keepalive(Duration::from_secs(30))
+        .pool_idle_timeout(Duration::from_secs(90))
+        // A redirect is an error (CVE-2020-8559): the request and its token stay with the server.
+        .redirect(reqwest::redirect::Policy::none())
+        .referer(false)
+        // Traffic to the API server never goes through HTTP(S)_PROXY from the environment.
+        .no_proxy()
+        .tls_backend_preconfigured(tls)
+        .https_only(https_only)
+        .build()
+        .map_err(|err| Error::config_with("cannot build the HTTP client", err))
+}
+
+/// The whole body if it is at most `limit` bytes; `Err(None)` as soon as it is larger.
+async fn read_limited(
+    mut response: reqwest::Response,
+    limit: u64,
+) -> std::result::Result<Bytes, Option<reqwest::Error>> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit)
+    {
+        return Err(None);
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(Some)? {
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Err(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// At most `limit` bytes of the body; the rest, and a failure while reading, are left alone.
+async fn read_prefix(mut response: reqwest::Response, limit: u64) -> Bytes {
+    let mut body = BytesMut::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = limit.saturating_sub(body.len() as u64) as usize;
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() as u64 >= limit {
+            break;
+        }
+    }
+    body.freeze()
+}
+
+/// Where a redirect points, as `scheme://host[:port]` only (never a path or query, which could
+/// hold anything), bounded.
+fn redirect_target(server: &str, headers: &HeaderMap) -> String {
+    let Some(location) = headers.get(LOCATION).and_then(|v| v.to_str().ok()) else {
+        return "nowhere (no Location header)".to_string();
+    };
+    let target = url::Url::parse(server)
+        .and_then(|base| base.join(location))
+        .ok()
+        .and_then(|url| {
+            let host = url.host_str()?.to_string();
+            Some(match url.port() {
+                Some(port) => format!("{}://{host}:{port}", url.scheme()),
+                None => format!("{}://{host}", url.scheme()),
+            })
+        });
+    let mut target = target.unwrap_or_else(|| "an address that is not a URL".to_string());
+    if target.len() > 256 {
+        let mut end = 256;
+        while !target.is_char_boundary(end) {
+            end -= 1;
+        }
+        target.truncate(end);
+        target.push('…');
+    }
+    target
 }
 
 #[cfg(test)]
@@ -338,5 +536,24 @@ mod tests {
         assert_shareable::<Config>();
         fn assert_sendable<T: Send + Sync + 'static>() {}
         assert_sendable::<Error>();
+    }
+
+    #[test]
+    fn redirect_targets_show_scheme_and_host_only() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            LOCATION,
+            "http://evil.example:8080/steal?token=x".parse().unwrap(),
+        );
+        assert_eq!(
+            redirect_target("https://10.96.0.1:443", &headers),
+            "http://evil.example:8080"
+        );
+        headers.insert(LOCATION, "/elsewhere".parse().unwrap());
+        assert_eq!(
+            redirect_target("https://10.96.0.1:443", &headers),
+            "https://10.96.0.1"
+        );
+        assert!(redirect_target("https://10.96.0.1:443", &HeaderMap::new()).contains("no Location"));
     }
 }

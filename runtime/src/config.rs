@@ -4,9 +4,13 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use crate::error::{Error, Result};
-use crate::tls;
-use crate::token::{self, TokenSource};
+use crate::mounted_file::{read_with_deadline, FIRST_READ_DEADLINE};
+use crate::retry::Retry;
+use crate::tls::{self, CaFile};
+use crate::token::{self, TokenFile};
 
 /// Where the kubelet mounts a Pod's service-account credentials.
 pub const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -15,6 +19,13 @@ const HOST_VAR: &str = "KUBERNETES_SERVICE_HOST";
 const PORT_HTTPS_VAR: &str = "KUBERNETES_SERVICE_PORT_HTTPS";
 const PORT_VAR: &str = "KUBERNETES_SERVICE_PORT";
 const NAMESPACE_VAR: &str = "POD_NAMESPACE";
+const PROXY_VAR: &str = "INCLUSTER_PROXY";
+
+/// The default [`Config::with_max_response_bytes`]: 256 MiB, room for a large unpaged list.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The default [`Config::with_max_error_bytes`]: 1 MiB (a `Status` is well under 1 KiB).
+pub const DEFAULT_MAX_ERROR_BYTES: u64 = 1024 * 1024;
 
 /// How to reach the Kubernetes API: the server, the credentials, the default namespace.
 ///
@@ -28,24 +39,93 @@ const NAMESPACE_VAR: &str = "POD_NAMESPACE";
 /// ```
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub(crate) base_url: String,
-    pub(crate) server_label: String,
+    /// The base URL, e.g. `https://10.96.0.1:443`: what errors and logs call "the server".
+    pub(crate) server: String,
     pub(crate) namespace: String,
     pub(crate) mode: Mode,
-    pub(crate) token_reread: Duration,
-    pub(crate) ca_recheck: Duration,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) retry: Retry,
+    pub(crate) max_response_bytes: u64,
+    pub(crate) max_error_bytes: u64,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) enum Mode {
-    /// HTTPS to the API server, bearer token from `token_path`, roots from `ca_path` only.
+    /// HTTPS to the API server, the bearer token from the token file, roots from `ca.crt` only.
+    /// Both were read (once) at discovery and are followed as the kubelet replaces them.
     InCluster {
-        token_path: PathBuf,
-        ca_path: PathBuf,
+        token: Arc<TokenFile>,
+        ca: Arc<CaFile>,
     },
     /// A `kubectl proxy`: no credentials of ours. `https` says whether the URL is https.
     Proxy { https: bool },
+}
+
+/// Where [`Config::in_cluster_with`] looks: the service-account directory and the environment.
+///
+/// ```
+/// let options = incluster::InClusterOptions::new()
+///     .dir("/etc/my-projected-token")
+///     .env(|name| (name == "KUBERNETES_SERVICE_HOST").then(|| "10.96.0.1".to_string()));
+/// let err = incluster::Config::in_cluster_with(options).unwrap_err();
+/// assert!(err.to_string().contains("KUBERNETES_SERVICE_PORT"));
+/// ```
+pub struct InClusterOptions {
+    dir: PathBuf,
+    env: Box<EnvFn>,
+}
+
+/// Looks up an environment variable.
+type EnvFn = dyn Fn(&str) -> Option<String>;
+
+impl Default for InClusterOptions {
+    fn default() -> Self {
+        InClusterOptions::new()
+    }
+}
+
+impl std::fmt::Debug for InClusterOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InClusterOptions")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl InClusterOptions {
+    /// The process environment and [`SERVICE_ACCOUNT_DIR`], as inside a Pod.
+    ///
+    /// ```
+    /// let options = incluster::InClusterOptions::new();
+    /// ```
+    pub fn new() -> InClusterOptions {
+        InClusterOptions {
+            dir: PathBuf::from(SERVICE_ACCOUNT_DIR),
+            env: Box::new(|name| std::env::var(name).ok()),
+        }
+    }
+
+    /// Reads `token`, `ca.crt` and `namespace` under `dir` instead.
+    ///
+    /// ```
+    /// let options = incluster::InClusterOptions::new().dir("/etc/sa");
+    /// ```
+    pub fn dir(mut self, dir: impl AsRef<Path>) -> InClusterOptions {
+        self.dir = dir.as_ref().to_path_buf();
+        self
+    }
+
+    /// Reads `KUBERNETES_SERVICE_HOST`, `KUBERNETES_SERVICE_PORT(_HTTPS)` and `POD_NAMESPACE`
+    /// through `env` instead of the process environment: for tests, and for programs that hold
+    /// several clusters' settings.
+    ///
+    /// ```
+    /// let options = incluster::InClusterOptions::new().env(|_| None);
+    /// ```
+    pub fn env(mut self, env: impl Fn(&str) -> Option<String> + 'static) -> InClusterOptions {
+        self.env = Box::new(env);
+        self
+    }
 }
 
 impl Config {
@@ -70,28 +150,44 @@ impl Config {
     /// # Ok::<(), incluster::Error>(())
     /// ```
     pub fn in_cluster_at(dir: impl AsRef<Path>) -> Result<Config> {
-        discover(&|name| std::env::var(name).ok(), dir.as_ref())
+        Config::in_cluster_with(InClusterOptions::new().dir(dir))
     }
 
-    /// Like [`Config::in_cluster_at`], reading variables through `env` instead of the process
-    /// environment: for tests, and for programs that hold several clusters' settings.
+    /// Like [`Config::in_cluster`], with the directory and environment of `options`.
     ///
     /// ```
-    /// let err = incluster::Config::in_cluster_from(|_| None, "/nonexistent").unwrap_err();
+    /// let options = incluster::InClusterOptions::new().env(|_| None).dir("/nonexistent");
+    /// let err = incluster::Config::in_cluster_with(options).unwrap_err();
     /// assert!(err.to_string().contains("KUBERNETES_SERVICE_HOST is not set"));
     /// ```
-    pub fn in_cluster_from(
-        env: impl Fn(&str) -> Option<String>,
-        dir: impl AsRef<Path>,
-    ) -> Result<Config> {
-        discover(&env, dir.as_ref())
+    pub fn in_cluster_with(options: InClusterOptions) -> Result<Config> {
+        discover(&*options.env, &options.dir)
     }
 
-    /// Talks to a `kubectl proxy` (the sidecar pattern): plain http, no credentials of ours.
+    /// The usual choice: inside a Pod (`KUBERNETES_SERVICE_HOST` is set), [`Config::in_cluster`];
+    /// elsewhere, with `INCLUSTER_PROXY` set (e.g. `http://127.0.0.1:8001` beside a
+    /// `kubectl proxy` while developing), [`Config::proxy`] of that URL; otherwise an error that
+    /// names both ways.
     ///
-    /// Plain http is accepted only for loopback addresses (127.0.0.0/8, `::1`, `localhost`);
-    /// any other host must use https. The namespace is `POD_NAMESPACE`, else the Pod's
-    /// `namespace` file if there is one, else `default`.
+    /// ```no_run
+    /// let client = incluster::Client::new(incluster::Config::infer()?)?;
+    /// # Ok::<(), incluster::Error>(())
+    /// ```
+    pub fn infer() -> Result<Config> {
+        infer_with(
+            &|name| std::env::var(name).ok(),
+            Path::new(SERVICE_ACCOUNT_DIR),
+        )
+    }
+
+    /// Talks to a `kubectl proxy` (the sidecar pattern, or `kubectl proxy` on a developer's
+    /// machine): no credentials of ours, the proxy adds them.
+    ///
+    /// `url` is `scheme://host:port` with an optional path prefix, nothing else (no credentials,
+    /// query or fragment). `http://` is accepted only for a loopback host (127.0.0.0/8, `::1`,
+    /// `localhost`), where nothing leaves the machine or Pod; any other host must be `https://`
+    /// and is verified against the platform's trusted roots. The namespace is `POD_NAMESPACE`,
+    /// else the Pod's `namespace` file if there is one, else `default`.
     ///
     /// ```
     /// let config = incluster::Config::proxy("http://127.0.0.1:8001")?;
@@ -126,7 +222,7 @@ impl Config {
     /// # Ok::<(), incluster::Error>(())
     /// ```
     pub fn server(&self) -> &str {
-        &self.base_url
+        &self.server
     }
 
     /// Replaces the default namespace.
@@ -162,7 +258,9 @@ impl Config {
     /// # Ok::<(), incluster::Error>(())
     /// ```
     pub fn with_token_reread_interval(mut self, every: Duration) -> Config {
-        self.token_reread = every;
+        if let Mode::InCluster { token, .. } = &mut self.mode {
+            *token = Arc::new(token.with_period(every));
+        }
         self
     }
 
@@ -174,47 +272,106 @@ impl Config {
     /// # Ok::<(), incluster::Error>(())
     /// ```
     pub fn with_ca_recheck_interval(mut self, every: Duration) -> Config {
-        self.ca_recheck = every;
+        if let Mode::InCluster { ca, .. } = &mut self.mode {
+            *ca = Arc::new(ca.with_period(every));
+        }
         self
     }
 
-    pub(crate) fn token_source(&self) -> Result<Option<TokenSource>> {
-        match &self.mode {
-            Mode::InCluster { token_path, .. } => {
-                TokenSource::open(token_path, self.token_reread).map(Some)
-            }
-            Mode::Proxy { .. } => Ok(None),
+    /// How failed requests are retried (see [`Retry`]; on by default).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = incluster::Config::proxy("http://127.0.0.1:8001")?
+    ///     .with_retry(incluster::Retry::default().max_attempts(3).max_elapsed(Duration::from_secs(10)));
+    /// let no_retries = incluster::Config::proxy("http://127.0.0.1:8001")?.with_retry(incluster::Retry::none());
+    /// # Ok::<(), incluster::Error>(())
+    /// ```
+    pub fn with_retry(mut self, retry: Retry) -> Config {
+        self.retry = retry;
+        self
+    }
+
+    /// The largest successful response body read, in bytes (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`], 256 MiB). A larger one is [`Error::ResponseTooLarge`],
+    /// found while streaming it, before it is all in memory. Watch events and log lines have
+    /// their own per-line limits.
+    ///
+    /// ```
+    /// let config = incluster::Config::proxy("http://127.0.0.1:8001")?.with_max_response_bytes(16 << 20);
+    /// # Ok::<(), incluster::Error>(())
+    /// ```
+    pub fn with_max_response_bytes(mut self, limit: u64) -> Config {
+        self.max_response_bytes = limit;
+        self
+    }
+
+    /// The most of an error (non-2xx) body read, in bytes (default [`DEFAULT_MAX_ERROR_BYTES`],
+    /// 1 MiB). The rest is not read; the error is built from what was.
+    ///
+    /// ```
+    /// let config = incluster::Config::proxy("http://127.0.0.1:8001")?.with_max_error_bytes(64 << 10);
+    /// # Ok::<(), incluster::Error>(())
+    /// ```
+    pub fn with_max_error_bytes(mut self, limit: u64) -> Config {
+        self.max_error_bytes = limit;
+        self
+    }
+
+    fn new(server: String, namespace: String, mode: Mode) -> Config {
+        Config {
+            server,
+            namespace,
+            mode,
+            timeout: None,
+            retry: Retry::default(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_error_bytes: DEFAULT_MAX_ERROR_BYTES,
         }
     }
 }
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
+fn infer_with(env: Env<'_>, dir: &Path) -> Result<Config> {
+    if env(HOST_VAR).is_some() {
+        return discover(env, dir);
+    }
+    match env(PROXY_VAR) {
+        Some(url) => proxy_with(env, dir, &url).map_err(|err| match err {
+            Error::Config { message, source } => Error::Config {
+                message: format!("{PROXY_VAR}: {message}"),
+                source,
+            },
+            other => other,
+        }),
+        None => Err(Error::config(format!(
+            "no Kubernetes API server found: not inside a Pod ({HOST_VAR} is not set) and {PROXY_VAR} is not set; \
+             run in a Pod with a ServiceAccount, or run `kubectl proxy` and set {PROXY_VAR}=http://127.0.0.1:8001"
+        ))),
+    }
+}
+
 fn discover(env: Env<'_>, dir: &Path) -> Result<Config> {
     let host = service_host(env)?;
     let port = service_port(env)?;
-    let token_path = dir.join("token");
-    let ca_path = dir.join("ca.crt");
-    // Read both now so a broken Pod fails at start-up, naming the file, not at the first request.
-    TokenSource::open(&token_path, token::DEFAULT_TOKEN_REREAD)?;
-    tls::read_roots(&ca_path)?;
+    // Read both now, once, so a broken Pod fails at start-up naming the file; the client
+    // follows them from here.
+    let token = token::open(&dir.join("token"))?;
+    let ca = tls::open_ca_file(&dir.join("ca.crt"))?;
     let authority = match host {
         IpOrName::V6(ip) => format!("[{ip}]:{port}"),
         IpOrName::V4(ip) => format!("{ip}:{port}"),
         IpOrName::Name(name) => format!("{name}:{port}"),
     };
-    Ok(Config {
-        base_url: format!("https://{authority}"),
-        server_label: authority,
-        namespace: namespace(env, dir),
-        mode: Mode::InCluster {
-            token_path,
-            ca_path,
+    Ok(Config::new(
+        format!("https://{authority}"),
+        namespace(env, dir),
+        Mode::InCluster {
+            token: Arc::new(token),
+            ca: Arc::new(ca),
         },
-        token_reread: token::DEFAULT_TOKEN_REREAD,
-        ca_recheck: tls::DEFAULT_CA_RECHECK,
-        timeout: None,
-    })
+    ))
 }
 
 enum IpOrName {
@@ -292,9 +449,20 @@ fn namespace(env: Env<'_>, dir: &Path) -> String {
             return ns.to_string();
         }
     }
-    match std::fs::read_to_string(dir.join("namespace")) {
-        Ok(contents) if !contents.trim().is_empty() => contents.trim().to_string(),
-        _ => "default".to_string(),
+    let path = dir.join("namespace");
+    // A missing file is normal (proxy mode); only a regular file of bounded size is read.
+    if !path.exists() {
+        return "default".to_string();
+    }
+    match read_with_deadline(&path, FIRST_READ_DEADLINE) {
+        Ok(bytes) => match std::str::from_utf8(&bytes).map(str::trim) {
+            Ok(ns) if !ns.is_empty() => ns.to_string(),
+            _ => "default".to_string(),
+        },
+        Err(err) => {
+            tracing::warn!(%err, "using the namespace \"default\"");
+            "default".to_string()
+        }
     }
 }
 
@@ -343,22 +511,16 @@ fn proxy_with(env: Env<'_>, dir: &Path, url: &str) -> Result<Config> {
         url::Host::Ipv6(ip) => format!("[{ip}]"),
         other => other.to_string(),
     };
-    let authority = format!("{host_text}:{port}");
-    let base_url = format!(
-        "{}://{}{}",
+    let server = format!(
+        "{}://{host_text}:{port}{}",
         parsed.scheme(),
-        authority,
         parsed.path().trim_end_matches('/')
     );
-    Ok(Config {
-        base_url,
-        server_label: authority,
-        namespace: namespace(env, dir),
-        mode: Mode::Proxy { https },
-        token_reread: token::DEFAULT_TOKEN_REREAD,
-        ca_recheck: tls::DEFAULT_CA_RECHECK,
-        timeout: None,
-    })
+    Ok(Config::new(
+        server,
+        namespace(env, dir),
+        Mode::Proxy { https },
+    ))
 }
 
 #[cfg(test)]

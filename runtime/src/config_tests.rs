@@ -50,7 +50,7 @@ impl Pod {
 
     fn error(&self) -> String {
         match self.discover() {
-            Err(Error::Config { message }) => message,
+            Err(Error::Config { message, .. }) => message,
             other => panic!("expected Error::Config, got {other:?}"),
         }
     }

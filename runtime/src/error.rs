@@ -6,7 +6,10 @@ use crate::status::Status;
 ///
 /// ```
 /// fn parse(n: &str) -> incluster::Result<u16> {
-///     n.parse().map_err(|_| incluster::Error::InvalidRequest { message: format!("{n:?} is not a number") })
+///     n.parse().map_err(|err| incluster::Error::InvalidRequest {
+///         message: format!("{n:?} is not a number"),
+///         source: Some(Box::new(err)),
+///     })
 /// }
 /// assert!(parse("x").is_err());
 /// ```
@@ -29,41 +32,70 @@ pub enum Error {
     Config {
         /// What was wrong, naming the variable or file, and what to do.
         message: String,
+        /// The underlying error, e.g. the `io::Error` of a file read.
+        #[source]
+        source: Option<BoxError>,
     },
     /// The TLS handshake with the API server failed: wrong CA, a certificate for another address,
     /// or a server that does not speak TLS. There is never a fallback to plain http.
     #[error("TLS with {server} failed: {message}")]
     Tls {
-        /// The server (`host:port`) that was contacted.
+        /// The server's URL, e.g. `https://10.96.0.1:443`.
         server: String,
-        /// The reason from rustls, and where the trusted roots came from.
+        /// What failed and where the trusted roots came from.
         message: String,
+        /// What rustls reported.
+        #[source]
+        source: rustls::Error,
     },
     /// The request could not be sent or its response not read (connection refused, reset, timeout).
     #[error("request to {server} failed: {message}")]
     Transport {
-        /// The server (`host:port`) that was contacted.
+        /// The server's URL, e.g. `https://10.96.0.1:443`.
         server: String,
-        /// What failed.
+        /// What failed and what to check.
         message: String,
-        /// The underlying error.
+        /// The underlying error (its own causes are reachable through `source()`).
         #[source]
-        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+        source: reqwest::Error,
     },
     /// The API server answered with a non-2xx status.
-    #[error("the API server answered {} {}: {}", .0.code, .0.reason, .0.message)]
+    #[error("the API server answered {} {}: {}", .0.code, bounded(&.0.reason), bounded(&.0.message))]
     Api(Box<Status>),
+    /// The server answered with a redirect. incluster never follows one: a redirect from the
+    /// API server (or a proxy in front of it) could send the request and its credentials elsewhere
+    /// (CVE-2020-8559).
+    #[error("the API server at {server} answered {status} with a redirect to {location}; incluster does not follow redirects: check the server address (KUBERNETES_SERVICE_HOST, or the Config::proxy URL)")]
+    Redirect {
+        /// The server's URL.
+        server: String,
+        /// The 3xx status code.
+        status: u16,
+        /// Where the redirect pointed: its scheme and host only.
+        location: String,
+    },
+    /// The response body is larger than the client's limit; it was not read to the end.
+    #[error("the response to {request} is larger than {limit} bytes, the limit of this client; raise it with Config::with_max_response_bytes, or page the list (limit/continue, incluster::ListStream)")]
+    ResponseTooLarge {
+        /// The method and path of the request, e.g. `GET /api/v1/configmaps`.
+        request: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// A 2xx response body did not decode into the declared type.
-    #[error("the response to {request} did not decode into {type_name}: {message}; the body began with: {excerpt}")]
+    #[error(
+        "the response to {request} did not decode into {type_name}; the body began with: {excerpt}"
+    )]
     Decode {
         /// The method and path of the request, e.g. `GET /api`.
         request: String,
         /// The Rust type the body was decoded into.
         type_name: &'static str,
-        /// What serde reported.
-        message: String,
         /// A bounded excerpt of the body.
         excerpt: String,
+        /// What the decoder reported (a `serde_json::Error`, or a UTF-8 error for text).
+        #[source]
+        source: BoxError,
     },
     /// The request was rejected before any I/O: an empty, `.` or `..` path segment, a header value
     /// that is not valid, a body that does not serialize.
@@ -71,19 +103,64 @@ pub enum Error {
     InvalidRequest {
         /// What was wrong, naming the method, path template and argument.
         message: String,
+        /// The underlying error, e.g. the `serde_json::Error` of a body.
+        #[source]
+        source: Option<BoxError>,
     },
+}
+
+/// The boxed cause kept by some [`Error`] variants.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Longest server-provided string shown in an error message.
+const SHOWN_LIMIT: usize = 1024;
+
+/// `text`, cut to [`SHOWN_LIMIT`] bytes at a character boundary.
+fn bounded(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= SHOWN_LIMIT {
+        return text.into();
+    }
+    let mut end = SHOWN_LIMIT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} more bytes)", &text[..end], text.len() - end).into()
 }
 
 impl Error {
     pub(crate) fn config(message: impl Into<String>) -> Error {
         Error::Config {
             message: message.into(),
+            source: None,
+        }
+    }
+
+    pub(crate) fn config_with(message: impl Into<String>, source: impl Into<BoxError>) -> Error {
+        Error::Config {
+            message: message.into(),
+            source: Some(source.into()),
         }
     }
 
     pub(crate) fn invalid(message: impl Into<String>) -> Error {
         Error::InvalidRequest {
             message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A body that did not decode into `type_name`, with an excerpt of it.
+    pub(crate) fn decode(
+        request: impl ToString,
+        type_name: &'static str,
+        source: impl Into<BoxError>,
+        body: &[u8],
+    ) -> Error {
+        Error::Decode {
+            request: request.to_string(),
+            type_name,
+            excerpt: crate::status::excerpt(body),
+            source: source.into(),
         }
     }
 
@@ -153,5 +230,19 @@ impl Error {
     /// ```
     pub fn is_gone(&self) -> bool {
         self.is(410, &["Expired", "Gone"])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_server_message_is_cut_in_display() {
+        let mut status = Status::from_response(500, b"");
+        status.message = "é".repeat(1_000_000);
+        let shown = Error::Api(Box::new(status)).to_string();
+        assert!(shown.len() < SHOWN_LIMIT + 200, "{} bytes", shown.len());
+        assert!(shown.ends_with("more bytes)"), "{shown}");
     }
 }

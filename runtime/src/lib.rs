@@ -32,13 +32,16 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod cert_validity;
 mod client;
 mod config;
 mod error;
+mod mounted_file;
 mod patch;
 mod path;
 mod query;
 mod request;
+mod retry;
 mod secret;
 mod status;
 mod tls;
@@ -47,12 +50,16 @@ mod transport_error;
 mod watch;
 
 pub use client::{Client, Response};
-pub use config::{Config, SERVICE_ACCOUNT_DIR};
-pub use error::{Error, Result};
+pub use config::{
+    Config, InClusterOptions, DEFAULT_MAX_ERROR_BYTES, DEFAULT_MAX_RESPONSE_BYTES,
+    SERVICE_ACCOUNT_DIR,
+};
+pub use error::{BoxError, Error, Result};
 pub use incluster_macros::in_cluster_client;
 pub use patch::Patch;
 pub use query::QueryValue;
 pub use request::{HeaderArg, Method, Request, RequestBuilder};
+pub use retry::Retry;
 pub use status::{Status, StatusCause, StatusDetails};
 pub use watch::{Bookmark, WatchEvent, WatchStream};
 
@@ -102,6 +109,6 @@ pub mod __private {
         client: &Client,
         request: Result<Request>,
     ) -> impl Future<Output = Result<()>> + Send + '_ {
-        async move { client.empty(request?).await }
+        async move { client.send_ignoring_body(request?).await }
     }
 }

@@ -1,19 +1,21 @@
-//! TLS for the in-cluster path: trust exactly the certificates in `ca.crt`, and follow that file
-//! when it is replaced (checked at most once per period), keeping the old roots if the new file
-//! does not parse.
+//! TLS for the in-cluster path: trust exactly the certificates in `ca.crt` that are valid now.
+//! The file is followed as it is replaced by [`MountedFile`]; the client builds a new TLS
+//! configuration (and connection pool) whenever the roots change.
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::danger::ServerCertVerifier;
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::pki_types::{CertificateDer, UnixTime};
+use rustls::RootCertStore;
 
+use crate::cert_validity::{format_utc, validity};
 use crate::error::{Error, Result};
+use crate::mounted_file::{explain_missing, MountedFile};
 
 /// How often `ca.crt` is checked for a new version by default.
 pub(crate) const DEFAULT_CA_RECHECK: Duration = Duration::from_secs(60);
@@ -28,8 +30,33 @@ pub(crate) fn provider() -> Arc<CryptoProvider> {
     compile_error!("incluster needs one of the features `ring` (default) or `aws-lc-rs`");
 }
 
-/// Parses a PEM bundle into a root store holding exactly its certificates.
-pub(crate) fn parse_roots(path: &Path, pem: &[u8]) -> Result<RootCertStore> {
+/// The trust roots read from `ca.crt`.
+#[derive(Debug)]
+pub(crate) struct CaBundle {
+    roots: Arc<RootCertStore>,
+}
+
+/// `ca.crt`, followed as it is replaced.
+pub(crate) type CaFile = MountedFile<CaBundle>;
+
+/// Reads `ca.crt` once; a missing, unreadable, empty or unusable bundle is an error naming it.
+pub(crate) fn open_ca_file(path: &Path) -> Result<CaFile> {
+    MountedFile::open(path, parse_ca_bundle, DEFAULT_CA_RECHECK).map_err(|err| {
+        explain_missing(err, || {
+            format!(
+                "CA bundle {} does not exist: mount the ServiceAccount's ca.crt into the Pod, \
+                 or use Config::proxy with a `kubectl proxy` sidecar",
+                path.display()
+            )
+        })
+    })
+}
+
+/// Parses a PEM bundle into a root store holding exactly its certificates that are valid now.
+///
+/// An anchor outside its validity period is left out (webpki would trust it; Go would not), with
+/// a warning; a bundle left with none is an error naming the file and the dates.
+pub(crate) fn parse_ca_bundle(path: &Path, pem: &[u8]) -> Result<CaBundle> {
     if pem.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::config(format!(
             "CA bundle {} is empty: it should hold the cluster CA certificate in PEM form; check the Pod's projected volume",
@@ -39,10 +66,10 @@ pub(crate) fn parse_roots(path: &Path, pem: &[u8]) -> Result<RootCertStore> {
     let mut certs = Vec::new();
     for cert in CertificateDer::pem_slice_iter(pem) {
         let cert = cert.map_err(|err| {
-            Error::config(format!(
-                "CA bundle {} is not valid PEM: {err}",
-                path.display()
-            ))
+            Error::config_with(
+                format!("CA bundle {} is not valid PEM", path.display()),
+                err,
+            )
         })?;
         certs.push(cert);
     }
@@ -52,180 +79,80 @@ pub(crate) fn parse_roots(path: &Path, pem: &[u8]) -> Result<RootCertStore> {
             path.display()
         )));
     }
+    let now = UnixTime::now().as_secs() as i64;
     let mut roots = RootCertStore::empty();
+    let mut refused = Vec::new();
     for (index, cert) in certs.into_iter().enumerate() {
+        let number = index + 1;
+        match validity(&cert) {
+            Some((not_before, _)) if now < not_before => {
+                refused.push(format!(
+                    "certificate #{number} is not valid before {}",
+                    format_utc(not_before)
+                ));
+                continue;
+            }
+            Some((_, not_after)) if now > not_after => {
+                refused.push(format!(
+                    "certificate #{number} expired on {}",
+                    format_utc(not_after)
+                ));
+                continue;
+            }
+            Some(_) => {}
+            None => {
+                refused.push(format!(
+                    "certificate #{number} is not a well-formed X.509 certificate"
+                ));
+                continue;
+            }
+        }
         roots.add(cert).map_err(|err| {
-            Error::config(format!(
-                "certificate #{} in CA bundle {} cannot be a trust anchor: {err}",
-                index + 1,
-                path.display()
-            ))
+            Error::config_with(
+                format!(
+                    "certificate #{number} in CA bundle {} cannot be a trust anchor",
+                    path.display()
+                ),
+                err,
+            )
         })?;
     }
-    Ok(roots)
+    if roots.is_empty() {
+        return Err(Error::config(format!(
+            "CA bundle {} holds no certificate that is valid now ({}); the cluster CA must be rotated, \
+             or the clock of this machine is wrong",
+            path.display(),
+            refused.join("; ")
+        )));
+    }
+    for why in &refused {
+        tracing::warn!(path = %path.display(), "{why}; it is not trusted");
+    }
+    Ok(CaBundle {
+        roots: Arc::new(roots),
+    })
 }
 
-/// Reads and parses `ca.crt`, naming the file in every error.
-pub(crate) fn read_roots(path: &Path) -> Result<(RootCertStore, Vec<u8>)> {
-    let pem = std::fs::read(path).map_err(|err| {
-        if err.kind() == std::io::ErrorKind::NotFound {
-            Error::config(format!(
-                "CA bundle {} does not exist: mount the ServiceAccount's ca.crt into the Pod, \
-                 or use Config::proxy with a `kubectl proxy` sidecar",
-                path.display()
-            ))
-        } else {
-            Error::config(format!(
-                "cannot read the CA bundle {}: {err}",
-                path.display()
-            ))
-        }
-    })?;
-    let roots = parse_roots(path, &pem)?;
-    Ok((roots, pem))
-}
-
-/// Verifies the API server against the roots in `ca.crt`, re-reading the file when it changes.
-#[derive(Debug)]
-pub(crate) struct RotatingCaVerifier {
-    path: PathBuf,
-    recheck_every: Duration,
-    provider: Arc<CryptoProvider>,
-    state: Mutex<CaState>,
-}
-
-#[derive(Debug)]
-struct CaState {
-    verifier: Arc<WebPkiServerVerifier>,
-    pem: Vec<u8>,
-    checked_at: Instant,
-}
-
-impl RotatingCaVerifier {
-    pub(crate) fn new(
-        path: &Path,
-        recheck_every: Duration,
-        provider: Arc<CryptoProvider>,
-    ) -> Result<RotatingCaVerifier> {
-        let (roots, pem) = read_roots(path)?;
-        let verifier = build_verifier(path, roots, &provider)?;
-        Ok(RotatingCaVerifier {
-            path: path.to_path_buf(),
-            recheck_every,
-            provider,
-            state: Mutex::new(CaState {
-                verifier,
-                pem,
-                checked_at: Instant::now(),
-            }),
-        })
-    }
-
-    fn current(&self) -> Arc<WebPkiServerVerifier> {
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if state.checked_at.elapsed() >= self.recheck_every {
-            state.checked_at = Instant::now();
-            self.reload(&mut state);
-        }
-        state.verifier.clone()
-    }
-
-    fn reload(&self, state: &mut CaState) {
-        let pem = match std::fs::read(&self.path) {
-            Ok(pem) => pem,
-            Err(err) => {
-                tracing::warn!(path = %self.path.display(), %err, "cannot re-read the CA bundle; keeping the previous roots");
-                return;
-            }
-        };
-        if pem == state.pem {
-            return;
-        }
-        match parse_roots(&self.path, &pem)
-            .and_then(|roots| build_verifier(&self.path, roots, &self.provider))
-        {
-            Ok(verifier) => {
-                tracing::info!(path = %self.path.display(), "CA bundle changed; trusting the new roots");
-                state.verifier = verifier;
-                state.pem = pem;
-            }
-            Err(err) => {
-                tracing::warn!(%err, "the new CA bundle does not parse; keeping the previous roots");
-            }
-        }
-    }
-}
-
-fn build_verifier(
-    path: &Path,
-    roots: RootCertStore,
-    provider: &Arc<CryptoProvider>,
-) -> Result<Arc<WebPkiServerVerifier>> {
-    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .map_err(|err| {
-            Error::config(format!(
-                "CA bundle {} cannot be used to verify servers: {err}",
-                path.display()
-            ))
-        })
-}
-
-impl ServerCertVerifier for RotatingCaVerifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        self.current().verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        )
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.current().verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.current().verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
-/// A rustls client configuration trusting only `ca.crt`, offering HTTP/2 and HTTP/1.1.
-pub(crate) fn in_cluster_tls(
-    ca_path: &Path,
-    recheck_every: Duration,
-) -> Result<rustls::ClientConfig> {
+/// A rustls client configuration trusting only the roots of `bundle`, offering HTTP/2 and HTTP/1.1.
+///
+/// Each call has its own TLS session cache, so a client built for new roots never resumes a
+/// session that the old roots verified.
+pub(crate) fn in_cluster_tls(path: &Path, bundle: &CaBundle) -> Result<rustls::ClientConfig> {
     let provider = provider();
-    // webpki's verifier over roots we choose, re-read when ca.crt changes; nothing is skipped.
-    let verifier = RotatingCaVerifier::new(ca_path, recheck_every, provider.clone())?;
-    client_config(provider, Arc::new(verifier))
+    // webpki's verifier over exactly these roots; nothing is skipped.
+    let verifier =
+        WebPkiServerVerifier::builder_with_provider(bundle.roots.clone(), provider.clone())
+            .build()
+            .map_err(|err| {
+                Error::config_with(
+                    format!(
+                        "CA bundle {} cannot be used to verify servers",
+                        path.display()
+                    ),
+                    err,
+                )
+            })?;
+    client_config(provider, verifier)
 }
 
 /// A rustls configuration for an https `kubectl proxy` elsewhere: the platform's roots.
@@ -233,7 +160,7 @@ pub(crate) fn platform_tls() -> Result<rustls::ClientConfig> {
     let provider = provider();
     // The platform verifier: the OS's roots and rules, nothing skipped.
     let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
-        .map_err(|err| Error::config(format!("cannot load the platform's trusted roots: {err}")))?;
+        .map_err(|err| Error::config_with("cannot load the platform's trusted roots", err))?;
     client_config(provider, Arc::new(verifier))
 }
 
@@ -244,7 +171,7 @@ fn client_config(
 ) -> Result<rustls::ClientConfig> {
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|err| Error::config(format!("TLS setup failed: {err}")))?
+        .map_err(|err| Error::config_with("TLS setup failed", err))?
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
@@ -259,12 +186,12 @@ mod tests {
     #[test]
     fn a_file_without_certificates_is_rejected() {
         let path = Path::new("/x/ca.crt");
-        let err = parse_roots(path, b"hello\n").unwrap_err().to_string();
+        let err = parse_ca_bundle(path, b"hello\n").unwrap_err().to_string();
         assert!(
             err.contains("/x/ca.crt") && err.contains("no certificate"),
             "{err}"
         );
-        let err = parse_roots(path, b"  \n").unwrap_err().to_string();
+        let err = parse_ca_bundle(path, b"  \n").unwrap_err().to_string();
         assert!(err.contains("/x/ca.crt") && err.contains("empty"), "{err}");
     }
 }

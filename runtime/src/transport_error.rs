@@ -1,4 +1,5 @@
-//! Turning a reqwest error into [`Error::Tls`] or [`Error::Transport`].
+//! Turning a reqwest error into [`Error::Tls`] or [`Error::Transport`]: a one-level message that
+//! says what to check, with the typed cause kept as the source.
 
 use std::error::Error as StdError;
 use std::path::Path;
@@ -10,44 +11,60 @@ pub(crate) fn classify(err: reqwest::Error, server: &str, ca_path: Option<&Path>
     // The server is named separately; the URL (possibly long, with query values) is left out.
     let err = err.without_url();
     if let Some(tls) = find_rustls_error(&err) {
-        let roots = match ca_path {
-            Some(path) => format!(
-                "the only trusted roots are the certificates in {}",
-                path.display()
-            ),
-            None => "the platform's trusted roots were used".to_string(),
-        };
-        let hint = match tls {
-            rustls::Error::InvalidMessage(_) => {
-                " (the server does not seem to speak TLS; incluster never falls back to plain http)"
-            }
-            _ => "",
-        };
         return Error::Tls {
             server: server.to_string(),
-            message: format!("{tls}{hint}; the certificate must be signed by a trusted CA and valid for {server}; {roots}"),
+            message: tls_message(tls, server, ca_path),
+            source: tls.clone(),
         };
     }
-    let (what, hint) = if err.is_timeout() {
-        (
-            "timed out",
-            "; raise the limit with Config::with_timeout or Request::timeout",
-        )
+    let what = if err.is_timeout() {
+        "timed out; raise the limit with Config::with_timeout or Request::timeout".to_string()
     } else if err.is_connect() {
-        (
-            "could not connect",
-            "; check that the API server is reachable from here (KUBERNETES_SERVICE_HOST/PORT, NetworkPolicy, a running `kubectl proxy`)",
+        format!(
+            "could not connect ({}); check that the API server is reachable from here \
+             (KUBERNETES_SERVICE_HOST/PORT, NetworkPolicy, a running `kubectl proxy`)",
+            innermost(&err)
         )
     } else if err.is_body() || err.is_decode() {
-        ("the response body could not be read", "")
+        format!("the response body could not be read ({})", innermost(&err))
     } else {
-        ("the exchange failed", "")
+        format!("the exchange failed ({})", innermost(&err))
     };
     Error::Transport {
         server: server.to_string(),
-        message: format!("{what}: {}{hint}", chain(&err)),
-        source: Some(Box::new(err)),
+        message: what,
+        source: err,
     }
+}
+
+/// What went wrong in TLS, with a hint that fits the failure.
+fn tls_message(tls: &rustls::Error, server: &str, ca_path: Option<&Path>) -> String {
+    let roots = match ca_path {
+        Some(path) => format!(
+            "the only trusted roots are the certificates in {}",
+            path.display()
+        ),
+        None => "the platform's trusted roots were used".to_string(),
+    };
+    match tls {
+        rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented => format!(
+            "the server's certificate was refused ({tls}); it must be signed by a trusted CA and valid for {server}; {roots}"
+        ),
+        rustls::Error::InvalidMessage(_) => format!(
+            "{tls} (the server does not seem to speak TLS; incluster never falls back to plain http)"
+        ),
+        // A failure after the handshake (a corrupted record, a reset): not a certificate matter.
+        _ => format!("{tls}"),
+    }
+}
+
+/// The message of the deepest cause, which names what happened (e.g. "Connection refused").
+fn innermost(err: &(dyn StdError + 'static)) -> String {
+    let mut current = err;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
 }
 
 fn find_rustls_error<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Error> {
@@ -68,18 +85,4 @@ fn find_rustls_error<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a rustls
         current = e.source();
     }
     None
-}
-
-/// "outer: inner: innermost", without repeating a message that its source already says.
-fn chain(err: &(dyn StdError + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut current: Option<&(dyn StdError + 'static)> = Some(err);
-    while let Some(e) = current {
-        let text = e.to_string();
-        if parts.last().is_none_or(|last| !last.contains(&text)) {
-            parts.push(text);
-        }
-        current = e.source();
-    }
-    parts.join(": ")
 }

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::status::{excerpt, reason_for_code, Status};
+use crate::status::{reason_for_code, Status};
 
 /// Longest single event accepted (etcd caps objects at 1.5 MiB; JSON framing adds little).
 const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
@@ -158,14 +158,14 @@ impl Reader {
                     self.buffer.extend_from_slice(&chunk);
                     if self.buffer.len() > MAX_EVENT_BYTES {
                         self.done = true;
-                        let excerpt = excerpt(&self.buffer);
+                        let error = Error::decode(
+                            &self.request,
+                            "WatchEvent",
+                            format!("one event is larger than {MAX_EVENT_BYTES} bytes; the watch was stopped"),
+                            &self.buffer,
+                        );
                         self.buffer.clear();
-                        return Some(Err(Error::Decode {
-                            request: self.request.clone(),
-                            type_name: "WatchEvent",
-                            message: format!("one event is larger than {MAX_EVENT_BYTES} bytes; the watch was stopped"),
-                            excerpt,
-                        }));
+                        return Some(Err(error));
                     }
                 }
                 Some(Err(err)) => {
@@ -200,12 +200,8 @@ fn decode_event<T: DeserializeOwned>(line: &[u8], request: &str) -> Result<Watch
             return Err(Error::Api(Box::new(status)));
         }
     }
-    serde_json::from_slice(line).map_err(|err| Error::Decode {
-        request: request.to_string(),
-        type_name: std::any::type_name::<WatchEvent<T>>(),
-        message: err.to_string(),
-        excerpt: excerpt(line),
-    })
+    serde_json::from_slice(line)
+        .map_err(|err| Error::decode(request, std::any::type_name::<WatchEvent<T>>(), err, line))
 }
 
 #[cfg(test)]

@@ -6,12 +6,17 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use incluster::{Client, Config, InClusterOptions};
+
+use crate::testserver::TestServer;
+
 /// A Pod's service-account directory and the environment the kubelet would give the container.
 pub struct PodFs {
     dir: PathBuf,
     generation: AtomicUsize,
     ca_pem: String,
     namespace: String,
+    _temp: Option<tempfile::TempDir>,
 }
 
 impl PodFs {
@@ -24,12 +29,49 @@ impl PodFs {
             generation: AtomicUsize::new(0),
             ca_pem: ca_pem.into(),
             namespace: namespace.into(),
+            _temp: None,
         };
         pod.write_generation(token);
         for name in ["token", "ca.crt", "namespace"] {
             symlink(Path::new("..data").join(name), dir.join(name)).expect("symlink");
         }
         pod
+    }
+
+    /// A Pod directory in a fresh temporary directory, removed on drop.
+    pub fn temp(token: &str, ca_pem: &str, namespace: &str) -> PodFs {
+        let temp = tempfile::Builder::new()
+            .prefix("incluster-pod-")
+            .tempdir()
+            .expect("temporary directory");
+        let mut pod = PodFs::new(&temp.path().join("sa"), token, ca_pem, namespace);
+        pod._temp = Some(temp);
+        pod
+    }
+
+    /// The in-cluster configuration a container of this Pod would discover, with the service at
+    /// `host`:`port` (what the kubelet puts in `KUBERNETES_SERVICE_HOST`/`_PORT_HTTPS`).
+    pub fn config(&self, host: &str, port: &str) -> Config {
+        let (host, port) = (host.to_string(), port.to_string());
+        let options = InClusterOptions::new()
+            .dir(&self.dir)
+            .env(move |name| match name {
+                "KUBERNETES_SERVICE_HOST" => Some(host.clone()),
+                "KUBERNETES_SERVICE_PORT_HTTPS" => Some(port.clone()),
+                _ => None,
+            });
+        Config::in_cluster_with(options).expect("discover the simulated Pod")
+    }
+
+    /// A client for a test server on 127.0.0.1, with the default settings.
+    pub fn client(&self, server: &TestServer) -> Client {
+        Client::new(self.config("127.0.0.1", &server.port())).expect("client")
+    }
+
+    /// Overwrites one file of the current generation in place (not the kubelet's atomic way):
+    /// for garbage, partial writes and odd files.
+    pub fn write_file(&self, name: &str, contents: impl AsRef<[u8]>) {
+        std::fs::write(self.dir.join(name), contents).expect("write file");
     }
 
     /// The directory to pass to `Config::in_cluster_at`.

@@ -1,10 +1,9 @@
 //! Generated clients against the local HTTPS test server: the exact request for each attribute
 //! kind, adversarial path values, `Send` futures, Status errors, and a hand-written mock.
 
-use std::path::PathBuf;
-
-use incluster::{in_cluster_client, Client, Config, Patch};
+use incluster::{in_cluster_client, Patch};
 use incluster_tests::certs::TestCa;
+use incluster_tests::podfs::PodFs;
 use incluster_tests::testserver::{Recorded, Reply, TestServer};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -82,16 +81,10 @@ pub trait Everything {
 struct Fixture {
     server: TestServer,
     client: EverythingClient,
-    _dir: PathBuf,
+    _pod: PodFs,
 }
 
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self._dir);
-    }
-}
-
-async fn fixture(name: &str) -> Fixture {
+async fn fixture() -> Fixture {
     let ca = TestCa::new("cluster-ca");
     let server = TestServer::https(&ca.server_cert(&["127.0.0.1"], &[]), |req: &Recorded| {
         if req.target.contains("missing") {
@@ -113,25 +106,11 @@ async fn fixture(name: &str) -> Fixture {
         Reply::json(200, json!({"echo": req.target}))
     })
     .await;
-    let dir = std::env::temp_dir().join(format!("incluster-gen-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("token"), "tok").unwrap();
-    std::fs::write(dir.join("ca.crt"), &ca.cert_pem).unwrap();
-    std::fs::write(dir.join("namespace"), "pod-ns").unwrap();
-    let port = server.port();
-    let config = Config::in_cluster_from(
-        move |var| match var {
-            "KUBERNETES_SERVICE_HOST" => Some("127.0.0.1".into()),
-            "KUBERNETES_SERVICE_PORT_HTTPS" => Some(port.clone()),
-            _ => None,
-        },
-        &dir,
-    )
-    .unwrap();
+    let pod = PodFs::temp("tok", &ca.cert_pem, "pod-ns");
     Fixture {
-        client: EverythingClient::new(Client::new(config).unwrap()),
+        client: EverythingClient::new(pod.client(&server)),
         server,
-        _dir: dir,
+        _pod: pod,
     }
 }
 
@@ -141,7 +120,7 @@ fn last(server: &TestServer) -> Recorded {
 
 #[tokio::test]
 async fn each_attribute_kind_makes_the_exact_request() {
-    let f = fixture("kinds").await;
+    let f = fixture().await;
     let c = &f.client;
 
     c.get("settings").await.unwrap();
@@ -270,7 +249,7 @@ async fn each_attribute_kind_makes_the_exact_request() {
 
 #[tokio::test]
 async fn adversarial_path_values_are_one_segment_or_rejected_before_io() {
-    let f = fixture("adversarial").await;
+    let f = fixture().await;
     let long = "a".repeat(64 * 1024);
     for (value, encoded) in [
         ("a/b", "a%2Fb"),
@@ -309,7 +288,7 @@ async fn adversarial_path_values_are_one_segment_or_rejected_before_io() {
 
 #[tokio::test]
 async fn status_errors_surface_as_api_errors() {
-    let f = fixture("status").await;
+    let f = fixture().await;
     let err = f.client.get("missing").await.unwrap_err();
     assert!(err.is_not_found());
     assert_eq!(
@@ -326,7 +305,7 @@ fn futures_are_send_and_run_on_a_multi_threaded_runtime() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let f = fixture("send").await;
+        let f = fixture().await;
         let client = f.client.clone();
         let handles: Vec<_> = (0..8)
             .map(|i| {
@@ -381,6 +360,7 @@ impl Everything for MockConfigMaps {
     async fn watch(&self, _: Option<&str>) -> incluster::Result<incluster::WatchStream<Value>> {
         Err(incluster::Error::InvalidRequest {
             message: "the mock does not watch".into(),
+            source: None,
         })
     }
     async fn logs(&self, _: &str, _: &LogParams) -> incluster::Result<String> {
@@ -405,7 +385,7 @@ async fn a_hand_written_mock_implements_the_trait() {
 async fn a_watch_yields_events_then_the_error_event_as_api_error() {
     use futures::StreamExt;
     use incluster::WatchEvent;
-    let f = fixture("watch").await;
+    let f = fixture().await;
     let mut events = f.client.watch(Some("40")).await.unwrap();
     assert_eq!(
         last(&f.server).target,

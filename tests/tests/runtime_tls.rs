@@ -2,7 +2,6 @@
 //! server identity, no plain-http fallback, token rotation, the 401 retry, Status decoding, and
 //! logs that never show the token. Independent of the control plane.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,52 +9,9 @@ use std::time::Duration;
 use incluster::{Client, Config, Error, Method, Request};
 use incluster_tests::certs::TestCa;
 use incluster_tests::logcapture::LogCapture;
+use incluster_tests::podfs::PodFs;
 use incluster_tests::testserver::{Recorded, Reply, TestServer};
 use serde_json::json;
-
-struct Pod {
-    dir: PathBuf,
-}
-
-impl Pod {
-    fn new(name: &str, token: &str, ca_pem: &str) -> Pod {
-        let dir = std::env::temp_dir().join(format!("incluster-rt-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("token"), token).unwrap();
-        std::fs::write(dir.join("ca.crt"), ca_pem).unwrap();
-        std::fs::write(dir.join("namespace"), "team-a").unwrap();
-        Pod { dir }
-    }
-
-    fn config(&self, host: &str, port: &str) -> Config {
-        let (host, port) = (host.to_string(), port.to_string());
-        Config::in_cluster_from(
-            move |name| match name {
-                "KUBERNETES_SERVICE_HOST" => Some(host.clone()),
-                "KUBERNETES_SERVICE_PORT_HTTPS" => Some(port.clone()),
-                _ => None,
-            },
-            &self.dir,
-        )
-        .unwrap()
-    }
-
-    /// A client for `server` on 127.0.0.1 with the default settings.
-    fn client(&self, server: &TestServer) -> Client {
-        Client::new(self.config("127.0.0.1", &server.port())).unwrap()
-    }
-
-    fn write_token(&self, token: &str) {
-        std::fs::write(self.dir.join("token"), token).unwrap();
-    }
-}
-
-impl Drop for Pod {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 fn ok_handler(_: &Recorded) -> Reply {
     Reply::json(200, json!({"kind": "APIVersions", "versions": ["v1"]}))
@@ -69,7 +25,7 @@ fn get_api() -> Request {
 async fn the_right_ca_is_accepted_over_http2_with_the_bearer_token() {
     let ca = TestCa::new("cluster-ca");
     let server = TestServer::https(&ca.server_cert(&["127.0.0.1"], &[]), ok_handler).await;
-    let pod = Pod::new("accept", "token-one\n", &ca.cert_pem);
+    let pod = PodFs::temp("token-one\n", &ca.cert_pem, "team-a");
     let client = pod.client(&server);
     let body: serde_json::Value = client.json(get_api()).await.unwrap();
     assert_eq!(body["kind"], "APIVersions");
@@ -88,18 +44,20 @@ async fn a_foreign_ca_is_refused_with_a_tls_error_naming_the_server() {
     let ours = TestCa::new("cluster-ca");
     let foreign = TestCa::new("foreign-ca");
     let server = TestServer::https(&foreign.server_cert(&["127.0.0.1"], &[]), ok_handler).await;
-    let pod = Pod::new("foreign", "t", &ours.cert_pem);
+    let pod = PodFs::temp("t", &ours.cert_pem, "team-a");
     let client = pod.client(&server);
     match client.json::<serde_json::Value>(get_api()).await {
         Err(Error::Tls {
             server: name,
             message,
+            source,
         }) => {
-            assert_eq!(name, format!("127.0.0.1:{}", server.port()));
-            assert!(
-                message.contains("UnknownIssuer") && message.contains("ca.crt"),
-                "{message}"
+            assert_eq!(name, format!("https://127.0.0.1:{}", server.port()));
+            assert_eq!(
+                source,
+                rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)
             );
+            assert!(message.contains("ca.crt"), "{message}");
         }
         other => panic!("expected Error::Tls, got {other:?}"),
     }
@@ -117,7 +75,7 @@ async fn a_certificate_for_another_address_is_refused() {
         ok_handler,
     )
     .await;
-    let pod = Pod::new("wrongip", "t", &ca.cert_pem);
+    let pod = PodFs::temp("t", &ca.cert_pem, "team-a");
     let client = pod.client(&server);
     let err = client
         .json::<serde_json::Value>(get_api())
@@ -134,7 +92,7 @@ async fn a_certificate_for_another_address_is_refused() {
 async fn a_plain_http_server_is_refused_in_cluster_mode() {
     let ca = TestCa::new("cluster-ca");
     let server = TestServer::http(ok_handler).await;
-    let pod = Pod::new("plainhttp", "t", &ca.cert_pem);
+    let pod = PodFs::temp("t", &ca.cert_pem, "team-a");
     let client = pod.client(&server);
     let err = client
         .json::<serde_json::Value>(get_api())
@@ -154,25 +112,25 @@ async fn a_plain_http_server_is_refused_in_cluster_mode() {
 async fn a_rotated_token_is_seen_within_the_reread_period() {
     let ca = TestCa::new("cluster-ca");
     let server = TestServer::https(&ca.server_cert(&["127.0.0.1"], &[]), ok_handler).await;
-    let pod = Pod::new("rotate", "first", &ca.cert_pem);
+    let pod = PodFs::temp("first", &ca.cert_pem, "team-a");
     let config = pod
         .config("127.0.0.1", &server.port())
         .with_token_reread_interval(Duration::from_millis(300));
     let client = Client::new(config).unwrap();
-    client.empty(get_api()).await.unwrap();
-    pod.write_token("second\n");
-    client.empty(get_api()).await.unwrap(); // within the period: still the cached token
+    client.send_ignoring_body(get_api()).await.unwrap();
+    pod.rotate_token("second\n");
+    client.send_ignoring_body(get_api()).await.unwrap(); // within the period: still the cached token
     tokio::time::sleep(Duration::from_millis(400)).await;
-    client.empty(get_api()).await.unwrap();
+    client.send_ignoring_body(get_api()).await.unwrap();
     let tokens: Vec<_> = server
         .requests()
         .iter()
         .map(|r| r.header("authorization").unwrap().to_string())
         .collect();
     assert_eq!(tokens, ["Bearer first", "Bearer first", "Bearer second"]);
-    pod.write_token("");
+    pod.rotate_token("");
     tokio::time::sleep(Duration::from_millis(400)).await;
-    client.empty(get_api()).await.unwrap();
+    client.send_ignoring_body(get_api()).await.unwrap();
     assert_eq!(
         server.requests()[3].header("authorization"),
         Some("Bearer second"),
@@ -191,10 +149,10 @@ async fn a_401_rereads_the_token_and_retries_exactly_once() {
         }
     })
     .await;
-    let pod = Pod::new("retry", "expired", &ca.cert_pem);
+    let pod = PodFs::temp("expired", &ca.cert_pem, "team-a");
     let client = pod.client(&server); // default 60 s period
-    pod.write_token("rotated");
-    client.empty(get_api()).await.unwrap();
+    pod.rotate_token("rotated");
+    client.send_ignoring_body(get_api()).await.unwrap();
     let tokens: Vec<_> = server
         .requests()
         .iter()
@@ -207,11 +165,11 @@ async fn a_401_rereads_the_token_and_retries_exactly_once() {
     );
 
     // An unchanged token after a 401 is not retried: the 401 is the answer.
-    pod.write_token("still-bad");
-    let pod2 = Pod::new("retry2", "still-bad", &ca.cert_pem);
+    pod.rotate_token("still-bad");
+    let pod2 = PodFs::temp("still-bad", &ca.cert_pem, "team-a");
     let client = pod2.client(&server);
     let before = server.requests().len();
-    let err = client.empty(get_api()).await.unwrap_err();
+    let err = client.send_ignoring_body(get_api()).await.unwrap_err();
     assert!(err.is_unauthorized(), "{err:?}");
     assert_eq!(server.requests().len(), before + 1);
 }
@@ -232,14 +190,18 @@ async fn status_bodies_become_api_errors() {
         }
     })
     .await;
-    let pod = Pod::new("status", "t", &ca.cert_pem);
-    let client = pod.client(&server);
+    let pod = PodFs::temp("t", &ca.cert_pem, "team-a");
+    // One answer per request: no retry of the 429 here (tests/retry.rs covers retries).
+    let config = pod
+        .config("127.0.0.1", &server.port())
+        .with_retry(incluster::Retry::none());
+    let client = Client::new(config).unwrap();
 
-    let err = client.empty(get_api()).await.unwrap_err();
+    let err = client.send_ignoring_body(get_api()).await.unwrap_err();
     assert!(err.is_not_found() && !err.is_forbidden());
     assert_eq!(err.status().unwrap().details.as_ref().unwrap().name, "x");
 
-    let err = client.empty(get_api()).await.unwrap_err();
+    let err = client.send_ignoring_body(get_api()).await.unwrap_err();
     let details = err.status().unwrap().details.clone().unwrap();
     assert_eq!(
         (
@@ -249,7 +211,7 @@ async fn status_bodies_become_api_errors() {
         (Some(7), "FlowControl")
     );
 
-    let err = client.empty(get_api()).await.unwrap_err();
+    let err = client.send_ignoring_body(get_api()).await.unwrap_err();
     let status = err.status().unwrap();
     assert_eq!((status.code, status.reason.as_str()), (502, "BadGateway"));
     assert!(status.message.contains("bad gateway"));
@@ -287,13 +249,13 @@ async fn the_token_never_appears_in_logs_debug_or_errors() {
         )
     })
     .await;
-    let pod = Pod::new("secrecy", secret, &ca.cert_pem);
+    let pod = PodFs::temp(secret, &ca.cert_pem, "team-a");
     let config = pod.config("127.0.0.1", &server.port());
     let client = Client::new(config.clone()).unwrap();
-    pod.write_token(&format!("{secret}-rotated"));
-    let err = client.empty(get_api()).await.unwrap_err();
-    pod.write_token("");
-    let _ = client.empty(get_api()).await;
+    pod.rotate_token(&format!("{secret}-rotated"));
+    let err = client.send_ignoring_body(get_api()).await.unwrap_err();
+    pod.rotate_token("");
+    let _ = client.send_ignoring_body(get_api()).await;
     let printed = format!("{config:?} {client:?} {err} {err:?}");
     let logs = capture.contents();
     assert!(
@@ -312,31 +274,30 @@ async fn a_new_ca_crt_is_picked_up_and_a_broken_one_keeps_the_old_roots() {
     let old_ca = TestCa::new("old-ca");
     let new_ca = TestCa::new("new-ca");
     let server = TestServer::https(&new_ca.server_cert(&["127.0.0.1"], &[]), ok_handler).await;
-    let pod = Pod::new("carotate", "t", &old_ca.cert_pem);
+    let pod = PodFs::temp("t", &old_ca.cert_pem, "team-a");
     let config = pod
         .config("127.0.0.1", &server.port())
         .with_ca_recheck_interval(Duration::from_millis(200));
     let client = Client::new(config).unwrap();
     assert!(matches!(
-        client.empty(get_api()).await,
+        client.send_ignoring_body(get_api()).await,
         Err(Error::Tls { .. })
     ));
 
-    std::fs::write(pod.dir.join("ca.crt"), "garbage").unwrap();
+    pod.write_file("ca.crt", "garbage");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
-        matches!(client.empty(get_api()).await, Err(Error::Tls { .. })),
+        matches!(
+            client.send_ignoring_body(get_api()).await,
+            Err(Error::Tls { .. })
+        ),
         "broken file: old roots kept"
     );
 
-    std::fs::write(
-        pod.dir.join("ca.crt"),
-        format!("{}{}", old_ca.cert_pem, new_ca.cert_pem),
-    )
-    .unwrap();
+    pod.write_file("ca.crt", format!("{}{}", old_ca.cert_pem, new_ca.cert_pem));
     tokio::time::sleep(Duration::from_millis(300)).await;
     client
-        .empty(get_api())
+        .send_ignoring_body(get_api())
         .await
         .expect("the new bundle is trusted");
 }
@@ -347,7 +308,7 @@ async fn proxy_mode_sends_no_authorization_header() {
     let client =
         Client::new(Config::proxy(&format!("http://127.0.0.1:{}", server.port())).unwrap())
             .unwrap();
-    client.empty(get_api()).await.unwrap();
+    client.send_ignoring_body(get_api()).await.unwrap();
     assert_eq!(server.requests()[0].header("authorization"), None);
 }
 
@@ -361,20 +322,20 @@ async fn a_per_request_timeout_ends_a_slow_request() {
         ok_handler(req)
     })
     .await;
-    let pod = Pod::new("timeout", "t", &ca.cert_pem);
+    let pod = PodFs::temp("t", &ca.cert_pem, "team-a");
     let client = pod.client(&server);
     let slow = Request::builder(Method::GET, "/slow")
         .timeout(Duration::from_millis(200))
         .build()
         .unwrap();
-    match client.empty(slow).await {
+    match client.send_ignoring_body(slow).await {
         Err(Error::Transport { message, .. }) => {
             assert!(message.starts_with("timed out"), "{message}")
         }
         other => panic!("expected a timeout, got {other:?}"),
     }
     client
-        .empty(get_api())
+        .send_ignoring_body(get_api())
         .await
         .expect("the client is still usable afterwards");
 }
@@ -387,15 +348,16 @@ async fn a_server_that_is_not_there_is_a_transport_error_saying_what_to_check() 
         .local_addr()
         .unwrap()
         .port();
-    let pod = Pod::new("refused", "t", &ca.cert_pem);
+    let pod = PodFs::temp("t", &ca.cert_pem, "team-a");
     let client = Client::new(pod.config("127.0.0.1", &port.to_string())).unwrap();
-    match client.empty(get_api()).await {
+    match client.send_ignoring_body(get_api()).await {
         Err(Error::Transport {
             server, message, ..
         }) => {
-            assert_eq!(server, format!("127.0.0.1:{port}"));
+            assert_eq!(server, format!("https://127.0.0.1:{port}"));
             assert!(
                 message.starts_with("could not connect")
+                    && message.contains("Connection refused")
                     && message.contains("KUBERNETES_SERVICE_HOST"),
                 "{message}"
             );
@@ -408,9 +370,13 @@ async fn a_server_that_is_not_there_is_a_transport_error_saying_what_to_check() 
 async fn an_ipv6_service_host_is_reached_and_verified_by_its_ip_san() {
     let ca = TestCa::new("cluster-ca");
     let server = TestServer::https_on("[::1]:0", &ca.server_cert(&["::1"], &[]), ok_handler).await;
-    let pod = Pod::new("ipv6", "t", &ca.cert_pem);
+    let pod = PodFs::temp("t", &ca.cert_pem, "team-a");
     let config = pod.config("::1", &server.port());
     assert_eq!(config.server(), format!("https://[::1]:{}", server.port()));
-    Client::new(config).unwrap().empty(get_api()).await.unwrap();
+    Client::new(config)
+        .unwrap()
+        .send_ignoring_body(get_api())
+        .await
+        .unwrap();
     assert_eq!(server.requests().len(), 1);
 }

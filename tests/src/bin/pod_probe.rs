@@ -95,7 +95,9 @@ async fn run(scenario: &str, args: &[String], client: Client) -> Result<(), Stri
                 .map_err(|e| e.to_string())?;
         }
         "tls" => match DiscoveryClient::new(client).api_versions().await {
-            Err(Error::Tls { server, message }) => {
+            Err(Error::Tls {
+                server, message, ..
+            }) => {
                 println!("tls_error server={server} message={message}")
             }
             other => return Err(format!("expected Error::Tls, got {other:?}")),

@@ -1,0 +1,421 @@
+//! A mounted file that may be replaced (the service-account token, `ca.crt`): read with a size
+//! limit, only if it is a regular file, never on an async worker, and kept at its last good value.
+//!
+//! Like client-go's `cachedFileTokenSource` and `ca_rotation.go`: the file is re-read at most once
+//! per period (or at once when asked, after a 401), and a read that fails, finds garbage or hangs
+//! (a FIFO, a stalled network mount) leaves the last good value in place. Reads run on a plain
+//! thread, one at a time per file; an async caller waits for a fresh read at most
+//! [`READ_WAIT`], then goes on with the last good value.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+
+/// The largest token or CA bundle accepted (a real one is a few KiB).
+pub(crate) const MAX_MOUNTED_FILE_BYTES: u64 = 1024 * 1024;
+
+/// How long a first read (at start-up) may take before it is reported as stuck.
+pub(crate) const FIRST_READ_DEADLINE: Duration = Duration::from_secs(10);
+
+/// How long a request waits for a re-read before using the last good value.
+pub(crate) const READ_WAIT: Duration = Duration::from_secs(2);
+
+/// Turns the file's bytes into a value, or says what is wrong with them (naming the path).
+pub(crate) type Parse<T> = fn(&Path, &[u8]) -> Result<T>;
+
+/// A file's current value, re-read when it may have changed.
+pub(crate) struct MountedFile<T> {
+    shared: Arc<Shared<T>>,
+}
+
+struct Shared<T> {
+    path: PathBuf,
+    parse: Parse<T>,
+    period: Duration,
+    state: Mutex<State<T>>,
+}
+
+struct State<T> {
+    value: Arc<T>,
+    /// The bytes `value` was parsed from, to tell a change from a re-read of the same file.
+    bytes: Vec<u8>,
+    /// Bumped whenever `value` changes.
+    version: u64,
+    checked_at: Instant,
+    /// A read is running on its thread (maybe stuck): no second one is started.
+    reading: bool,
+}
+
+/// A value and its version (which changes whenever the value does).
+pub(crate) struct Versioned<T> {
+    pub(crate) value: Arc<T>,
+    pub(crate) version: u64,
+}
+
+impl<T> std::fmt::Debug for MountedFile<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MountedFile")
+            .field("path", &self.shared.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Send + Sync + 'static> MountedFile<T> {
+    /// Reads and parses the file once, synchronously; a missing, oversized, non-regular, invalid
+    /// or stuck file is an error naming it.
+    pub(crate) fn open(path: &Path, parse: Parse<T>, period: Duration) -> Result<MountedFile<T>> {
+        let bytes = read_with_deadline(path, FIRST_READ_DEADLINE)?;
+        let value = parse(path, &bytes)?;
+        Ok(MountedFile {
+            shared: Arc::new(Shared {
+                path: path.to_path_buf(),
+                parse,
+                period,
+                state: Mutex::new(State {
+                    value: Arc::new(value),
+                    bytes,
+                    version: 0,
+                    checked_at: Instant::now(),
+                    reading: false,
+                }),
+            }),
+        })
+    }
+
+    /// The same file with another re-read period (the value read so far is kept).
+    pub(crate) fn with_period(&self, period: Duration) -> MountedFile<T> {
+        let state = self.shared.lock();
+        MountedFile {
+            shared: Arc::new(Shared {
+                path: self.shared.path.clone(),
+                parse: self.shared.parse,
+                period,
+                state: Mutex::new(State {
+                    value: state.value.clone(),
+                    bytes: state.bytes.clone(),
+                    version: state.version,
+                    checked_at: state.checked_at,
+                    reading: false,
+                }),
+            }),
+        }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    /// The value now, without any I/O.
+    pub(crate) fn cached(&self) -> Versioned<T> {
+        let state = self.shared.lock();
+        Versioned {
+            value: state.value.clone(),
+            version: state.version,
+        }
+    }
+
+    /// The value to use now: re-read first when the period has passed.
+    pub(crate) async fn current(&self) -> Versioned<T> {
+        let due = self.shared.lock().checked_at.elapsed() >= self.shared.period;
+        if due {
+            self.reread().await;
+        }
+        self.cached()
+    }
+
+    /// Re-reads the file now (waiting at most [`READ_WAIT`]) and returns the value then.
+    pub(crate) async fn reread(&self) -> Versioned<T> {
+        let wait = {
+            let mut state = self.shared.lock();
+            if state.reading {
+                // A read is already running, maybe stuck: do not pile up threads behind it.
+                None
+            } else {
+                state.checked_at = Instant::now();
+                let (done, wait) = tokio::sync::oneshot::channel();
+                state.reading = true;
+                let shared = self.shared.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("incluster-file-read".into())
+                    .spawn(move || {
+                        shared.reread_blocking();
+                        let _ = done.send(());
+                    });
+                if let Err(err) = spawned {
+                    state.reading = false;
+                    tracing::warn!(path = %self.shared.path.display(), %err, "cannot start a thread to re-read the file; keeping the last good value");
+                    None
+                } else {
+                    Some(wait)
+                }
+            }
+        };
+        if let Some(wait) = wait {
+            if tokio::time::timeout(READ_WAIT, wait).await.is_err() {
+                tracing::warn!(
+                    path = %self.shared.path.display(),
+                    "re-reading the file takes longer than {READ_WAIT:?} (a stalled mount?); using the last good value"
+                );
+            }
+        }
+        self.cached()
+    }
+}
+
+impl<T> Shared<T> {
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        // Nothing panics while holding this lock with the state half-written; recover it.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs on the reader thread: read, parse, and keep the result only if it is good and new.
+    fn reread_blocking(&self) {
+        let outcome = read_regular_file(&self.path).and_then(|bytes| {
+            if bytes == self.lock().bytes {
+                return Ok(None);
+            }
+            let value = (self.parse)(&self.path, &bytes)?;
+            Ok(Some((value, bytes)))
+        });
+        let mut state = self.lock();
+        state.reading = false;
+        match outcome {
+            Ok(None) => {}
+            Ok(Some((value, bytes))) => {
+                tracing::info!(path = %self.path.display(), "file changed; using its new contents");
+                state.value = Arc::new(value);
+                state.bytes = bytes;
+                state.version += 1;
+            }
+            Err(err) => {
+                tracing::warn!(%err, "keeping the last good value");
+            }
+        }
+    }
+}
+
+/// `err` with `message` instead of its own when it is a read that found no file (the
+/// `io::Error` stays its source).
+pub(crate) fn explain_missing(err: Error, message: impl FnOnce() -> String) -> Error {
+    match err {
+        Error::Config {
+            source: Some(source),
+            ..
+        } if source
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound) =>
+        {
+            Error::Config {
+                message: message(),
+                source: Some(source),
+            }
+        }
+        other => other,
+    }
+}
+
+/// Reads `path` on a separate thread, giving up after `deadline` (the thread is left behind).
+pub(crate) fn read_with_deadline(path: &Path, deadline: Duration) -> Result<Vec<u8>> {
+    let (send, receive) = std::sync::mpsc::channel();
+    let owned = path.to_path_buf();
+    std::thread::Builder::new()
+        .name("incluster-file-read".into())
+        .spawn(move || {
+            let _ = send.send(read_regular_file(&owned));
+        })
+        .map_err(|err| {
+            Error::config_with(
+                format!("cannot start a thread to read {}", path.display()),
+                err,
+            )
+        })?;
+    receive.recv_timeout(deadline).unwrap_or_else(|_| {
+        Err(Error::config(format!(
+            "reading {} did not finish within {deadline:?}: the mount looks stalled; check the Pod's volume",
+            path.display()
+        )))
+    })
+}
+
+/// Reads a regular file of at most [`MAX_MOUNTED_FILE_BYTES`]. A FIFO, socket, device or
+/// directory is refused without blocking (it is opened non-blocking and checked again).
+pub(crate) fn read_regular_file(path: &Path) -> Result<Vec<u8>> {
+    let cannot = |err: std::io::Error| {
+        let what = if err.kind() == std::io::ErrorKind::NotFound {
+            "does not exist"
+        } else {
+            "cannot be read"
+        };
+        Error::config_with(format!("{} {what}", path.display()), err)
+    };
+    // Follows symlinks (the kubelet's `..data` layout) and looks at what they point to.
+    check_regular(path, &std::fs::metadata(path).map_err(cannot)?)?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(cannot)?;
+    // The path could have been swapped for a FIFO between the two looks.
+    check_regular(path, &file.metadata().map_err(cannot)?)?;
+    read_bounded(path, file)
+}
+
+fn check_regular(path: &Path, metadata: &std::fs::Metadata) -> Result<()> {
+    if metadata.is_file() {
+        return Ok(());
+    }
+    Err(Error::config(format!(
+        "{} is not a regular file ({}); it should be the file the kubelet mounts",
+        path.display(),
+        describe(metadata.file_type())
+    )))
+}
+
+fn describe(kind: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else {
+        "not a plain file"
+    }
+}
+
+fn read_bounded(path: &Path, file: File) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    file.take(MAX_MOUNTED_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|err| Error::config_with(format!("cannot read {}", path.display()), err))?;
+    if bytes.len() as u64 > MAX_MOUNTED_FILE_BYTES {
+        return Err(Error::config(format!(
+            "{} is larger than {MAX_MOUNTED_FILE_BYTES} bytes; a token or CA bundle is a few KiB: check what is mounted there",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(path: &Path, bytes: &[u8]) -> Result<String> {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|err| Error::config_with(format!("{} is not UTF-8", path.display()), err))?;
+        if text.trim().is_empty() {
+            return Err(Error::config(format!("{} is empty", path.display())));
+        }
+        Ok(text.trim().to_string())
+    }
+
+    #[test]
+    fn refuses_fifos_directories_and_oversized_files_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("token");
+        mkfifo(&fifo);
+        let err = read_regular_file(&fifo).unwrap_err().to_string();
+        assert!(err.contains("a FIFO") && err.contains("token"), "{err}");
+        let err = read_regular_file(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("a directory"), "{err}");
+        let big = dir.path().join("ca.crt");
+        std::fs::write(&big, vec![b'a'; MAX_MOUNTED_FILE_BYTES as usize + 1]).unwrap();
+        let err = read_regular_file(&big).unwrap_err().to_string();
+        assert!(
+            err.contains("larger than") && err.contains("ca.crt"),
+            "{err}"
+        );
+        let err = read_regular_file(&dir.path().join("missing")).unwrap_err();
+        assert!(err.to_string().contains("does not exist"), "{err}");
+        assert!(
+            std::error::Error::source(&err).is_some(),
+            "the io::Error is kept"
+        );
+    }
+
+    /// `mkfifo` through the command of that name: the crate forbids `unsafe`.
+    fn mkfifo(path: &Path) {
+        let status = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(status.success(), "mkfifo {}", path.display());
+    }
+
+    #[tokio::test]
+    async fn keeps_the_last_good_value_and_versions_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "first\n").unwrap();
+        let file = MountedFile::open(&path, text, Duration::ZERO).unwrap();
+        assert_eq!(*file.current().await.value, "first");
+        std::fs::write(&path, "second").unwrap();
+        let now = file.current().await;
+        assert_eq!((now.value.as_str(), now.version), ("second", 1));
+        std::fs::write(&path, "  \n").unwrap();
+        assert_eq!(
+            *file.current().await.value,
+            "second",
+            "empty keeps the last good value"
+        );
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            *file.current().await.value,
+            "second",
+            "missing keeps it too"
+        );
+        std::fs::write(&path, "second").unwrap();
+        assert_eq!(
+            file.current().await.version,
+            1,
+            "same contents, same version"
+        );
+    }
+
+    #[tokio::test]
+    async fn rereads_only_after_the_period_unless_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "first").unwrap();
+        let file = MountedFile::open(&path, text, Duration::from_secs(3600)).unwrap();
+        std::fs::write(&path, "second").unwrap();
+        assert_eq!(*file.current().await.value, "first");
+        assert_eq!(*file.reread().await.value, "second");
+    }
+
+    #[tokio::test]
+    async fn a_fifo_after_start_up_keeps_the_last_good_value_and_does_not_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "good").unwrap();
+        let file = MountedFile::open(&path, text, Duration::ZERO).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        mkfifo(&path);
+        assert_eq!(*file.current().await.value, "good");
+    }
+
+    #[test]
+    fn a_fifo_at_start_up_fails_fast_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        mkfifo(&path);
+        let err = MountedFile::open(&path, text, Duration::ZERO)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("not a regular file") && err.contains("token"),
+            "{err}"
+        );
+    }
+}
