@@ -20,8 +20,25 @@ pub struct ServerCert {
 impl TestCa {
     /// Mints a new self-signed CA named `name`.
     pub fn new(name: &str) -> TestCa {
+        Self::mint(name, None)
+    }
+
+    /// Mints a CA valid only between two dates `(year, month, day)`, e.g. one that expired.
+    pub fn with_validity(
+        name: &str,
+        not_before: (i32, u8, u8),
+        not_after: (i32, u8, u8),
+    ) -> TestCa {
+        Self::mint(name, Some((not_before, not_after)))
+    }
+
+    fn mint(name: &str, validity: Option<((i32, u8, u8), (i32, u8, u8))>) -> TestCa {
         let key = KeyPair::generate().expect("generate CA key");
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        if let Some(((by, bm, bd), (ay, am, ad))) = validity {
+            params.not_before = rcgen::date_time_ymd(by, bm, bd);
+            params.not_after = rcgen::date_time_ymd(ay, am, ad);
+        }
         params
             .distinguished_name
             .push(rcgen::DnType::CommonName, name);

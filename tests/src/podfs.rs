@@ -68,6 +68,18 @@ impl PodFs {
         Client::new(self.config("127.0.0.1", &server.port())).expect("client")
     }
 
+    /// Replaces one file of the current generation with a FIFO (a hostile or broken mount: an
+    /// `open()` for reading would block until a writer comes).
+    pub fn replace_with_fifo(&self, name: &str) {
+        let path = self.dir.join("..data").join(name);
+        std::fs::remove_file(&path).expect("remove file");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .expect("run mkfifo");
+        assert!(status.success(), "mkfifo {}", path.display());
+    }
+
     /// Overwrites one file of the current generation in place (not the kubelet's atomic way):
     /// for garbage, partial writes and odd files.
     pub fn write_file(&self, name: &str, contents: impl AsRef<[u8]>) {

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::pem::PemObject;
@@ -46,9 +47,16 @@ pub struct Reply {
     pub status: u16,
     /// `Content-Type` of the body.
     pub content_type: &'static str,
-    /// The body.
+    /// The body (unless `chunks` is set).
     pub body: Vec<u8>,
+    /// More response headers.
+    pub headers: Vec<(&'static str, String)>,
+    /// A body streamed chunk by chunk (chunked encoding, or HTTP/2 data frames) instead of `body`.
+    pub chunks: Option<Chunks>,
 }
+
+/// A streamed body: any number of chunks, possibly without end.
+pub type Chunks = std::pin::Pin<Box<dyn futures::Stream<Item = Bytes> + Send>>;
 
 impl Reply {
     /// A JSON reply.
@@ -57,6 +65,8 @@ impl Reply {
             status,
             content_type: "application/json",
             body: value.to_string().into_bytes(),
+            headers: Vec::new(),
+            chunks: None,
         }
     }
 
@@ -66,7 +76,30 @@ impl Reply {
             status,
             content_type: "text/plain",
             body: body.as_bytes().to_vec(),
+            headers: Vec::new(),
+            chunks: None,
         }
+    }
+
+    /// A reply whose body is streamed from `chunks`.
+    pub fn streamed(
+        status: u16,
+        content_type: &'static str,
+        chunks: impl futures::Stream<Item = Bytes> + Send + 'static,
+    ) -> Reply {
+        Reply {
+            status,
+            content_type,
+            body: Vec::new(),
+            headers: Vec::new(),
+            chunks: Some(Box::pin(chunks)),
+        }
+    }
+
+    /// The same reply with one more header.
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
+        self.headers.push((name, value.into()));
+        self
     }
 }
 
@@ -180,11 +213,21 @@ impl TestServer {
                             };
                             let reply = handler(&seen);
                             recorded.lock().unwrap().push(seen);
-                            let response = hyper::Response::builder()
+                            let mut response = hyper::Response::builder()
                                 .status(reply.status)
-                                .header("content-type", reply.content_type)
-                                .body(Full::new(Bytes::from(reply.body)))
-                                .expect("response");
+                                .header("content-type", reply.content_type);
+                            for (name, value) in reply.headers {
+                                response = response.header(name, value);
+                            }
+                            let body = match reply.chunks {
+                                Some(chunks) => BodyExt::boxed_unsync(StreamBody::new(
+                                    futures::StreamExt::map(chunks, |chunk| {
+                                        Ok::<_, std::convert::Infallible>(Frame::data(chunk))
+                                    }),
+                                )),
+                                None => BodyExt::boxed_unsync(Full::new(Bytes::from(reply.body))),
+                            };
+                            let response = response.body(body).expect("response");
                             Ok::<_, std::convert::Infallible>(response)
                         }
                     });

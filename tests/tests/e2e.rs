@@ -216,7 +216,10 @@ async fn a_ca_crt_from_another_ca_is_refused_before_any_request() {
     let pod = PodFs::new(&pod_dir("e2e-tls"), &token, &foreign.cert_pem, "e2e-tls");
     let out = stdout(&run_in_pod(plane, &pod, &["tls"]));
     assert!(
-        out.contains(&format!("tls_error server=127.0.0.1:{}", plane.port)),
+        out.contains(&format!(
+            "tls_error server=https://127.0.0.1:{}",
+            plane.port
+        )),
         "{out}"
     );
     assert!(

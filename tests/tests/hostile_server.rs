@@ -1,0 +1,287 @@
+//! A compromised or buggy server behind the API address: redirects, oversized and endless bodies,
+//! huge error messages, TLS sessions that outlive a CA rotation, expired trust anchors. Each
+//! behaviour is scripted in the project's own test server on loopback.
+
+use std::time::Duration;
+use tokio::process::Command;
+
+use bytes::Bytes;
+use incluster::{Client, Config, Error, Method, Request, Retry};
+use incluster_tests::certs::TestCa;
+use incluster_tests::podfs::PodFs;
+use incluster_tests::testserver::{Recorded, Reply, TestServer};
+use serde_json::json;
+
+fn ok(_: &Recorded) -> Reply {
+    Reply::json(200, json!({"kind": "APIVersions"}))
+}
+
+fn get(path: &'static str) -> Request {
+    Request::builder(Method::GET, path).build().unwrap()
+}
+
+#[tokio::test]
+async fn a_redirect_is_an_error_and_nothing_reaches_its_target() {
+    let ca = TestCa::new("cluster-ca");
+    let cert = ca.server_cert(&["127.0.0.1"], &[]);
+    let target = TestServer::https(&cert, ok).await;
+    let location = format!("https://127.0.0.1:{}/steal?from=api", target.port());
+    let api = TestServer::https(&cert, move |_: &Recorded| {
+        Reply::text(307, "").header("location", location.clone())
+    })
+    .await;
+    let pod = PodFs::temp("secret-token", &ca.cert_pem, "team-a");
+    let client = pod.client(&api);
+    let request = Request::builder(Method::POST, "/api/v1/namespaces/{namespace}/configmaps")
+        .path_param("namespace", "team-a")
+        .json_body(&json!({"metadata": {"name": "x"}}))
+        .build()
+        .unwrap();
+    match client.send(request).await {
+        Err(Error::Redirect {
+            status, location, ..
+        }) => {
+            assert_eq!(status, 307);
+            assert_eq!(location, format!("https://127.0.0.1:{}", target.port()));
+        }
+        other => panic!("expected Error::Redirect, got {other:?}"),
+    }
+    assert!(
+        target.requests().is_empty(),
+        "the redirect target got a request"
+    );
+    assert_eq!(target.connections(), 0, "not even a connection");
+    assert_eq!(api.requests().len(), 1, "a redirect is not retried");
+    assert!(api.requests()[0].header("referer").is_none());
+}
+
+#[tokio::test]
+async fn a_proxy_redirect_to_plain_http_elsewhere_is_not_followed() {
+    let target = TestServer::http(ok).await;
+    let location = format!("http://127.0.0.1:{}/", target.port());
+    let proxy = TestServer::http(move |_: &Recorded| {
+        Reply::text(308, "moved").header("location", location.clone())
+    })
+    .await;
+    let client =
+        Client::new(Config::proxy(&format!("http://127.0.0.1:{}", proxy.port())).unwrap()).unwrap();
+    let err = client.send(get("/api")).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Redirect { status: 308, .. }),
+        "{err:?}"
+    );
+    let shown = err.to_string();
+    assert!(shown.contains("does not follow redirects"), "{shown}");
+    assert!(target.requests().is_empty());
+}
+
+/// Runs `body_probe` against `path` of `server` and returns (outcome, display bytes, peak RSS KiB).
+async fn probe(server: &TestServer, path: &str, max_response_bytes: u64) -> (String, u64, u64) {
+    let output = Command::new(env!("CARGO_BIN_EXE_body_probe"))
+        .arg(format!("http://127.0.0.1:{}", server.port()))
+        .arg(path)
+        .arg(max_response_bytes.to_string())
+        .output()
+        .await
+        .expect("run body_probe");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line: serde_json::Value = serde_json::from_slice(&output.stdout).expect("probe JSON");
+    println!("{path}: {line}");
+    (
+        line["outcome"].as_str().unwrap().to_string(),
+        line["display_bytes"].as_u64().unwrap(),
+        line["peak_rss_kib"].as_u64().unwrap(),
+    )
+}
+
+/// `total` bytes of `byte`, in 1 MiB chunks, generated as they are sent.
+fn chunks(total: u64, byte: u8) -> impl futures::Stream<Item = Bytes> + Send {
+    let chunk = Bytes::from(vec![byte; 1 << 20]);
+    futures::stream::iter((0..total.div_ceil(1 << 20)).map(move |_| chunk.clone()))
+}
+
+/// A `Status` whose message is `total` bytes, streamed.
+fn huge_status(total: u64) -> impl futures::Stream<Item = Bytes> + Send {
+    let head = futures::stream::once(async {
+        Bytes::from_static(br#"{"kind":"Status","code":500,"reason":"InternalError","message":""#)
+    });
+    let tail = futures::stream::once(async { Bytes::from_static(br#""}"#) });
+    futures::StreamExt::chain(futures::StreamExt::chain(head, chunks(total, b'x')), tail)
+}
+
+// Peak RSS bounds for the probe process. Its baseline (runtime, TLS, allocator) is ~10 MiB; each
+// bound leaves room for that plus the stated limit, far below what reading the whole body costs.
+const SMALL_BOUND_KIB: u64 = 48 * 1024;
+
+#[tokio::test]
+async fn oversized_and_endless_bodies_cost_bounded_memory() {
+    let server = TestServer::http(|req: &Recorded| match req.target.as_str() {
+        // 300 MB of Status message: only the first 1 MiB of an error body is read.
+        "/huge-status" => Reply::streamed(500, "application/json", huge_status(300 << 20)),
+        // 300 MB of HTML error page.
+        "/huge-html" => Reply::streamed(502, "text/html", chunks(300 << 20, b'h')),
+        // 2 GiB of success body, and a chunked body that never ends.
+        "/huge-ok" => Reply::streamed(200, "application/json", chunks(2 << 30, b' ')),
+        "/endless" => Reply::streamed(
+            200,
+            "application/json",
+            futures::stream::repeat(Bytes::from(vec![b' '; 1 << 20])),
+        ),
+        _ => Reply::json(404, json!({})),
+    })
+    .await;
+    let limit = 8 << 20;
+    for (path, expected) in [
+        ("/huge-status", "Api"),
+        ("/huge-html", "Api"),
+        ("/huge-ok", "ResponseTooLarge"),
+        ("/endless", "ResponseTooLarge"),
+    ] {
+        let (outcome, display_bytes, peak_rss_kib) = probe(&server, path, limit).await;
+        assert_eq!(outcome, expected, "{path}");
+        assert!(
+            display_bytes < 2048,
+            "{path}: the error message is {display_bytes} bytes"
+        );
+        assert!(
+            peak_rss_kib < SMALL_BOUND_KIB,
+            "{path}: peak RSS {peak_rss_kib} KiB, bound {SMALL_BOUND_KIB} KiB"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_default_response_limit_stops_an_endless_body() {
+    let server = TestServer::http(|_: &Recorded| {
+        Reply::streamed(
+            200,
+            "application/json",
+            futures::stream::repeat(Bytes::from(vec![b' '; 1 << 20])),
+        )
+    })
+    .await;
+    let (outcome, _, peak_rss_kib) =
+        probe(&server, "/endless", incluster::DEFAULT_MAX_RESPONSE_BYTES).await;
+    assert_eq!(outcome, "ResponseTooLarge");
+    // The default limit is 256 MiB: memory is bounded by it (plus the baseline and buffer growth).
+    let bound = 2 * (incluster::DEFAULT_MAX_RESPONSE_BYTES >> 10) + SMALL_BOUND_KIB;
+    assert!(
+        peak_rss_kib < bound,
+        "peak RSS {peak_rss_kib} KiB, bound {bound} KiB"
+    );
+}
+
+#[tokio::test]
+async fn a_declared_oversized_body_is_refused_before_reading_it() {
+    let server = TestServer::http(|_: &Recorded| {
+        let mut reply = Reply::json(200, json!({}));
+        reply.body = vec![b' '; 4096];
+        reply
+    })
+    .await;
+    let client = Client::new(
+        Config::proxy(&format!("http://127.0.0.1:{}", server.port()))
+            .unwrap()
+            .with_max_response_bytes(1024),
+    )
+    .unwrap();
+    let err = client.send(get("/api")).await.unwrap_err();
+    match &err {
+        Error::ResponseTooLarge { request, limit } => {
+            assert_eq!((request.as_str(), *limit), ("GET /api", 1024));
+        }
+        other => panic!("expected ResponseTooLarge, got {other:?}"),
+    }
+    assert!(err.to_string().contains("Config::with_max_response_bytes"));
+}
+
+#[tokio::test]
+async fn after_a_ca_rotation_no_tls_session_is_resumed_under_the_old_roots() {
+    let old_ca = TestCa::new("old-ca");
+    let new_ca = TestCa::new("new-ca");
+    let server = TestServer::https(&old_ca.server_cert(&["127.0.0.1"], &[]), ok).await;
+    let pod = PodFs::temp("t", &old_ca.cert_pem, "team-a");
+    let config = pod
+        .config("127.0.0.1", &server.port())
+        .with_ca_recheck_interval(Duration::from_millis(100))
+        .with_retry(Retry::none());
+    let client = Client::new(config).unwrap();
+    client
+        .send(get("/api"))
+        .await
+        .expect("the old CA signs the server");
+    // The kubelet rotates ca.crt to a bundle that no longer signs this server.
+    pod.write_file("ca.crt", &new_ca.cert_pem);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let err = client.send(get("/api")).await.unwrap_err();
+    match err {
+        Error::Tls { source, .. } => assert_eq!(
+            source,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)
+        ),
+        other => panic!("a resumed session or pooled connection was used: {other:?}"),
+    }
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "nothing reached the server after the rotation"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_anchor_is_refused_naming_ca_crt() {
+    let expired = TestCa::with_validity("expired-ca", (2015, 1, 1), (2016, 1, 1));
+    let pod = PodFs::temp("t", &expired.cert_pem, "team-a");
+    let options = incluster::InClusterOptions::new()
+        .dir(pod.dir())
+        .env(|name| match name {
+            "KUBERNETES_SERVICE_HOST" => Some("127.0.0.1".into()),
+            "KUBERNETES_SERVICE_PORT" => Some("6443".into()),
+            _ => None,
+        });
+    let err = Config::in_cluster_with(options).unwrap_err().to_string();
+    assert!(
+        err.contains("ca.crt") && err.contains("expired on 2016-01-01T00:00:00Z"),
+        "{err}"
+    );
+    let future = TestCa::with_validity("future-ca", (2090, 1, 1), (2091, 1, 1));
+    let pod = PodFs::temp("t", &future.cert_pem, "team-a");
+    let options = incluster::InClusterOptions::new()
+        .dir(pod.dir())
+        .env(|name| match name {
+            "KUBERNETES_SERVICE_HOST" => Some("127.0.0.1".into()),
+            "KUBERNETES_SERVICE_PORT" => Some("6443".into()),
+            _ => None,
+        });
+    let err = Config::in_cluster_with(options).unwrap_err().to_string();
+    assert!(err.contains("not valid before 2090-01-01"), "{err}");
+}
+
+#[tokio::test]
+async fn an_expired_anchor_signing_the_server_is_not_trusted_but_its_valid_successor_is() {
+    let expired = TestCa::with_validity("expired-ca", (2015, 1, 1), (2016, 1, 1));
+    let current = TestCa::new("current-ca");
+    let by_expired = TestServer::https(&expired.server_cert(&["127.0.0.1"], &[]), ok).await;
+    let by_current = TestServer::https(&current.server_cert(&["127.0.0.1"], &[]), ok).await;
+    // A rotated bundle: the old, expired CA and the new one.
+    let bundle = format!("{}{}", expired.cert_pem, current.cert_pem);
+    let pod = PodFs::temp("t", &bundle, "team-a");
+    let client = |server: &TestServer| {
+        Client::new(
+            pod.config("127.0.0.1", &server.port())
+                .with_retry(Retry::none()),
+        )
+        .unwrap()
+    };
+    client(&by_current)
+        .send(get("/api"))
+        .await
+        .expect("the valid anchor of the bundle works");
+    let err = client(&by_expired).send(get("/api")).await.unwrap_err();
+    assert!(matches!(err, Error::Tls { .. }), "{err:?}");
+    assert!(by_expired.requests().is_empty());
+}

@@ -1,0 +1,148 @@
+//! Retries against the local HTTPS test server: 429 + Retry-After for every verb, 5xx only for
+//! idempotent verbs, caps on attempts, and what is logged.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use incluster::{Client, Method, Request, Retry};
+use incluster_tests::certs::TestCa;
+use incluster_tests::logcapture::LogCapture;
+use incluster_tests::podfs::PodFs;
+use incluster_tests::testserver::{Recorded, Reply, TestServer};
+use serde_json::json;
+
+/// A server that answers the n-th request (from 0) with `script(n)`, and a client for it.
+async fn scripted(
+    retry: Retry,
+    script: impl Fn(usize) -> Reply + Send + Sync + 'static,
+) -> (TestServer, Client, PodFs) {
+    let ca = TestCa::new("cluster-ca");
+    let calls = Arc::new(AtomicUsize::new(0));
+    let server = TestServer::https(&ca.server_cert(&["127.0.0.1"], &[]), move |_: &Recorded| {
+        script(calls.fetch_add(1, Ordering::SeqCst))
+    })
+    .await;
+    let pod = PodFs::temp("secret-token-for-retries", &ca.cert_pem, "team-a");
+    let client = Client::new(pod.config("127.0.0.1", &server.port()).with_retry(retry)).unwrap();
+    (server, client, pod)
+}
+
+fn status(code: u16, message: &str) -> Reply {
+    Reply::json(
+        code,
+        json!({"kind": "Status", "code": code, "message": message}),
+    )
+}
+
+fn request(method: Method) -> Request {
+    let builder = Request::builder(method.clone(), "/api/v1/namespaces/team-a/configmaps");
+    match method {
+        Method::GET | Method::DELETE => builder,
+        _ => builder.json_body(&json!({"metadata": {"name": "x"}})),
+    }
+    .build()
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_429_with_retry_after_is_retried_after_the_delay_for_every_verb() {
+    for method in [Method::GET, Method::POST, Method::PATCH] {
+        let (server, client, _pod) = scripted(Retry::default(), |n| match n {
+            0 => status(429, "too many requests").header("retry-after", "1"),
+            _ => Reply::json(200, json!({"ok": true})),
+        })
+        .await;
+        let started = Instant::now();
+        client
+            .send(request(method.clone()))
+            .await
+            .expect("success after the retry");
+        // Sleeping guarantees at least the delay: a lower bound, not a timing race.
+        assert!(
+            started.elapsed() >= Duration::from_secs(1),
+            "{method}: Retry-After honoured"
+        );
+        let seen = server.requests();
+        assert_eq!(seen.len(), 2, "{method}");
+        assert_eq!(
+            seen[0].body, seen[1].body,
+            "{method}: the same body is sent again"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_503_is_retried_for_get_put_delete_but_never_for_post_or_patch() {
+    for (method, expected_requests) in [
+        (Method::POST, 1),
+        (Method::PATCH, 1),
+        (Method::GET, 2),
+        (Method::PUT, 2),
+        (Method::DELETE, 2),
+    ] {
+        let (server, client, _pod) = scripted(Retry::default(), |n| match n {
+            0 => status(503, "unavailable"),
+            _ => Reply::json(200, json!({})),
+        })
+        .await;
+        let outcome = client.send(request(method.clone())).await;
+        assert_eq!(server.requests().len(), expected_requests, "{method}");
+        if expected_requests == 1 {
+            let err = outcome.unwrap_err();
+            assert_eq!(err.status().map(|s| s.code), Some(503), "{method}");
+        } else {
+            outcome.unwrap_or_else(|err| panic!("{method}: {err}"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn retries_stop_at_the_cap_and_return_the_last_error() {
+    let retry = Retry::default()
+        .max_attempts(3)
+        .backoff(Duration::from_millis(10), Duration::from_millis(20));
+    let (server, client, _pod) =
+        scripted(retry, |n| status(500, &format!("attempt {}", n + 1))).await;
+    let err = client.send(request(Method::GET)).await.unwrap_err();
+    assert_eq!(server.requests().len(), 3);
+    assert_eq!(err.status().unwrap().message, "attempt 3");
+
+    // The total-time cap: a Retry-After longer than what is left ends the retries at once.
+    let retry = Retry::default().max_elapsed(Duration::from_secs(5));
+    let (server, client, _pod) =
+        scripted(retry, |_| status(429, "busy").header("retry-after", "60")).await;
+    let err = client.send(request(Method::GET)).await.unwrap_err();
+    assert_eq!(server.requests().len(), 1);
+    assert_eq!(err.status().unwrap().code, 429);
+}
+
+#[tokio::test]
+async fn other_4xx_answers_are_never_retried() {
+    for code in [400, 403, 404, 409, 410, 422] {
+        let (server, client, _pod) = scripted(Retry::default(), move |_| status(code, "no")).await;
+        let err = client.send(request(Method::GET)).await.unwrap_err();
+        assert_eq!(err.status().unwrap().code, code);
+        assert_eq!(server.requests().len(), 1, "{code} was retried");
+    }
+}
+
+#[tokio::test]
+async fn each_retry_is_logged_at_debug_with_its_reason_and_never_the_token() {
+    let capture = LogCapture::default();
+    let _guard = tracing::subscriber::set_default(capture.subscriber());
+    let retry = Retry::default().backoff(Duration::from_millis(10), Duration::from_millis(20));
+    let (_server, client, _pod) = scripted(retry, |n| match n {
+        0 => status(503, "unavailable"),
+        1 => status(429, "busy"),
+        _ => Reply::json(200, json!({})),
+    })
+    .await;
+    client.send(request(Method::GET)).await.unwrap();
+    let logs = capture.contents();
+    let retries: Vec<_> = logs.lines().filter(|l| l.contains("retrying")).collect();
+    assert_eq!(retries.len(), 2, "{logs}");
+    assert!(retries[0].contains("DEBUG") && retries[0].contains("503 Service Unavailable"));
+    assert!(retries[1].contains("429 Too Many Requests"));
+    assert!(!logs.contains("secret-token-for-retries"), "{logs}");
+}
