@@ -2,6 +2,9 @@
 
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, SanType};
 
+/// A date as `(year, month, day)`.
+pub type Ymd = (i32, u8, u8);
+
 /// A certificate authority that lives for one test.
 pub struct TestCa {
     issuer: Issuer<'static, KeyPair>,
@@ -32,7 +35,7 @@ impl TestCa {
         Self::mint(name, Some((not_before, not_after)))
     }
 
-    fn mint(name: &str, validity: Option<((i32, u8, u8), (i32, u8, u8))>) -> TestCa {
+    fn mint(name: &str, validity: Option<(Ymd, Ymd)>) -> TestCa {
         let key = KeyPair::generate().expect("generate CA key");
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         if let Some(((by, bm, bd), (ay, am, ad))) = validity {
