@@ -2,11 +2,12 @@
 //! real mistake and not a cascade of "cannot find type `…Client`" (thiserror's `fallback.rs`).
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 use syn::{ItemTrait, Path, TraitItem};
 
 use crate::attr::Verb;
 use crate::expand::{client_struct, strip_arg_attrs};
+use crate::naming::client_ident;
 
 pub(crate) fn emit(item: &ItemTrait, krate: &Path, errors: TokenStream) -> TokenStream {
     let mut item = item.clone();
@@ -23,7 +24,7 @@ pub(crate) fn emit(item: &ItemTrait, krate: &Path, errors: TokenStream) -> Token
         }
     }
     let trait_ident = &item.ident;
-    let client_ident = format_ident!("{}Client", trait_ident);
+    let client_ident = client_ident(trait_ident);
     let can_impl =
         item.generics.params.is_empty() && item.supertraits.is_empty() && item.unsafety.is_none();
     let stub_impl = can_impl.then(|| {
