@@ -54,7 +54,8 @@ pub(crate) struct Arg<'a> {
     pub(crate) pat: &'a Pat,
     /// `None` when the argument is a pattern rather than a plain name.
     pub(crate) ident: Option<&'a Ident>,
-    /// The name without `r#`, as placeholders and query parameters see it.
+    /// The name without `r#`, as placeholders and query parameters see it (also for `mut name`,
+    /// so that a placeholder is not reported unbound as well; empty for other patterns).
     pub(crate) name: String,
     pub(crate) ty: &'a Type,
     /// The `#[query]`, `#[body]`, `#[header]` attributes that parsed, in order.
@@ -197,11 +198,13 @@ impl<'a> Endpoint<'a> {
 
 impl<'a> Arg<'a> {
     fn from_syn(typed: &'a syn::PatType, placeholders: &[String], cx: &mut Ctxt) -> Arg<'a> {
-        let ident = match &*typed.pat {
-            Pat::Ident(pat) if pat.subpat.is_none() && pat.by_ref.is_none() => Some(&pat.ident),
-            _ => None,
+        let (ident, name) = match &*typed.pat {
+            Pat::Ident(pat) => (
+                is_plain(pat).then_some(&pat.ident),
+                pat.ident.unraw().to_string(),
+            ),
+            _ => (None, String::new()),
         };
-        let name = ident.map(|i| i.unraw().to_string()).unwrap_or_default();
         let mut markers = Vec::new();
         let mut unreadable_marker = false;
         for attr in typed.attrs.iter().filter(|a| attr::is_arg_attr(a)) {
@@ -216,7 +219,7 @@ impl<'a> Arg<'a> {
         Arg {
             pat: &typed.pat,
             ident,
-            placeholder: ident.is_some() && placeholders.contains(&name),
+            placeholder: placeholders.contains(&name),
             name,
             ty: &typed.ty,
             markers,
@@ -231,6 +234,11 @@ impl<'a> Arg<'a> {
             None => Binding::Path,
         }
     }
+}
+
+/// `name`, not `mut name`, `ref name` or `name @ …`.
+pub(crate) fn is_plain(pat: &syn::PatIdent) -> bool {
+    pat.by_ref.is_none() && pat.mutability.is_none() && pat.subpat.is_none()
 }
 
 impl Binding {

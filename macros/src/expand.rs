@@ -177,12 +177,13 @@ fn send_fn(endpoint: &Endpoint, krate: &Path) -> TokenStream {
         Returns::Empty => quote!(#private::empty),
         Returns::Text => quote!(#private::text),
         Returns::Stream(stream) => {
-            let item = stream.item();
+            // `::<T>` when the type names its item; rustc reports a wrong argument count.
+            let item = stream.item().map(|ty| quote!(::<#ty>));
             match stream.kind {
-                StreamKind::Watch => quote!(#private::watch::<#item>),
-                StreamKind::List => quote!(#private::list_stream::<#item>),
+                StreamKind::Watch => quote!(#private::watch #item),
+                StreamKind::List => quote!(#private::list_stream #item),
                 StreamKind::Lines => quote!(#private::lines),
-                StreamKind::Watcher => quote!(#private::watcher::<#item>),
+                StreamKind::Watcher => quote!(#private::watcher #item),
             }
         }
     }

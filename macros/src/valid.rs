@@ -3,7 +3,7 @@
 
 use syn::{FnArg, ReturnType};
 
-use crate::ast::{Arg, Binding, Endpoint, Returns, Route, Stream, Trait};
+use crate::ast::{Arg, Binding, Endpoint, Returns, Route, Trait};
 use crate::attr::Verb;
 use crate::ctxt::Ctxt;
 use crate::path::PathTemplate;
@@ -141,7 +141,8 @@ fn check_signature(endpoint: &Endpoint, cx: &mut Ctxt) {
     }
 }
 
-/// The return type is `Result<T>`; a stream type is well-formed and read with GET.
+/// The return type is `Result<T>`; a stream type is read with GET. (A stream type with the
+/// wrong number of type arguments is left to rustc, whose E0107 points at the same token.)
 fn check_return(endpoint: &Endpoint, route: Option<&Route>, cx: &mut Ctxt) {
     let sig = &endpoint.func.sig;
     let method = &sig.ident;
@@ -158,7 +159,6 @@ fn check_return(endpoint: &Endpoint, route: Option<&Route>, cx: &mut Ctxt) {
     let Returns::Stream(stream) = returns else {
         return;
     };
-    check_stream_arguments(stream, cx);
     if let Some(route) = route {
         if route.verb != Verb::Get {
             cx.error_spanned_by(
@@ -170,24 +170,6 @@ fn check_return(endpoint: &Endpoint, route: Option<&Route>, cx: &mut Ctxt) {
                 ),
             );
         }
-    }
-}
-
-fn check_stream_arguments(stream: &Stream, cx: &mut Ctxt) {
-    let name = stream.kind.type_name();
-    if stream.kind.takes_item() && stream.item().is_none() {
-        cx.error_spanned_by(
-            stream.written,
-            format!(
-                "`{name}` takes the item type and nothing else: `{name}<Pod>`, where `Pod: DeserializeOwned`"
-            ),
-        );
-    }
-    if !stream.kind.takes_item() && !stream.args.is_empty() {
-        cx.error_spanned_by(
-            stream.written,
-            format!("`{name}` takes no type arguments: its items are lines of text (`String`)"),
-        );
     }
 }
 
@@ -288,10 +270,7 @@ fn check_bodies(endpoint: &Endpoint, verb: Verb, cx: &mut Ctxt) {
 fn check_placeholders_bound(endpoint: &Endpoint, template: &PathTemplate, cx: &mut Ctxt) {
     let method = &endpoint.func.sig.ident;
     for placeholder in &template.placeholders {
-        let bound = endpoint
-            .args
-            .iter()
-            .any(|arg| arg.ident.is_some() && &arg.name == placeholder);
+        let bound = endpoint.args.iter().any(|arg| &arg.name == placeholder);
         if placeholder != "namespace" && !bound {
             cx.error_spanned_by(
                 &template.lit,
