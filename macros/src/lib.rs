@@ -17,8 +17,9 @@ mod valid;
 
 use proc_macro::TokenStream;
 
-/// Generates `<Trait>Client` from a trait of `#[get]`/`#[post]`/`#[put]`/`#[patch]`/`#[delete]`
-/// methods. Use it as `incluster::in_cluster_client`, where the vocabulary is documented.
+/// Implemented in the `incluster-macros` crate. Depend on `incluster` and write
+/// `#[incluster::in_cluster_client]`: `incluster` re-exports this attribute with its vocabulary
+/// documented, and provides the runtime the generated client calls.
 #[proc_macro_attribute]
 pub fn in_cluster_client(args: TokenStream, item: TokenStream) -> TokenStream {
     in_cluster_client2(args.into(), item.into()).into()

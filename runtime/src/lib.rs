@@ -49,6 +49,7 @@ mod watch;
 pub use client::{Client, Response};
 pub use config::{Config, SERVICE_ACCOUNT_DIR};
 pub use error::{Error, Result};
+#[doc = include_str!("vocabulary.md")]
 pub use incluster_macros::in_cluster_client;
 pub use patch::Patch;
 pub use query::QueryValue;
