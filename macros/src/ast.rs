@@ -1,191 +1,283 @@
-//! The plain model of an annotated trait: one [`Endpoint`] per method.
+//! The plain model of an annotated trait, built from the syntax with `attr.rs`, `path.rs` and
+//! `types.rs`. Building reports only what cannot be read at all (a malformed attribute or path
+//! template); every rule about how the parts fit together is checked afterwards by `valid.rs`.
 
-use syn::{FnArg, Ident, ItemTrait, LitStr, Pat, ReturnType, TraitItem, TraitItemFn, Type};
+use syn::ext::IdentExt;
+use syn::{
+    Attribute, FnArg, GenericArgument, Ident, ItemTrait, LitStr, Pat, Path, TraitItem, TraitItemFn,
+    Type,
+};
 
 use crate::attr::{self, ArgAttr, Verb};
 use crate::ctxt::Ctxt;
+use crate::naming::lower_camel_case;
 use crate::path::PathTemplate;
-use crate::valid;
+use crate::types::{self, StreamKind};
 
-/// One endpoint method, checked and ready to expand.
-pub(crate) struct Endpoint {
-    pub(crate) func: TraitItemFn,
+/// The annotated trait.
+pub(crate) struct Trait<'a> {
+    pub(crate) item: &'a ItemTrait,
+    /// Methods without a body: each one is an endpoint.
+    pub(crate) endpoints: Vec<Endpoint<'a>>,
+    /// Methods with a default body: helpers, left alone. `verbs` lists verb attributes on them.
+    pub(crate) provided: Vec<Provided<'a>>,
+    /// Consts, types and macros in the trait.
+    pub(crate) others: Vec<&'a TraitItem>,
+}
+
+/// A method with a default body.
+pub(crate) struct Provided<'a> {
+    pub(crate) verbs: Vec<&'a Attribute>,
+}
+
+/// One endpoint method.
+pub(crate) struct Endpoint<'a> {
+    pub(crate) func: &'a TraitItemFn,
+    /// One per verb attribute, in order (a valid endpoint has exactly one).
+    pub(crate) routes: Vec<Route<'a>>,
+    /// The arguments after the receiver.
+    pub(crate) args: Vec<Arg<'a>>,
+    /// `None` when the method does not return `Result<…>`.
+    pub(crate) returns: Option<Returns<'a>>,
+}
+
+/// A verb attribute and its path template.
+pub(crate) struct Route<'a> {
+    pub(crate) attr: &'a Attribute,
     pub(crate) verb: Verb,
-    pub(crate) template: PathTemplate,
-    pub(crate) args: Vec<Arg>,
-    pub(crate) returns: Returns,
+    /// `None` when the attribute holds no path string (reported while parsing).
+    pub(crate) template: Option<PathTemplate>,
 }
 
-/// One argument after `&self`.
-pub(crate) struct Arg {
-    pub(crate) ident: Ident,
-    pub(crate) ty: Type,
-    pub(crate) kind: ArgKind,
+/// One argument after the receiver.
+pub(crate) struct Arg<'a> {
+    pub(crate) pat: &'a Pat,
+    /// `None` when the argument is a pattern rather than a plain name.
+    pub(crate) ident: Option<&'a Ident>,
+    /// The name without `r#`, as placeholders and query parameters see it (also for `mut name`,
+    /// so that a placeholder is not reported unbound as well; empty for other patterns).
+    pub(crate) name: String,
+    pub(crate) ty: &'a Type,
+    /// The `#[query]`, `#[body]`, `#[header]` attributes that parsed, in order.
+    pub(crate) markers: Vec<Marker<'a>>,
+    /// Whether one of those attributes did not parse (and was reported).
+    pub(crate) unreadable_marker: bool,
+    /// Whether the first route's template has a placeholder of this name.
+    pub(crate) placeholder: bool,
 }
 
-pub(crate) enum ArgKind {
-    /// Bound to the path placeholder of the same name.
+/// One `#[query]`, `#[body]` or `#[header]` attribute and what it binds the argument to.
+pub(crate) struct Marker<'a> {
+    pub(crate) attr: &'a Attribute,
+    pub(crate) binding: Binding,
+}
+
+/// What fills a request from an argument.
+#[derive(Clone)]
+pub(crate) enum Binding {
+    /// The path placeholder of the same name.
     Path,
-    Query {
-        name: String,
-        flatten: bool,
-    },
-    Body {
-        content_type: Option<LitStr>,
-    },
-    Header {
-        name: LitStr,
-    },
+    /// A query parameter named `name` (the attribute's, else the lowerCamelCase of the argument).
+    Query { name: String },
+    /// Every field of a `Serialize` struct as query parameters.
+    QueryFlatten,
+    /// The request body.
+    Body { content_type: Option<LitStr> },
+    /// A request header.
+    Header { name: LitStr },
 }
 
-/// How the response is decoded, from the `T` in `Result<T>`.
-pub(crate) enum Returns {
-    /// `Result<()>`: the body is ignored.
+/// How the response is read, from the `T` in `Result<T>`.
+pub(crate) enum Returns<'a> {
+    /// `()`: the body is ignored.
     Empty,
-    /// `Result<String>`: the body as text.
+    /// `String`: the body as text.
     Text,
-    /// `Result<WatchStream<T>>`: a watch; `watch=true` is added to the query.
-    Watch,
-    /// Anything else: JSON into `T`.
-    Json,
+    /// One of the stream types.
+    Stream(Stream<'a>),
+    /// Anything else: JSON into this type.
+    Json(&'a Type),
 }
 
-/// A method as written, before checks: its verb attributes and its arguments.
-pub(crate) struct RawArg {
-    pub(crate) ident: Option<Ident>,
-    pub(crate) pat: Box<Pat>,
-    pub(crate) ty: Type,
-    pub(crate) attrs: Vec<(syn::Attribute, Option<ArgAttr>)>,
+/// A stream return type as written.
+pub(crate) struct Stream<'a> {
+    pub(crate) kind: StreamKind,
+    /// The type as written (`incluster::ListStream<Pod>`), to point at.
+    pub(crate) written: &'a Type,
+    /// Its generic arguments as written (`ListStream<T>` needs one type, `LineStream` none).
+    pub(crate) args: Vec<&'a GenericArgument>,
 }
 
-/// Parses every method of the trait. Methods with a default body are left alone (they are
-/// helpers, not endpoints). Returns the endpoints that are valid; every problem goes into `cx`.
-pub(crate) fn parse_endpoints(item: &ItemTrait, cx: &mut Ctxt) -> Vec<Endpoint> {
-    valid::check_trait(item, cx);
-    let mut endpoints = Vec::new();
-    for trait_item in &item.items {
-        let TraitItem::Fn(func) = trait_item else {
-            cx.error_spanned_by(
-                trait_item,
-                "#[in_cluster_client] traits hold only endpoint methods; move consts, types and macros elsewhere",
-            );
-            continue;
+impl<'a> Trait<'a> {
+    /// Reads every item of the trait into the model; `krate` is where stream types live.
+    pub(crate) fn from_syn(item: &'a ItemTrait, krate: &Path, cx: &mut Ctxt) -> Trait<'a> {
+        let mut model = Trait {
+            item,
+            endpoints: Vec::new(),
+            provided: Vec::new(),
+            others: Vec::new(),
         };
-        let verbs: Vec<_> = func
+        for trait_item in &item.items {
+            match trait_item {
+                TraitItem::Fn(func) if func.default.is_some() => {
+                    model.provided.push(Provided {
+                        verbs: func
+                            .attrs
+                            .iter()
+                            .filter(|a| Verb::of(a).is_some())
+                            .collect(),
+                    });
+                }
+                TraitItem::Fn(func) => model.endpoints.push(Endpoint::from_syn(func, krate, cx)),
+                other => model.others.push(other),
+            }
+        }
+        model
+    }
+}
+
+impl<'a> Endpoint<'a> {
+    fn from_syn(func: &'a TraitItemFn, krate: &Path, cx: &mut Ctxt) -> Endpoint<'a> {
+        let routes: Vec<Route> = func
             .attrs
             .iter()
-            .filter_map(|a| Verb::of(a).map(|v| (v, a)))
-            .collect();
-        if func.default.is_some() {
-            if let Some((_, attr)) = verbs.first() {
-                cx.error_spanned_by(
+            .filter_map(|attr| {
+                let verb = Verb::of(attr)?;
+                let template =
+                    attr::parse_verb_path(attr, cx).map(|lit| PathTemplate::parse(lit, cx));
+                Some(Route {
                     attr,
-                    "an endpoint method has no body: the client is generated; remove the `{ … }`",
-                );
-            }
-            continue;
-        }
-        if let Some(endpoint) = parse_endpoint(func, &verbs, cx) {
-            endpoints.push(endpoint);
-        }
-    }
-    endpoints
-}
-
-fn parse_endpoint(
-    func: &TraitItemFn,
-    verbs: &[(Verb, &syn::Attribute)],
-    cx: &mut Ctxt,
-) -> Option<Endpoint> {
-    let sig = &func.sig;
-    let verb_and_path = match verbs {
-        [] => {
-            cx.error_spanned_by(
-                &sig.ident,
-                format!(
-                    "method `{}` has no HTTP verb: add one of #[get(\"…\")], #[post(\"…\")], #[put(\"…\")], #[patch(\"…\")], #[delete(\"…\")]",
-                    sig.ident
-                ),
-            );
-            None
-        }
-        [(verb, attr)] => attr::parse_verb_path(attr, cx).map(|lit| (*verb, lit)),
-        [_, (_, second), ..] => {
-            cx.error_spanned_by(
-                second,
-                format!(
-                    "method `{}` has more than one HTTP verb; keep exactly one",
-                    sig.ident
-                ),
-            );
-            None
-        }
-    };
-    let signature_ok = valid::check_signature(func, cx);
-    let returns = valid::check_return(sig, cx);
-    let raw_args = raw_args(func, cx);
-    let (verb, lit) = verb_and_path?;
-    let template = PathTemplate::parse(lit, cx);
-    let args = valid::bind_args(&sig.ident, verb, &template, raw_args, cx)?;
-    if !signature_ok {
-        return None;
-    }
-    Some(Endpoint {
-        func: func.clone(),
-        verb,
-        template,
-        args,
-        returns: returns?,
-    })
-}
-
-fn raw_args(func: &TraitItemFn, cx: &mut Ctxt) -> Vec<RawArg> {
-    let mut args = Vec::new();
-    for input in &func.sig.inputs {
-        let FnArg::Typed(typed) = input else { continue };
-        let ident = match &*typed.pat {
-            Pat::Ident(pat) if pat.subpat.is_none() && pat.by_ref.is_none() => {
-                Some(pat.ident.clone())
-            }
-            other => {
-                cx.error_spanned_by(
-                    other,
-                    "endpoint arguments must be plain names like `name: &str`, not patterns",
-                );
-                None
-            }
-        };
-        let attrs = typed
-            .attrs
-            .iter()
-            .filter(|a| attr::is_arg_attr(a))
-            .map(|a| (a.clone(), attr::parse_arg_attr(a, cx)))
+                    verb,
+                    template,
+                })
+            })
             .collect();
-        args.push(RawArg {
-            ident,
-            pat: typed.pat.clone(),
-            ty: (*typed.ty).clone(),
-            attrs,
-        });
+        let placeholders = routes
+            .first()
+            .and_then(|route| route.template.as_ref())
+            .map(|template| template.placeholders.as_slice())
+            .unwrap_or_default();
+        let args = func
+            .sig
+            .inputs
+            .iter()
+            .filter_map(|input| match input {
+                FnArg::Typed(typed) => Some(Arg::from_syn(typed, placeholders, cx)),
+                FnArg::Receiver(_) => None,
+            })
+            .collect();
+        let returns = types::ok_type(&func.sig.output).map(|ty| Returns::of(ty, krate));
+        Endpoint {
+            func,
+            routes,
+            args,
+            returns,
+        }
     }
-    args
+
+    /// The verb and path. Only for a checked endpoint, which has exactly one.
+    pub(crate) fn route(&self) -> (Verb, &PathTemplate) {
+        let route = &self.routes[0];
+        (
+            route.verb,
+            route
+                .template
+                .as_ref()
+                .expect("a checked endpoint has a path"),
+        )
+    }
+
+    /// The stream kind, if the method returns one.
+    pub(crate) fn stream_kind(&self) -> Option<StreamKind> {
+        match &self.returns {
+            Some(Returns::Stream(stream)) => Some(stream.kind),
+            _ => None,
+        }
+    }
 }
 
-/// The `T` of a `Result<T>` / `Result<T, E>` return type.
-pub(crate) fn ok_type(ret: &ReturnType) -> Option<&Type> {
-    let ReturnType::Type(_, ty) = ret else {
-        return None;
-    };
-    let Type::Path(path) = &**ty else { return None };
-    let last = path.path.segments.last()?;
-    if last.ident != "Result" {
-        return None;
+impl<'a> Arg<'a> {
+    fn from_syn(typed: &'a syn::PatType, placeholders: &[String], cx: &mut Ctxt) -> Arg<'a> {
+        let (ident, name) = match &*typed.pat {
+            Pat::Ident(pat) => (
+                is_plain(pat).then_some(&pat.ident),
+                pat.ident.unraw().to_string(),
+            ),
+            _ => (None, String::new()),
+        };
+        let mut markers = Vec::new();
+        let mut unreadable_marker = false;
+        for attr in typed.attrs.iter().filter(|a| attr::is_arg_attr(a)) {
+            match attr::parse_arg_attr(attr, cx) {
+                Some(parsed) => markers.push(Marker {
+                    attr,
+                    binding: Binding::of(parsed, &name),
+                }),
+                None => unreadable_marker = true,
+            }
+        }
+        Arg {
+            pat: &typed.pat,
+            ident,
+            placeholder: placeholders.contains(&name),
+            name,
+            ty: &typed.ty,
+            markers,
+            unreadable_marker,
+        }
     }
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
-        return None;
-    };
-    match args.args.first()? {
-        syn::GenericArgument::Type(ty) => Some(ty),
-        _ => None,
+
+    /// What the argument fills: its marker, else its placeholder. Only for a checked argument.
+    pub(crate) fn binding(&self) -> Binding {
+        match self.markers.first() {
+            Some(marker) => marker.binding.clone(),
+            None => Binding::Path,
+        }
+    }
+}
+
+/// `name`, not `mut name`, `ref name` or `name @ …`.
+pub(crate) fn is_plain(pat: &syn::PatIdent) -> bool {
+    pat.by_ref.is_none() && pat.mutability.is_none() && pat.subpat.is_none()
+}
+
+impl Binding {
+    fn of(attr: ArgAttr, arg_name: &str) -> Binding {
+        match attr {
+            ArgAttr::Query { flatten: true, .. } => Binding::QueryFlatten,
+            ArgAttr::Query { name, .. } => Binding::Query {
+                name: name.unwrap_or_else(|| lower_camel_case(arg_name)),
+            },
+            ArgAttr::Body { content_type } => Binding::Body { content_type },
+            ArgAttr::Header { name } => Binding::Header { name },
+        }
+    }
+}
+
+impl<'a> Returns<'a> {
+    fn of(ty: &'a Type, krate: &Path) -> Returns<'a> {
+        if types::is_unit(ty) {
+            Returns::Empty
+        } else if types::is_string(ty) {
+            Returns::Text
+        } else if let Some((kind, args)) = types::stream(ty, krate) {
+            Returns::Stream(Stream {
+                kind,
+                written: ty,
+                args,
+            })
+        } else {
+            Returns::Json(ty)
+        }
+    }
+}
+
+impl Stream<'_> {
+    /// The item type `T` of `ListStream<T>`, when written with exactly one type argument.
+    pub(crate) fn item(&self) -> Option<&Type> {
+        match self.args.as_slice() {
+            [GenericArgument::Type(ty)] => Some(ty),
+            _ => None,
+        }
     }
 }

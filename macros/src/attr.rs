@@ -1,22 +1,31 @@
-//! The attributes the macro understands: its own arguments, the verb on a method, and the
-//! `#[query]`, `#[body]`, `#[header]` markers on arguments.
+//! The attributes the macro understands, parsed into plain values: its own arguments
+//! (`crate = "…"`), the verb on a method, and the `#[query]`, `#[body]`, `#[header]` markers on
+//! arguments. Syntax mistakes inside one attribute (unknown or repeated keys, a missing string)
+//! are reported here; how attributes combine is checked in `valid.rs`.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
+use syn::meta::ParseNestedMeta;
 use syn::{Attribute, LitStr, Path};
 
 use crate::ctxt::Ctxt;
+use crate::naming::path_text;
 
 /// `#[in_cluster_client(crate = "…")]`.
 pub(crate) struct Options {
+    /// The path generated code uses to reach the runtime crate; `::incluster` by default.
     pub(crate) krate: Path,
 }
 
 pub(crate) fn parse_options(args: TokenStream, cx: &mut Ctxt) -> Options {
-    let mut krate: Path = syn::parse_quote!(::incluster);
+    let mut krate: Option<Path> = None;
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident("crate") {
             let lit: LitStr = meta.value()?.parse()?;
-            krate = lit.parse()?;
+            let path = lit.parse()?;
+            if krate.is_some() {
+                return Err(duplicate(&meta, "crate", "in_cluster_client"));
+            }
+            krate = Some(path);
             Ok(())
         } else {
             Err(meta.error(format!(
@@ -28,11 +37,13 @@ pub(crate) fn parse_options(args: TokenStream, cx: &mut Ctxt) -> Options {
     if let Err(err) = syn::parse::Parser::parse2(parser, args) {
         cx.push(err);
     }
-    Options { krate }
+    Options {
+        krate: krate.unwrap_or_else(|| syn::parse_quote!(::incluster)),
+    }
 }
 
 /// The HTTP verbs, in the order they are documented.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Verb {
     Get,
     Post,
@@ -42,7 +53,7 @@ pub(crate) enum Verb {
 }
 
 impl Verb {
-    pub(crate) const ALL: [(&'static str, Verb); 5] = [
+    const ALL: [(&'static str, Verb); 5] = [
         ("get", Verb::Get),
         ("post", Verb::Post),
         ("put", Verb::Put),
@@ -50,6 +61,7 @@ impl Verb {
         ("delete", Verb::Delete),
     ];
 
+    /// The verb an attribute names, if it is one of `#[get]` … `#[delete]`.
     pub(crate) fn of(attr: &Attribute) -> Option<Verb> {
         Verb::ALL
             .iter()
@@ -86,8 +98,11 @@ pub(crate) fn parse_verb_path(attr: &Attribute, cx: &mut Ctxt) -> Option<LitStr>
 
 /// What an argument attribute says the argument is.
 pub(crate) enum ArgAttr {
+    /// `#[query]`, `#[query(name = "…")]`, `#[query(flatten)]`.
     Query { name: Option<String>, flatten: bool },
+    /// `#[body]`, `#[body(content_type = "…")]`.
     Body { content_type: Option<LitStr> },
+    /// `#[header("Name")]`.
     Header { name: LitStr },
 }
 
@@ -99,76 +114,102 @@ pub(crate) fn is_arg_attr(attr: &Attribute) -> bool {
 }
 
 /// Parses one of `#[query]`, `#[query(name = "…")]`, `#[query(flatten)]`, `#[body]`,
-/// `#[body(content_type = "…")]`, `#[header("Name")]`.
+/// `#[body(content_type = "…")]`, `#[header("Name")]`. `None` when it was reported as wrong.
 pub(crate) fn parse_arg_attr(attr: &Attribute, cx: &mut Ctxt) -> Option<ArgAttr> {
     let path = attr.path();
     if path.is_ident("query") {
-        let mut name = None;
-        let mut flatten = false;
-        if !matches!(attr.meta, syn::Meta::Path(_)) {
-            let result = attr.parse_nested_meta(|meta| {
-                if meta.path.is_ident("name") {
-                    let lit: LitStr = meta.value()?.parse()?;
-                    if lit.value().is_empty() {
-                        return Err(syn::Error::new(
-                            lit.span(),
-                            "a query parameter name must not be empty",
-                        ));
-                    }
-                    name = Some(lit.value());
-                    Ok(())
-                } else if meta.path.is_ident("flatten") {
-                    flatten = true;
-                    Ok(())
-                } else {
-                    Err(meta.error(format!(
-                        "unknown key `{}` in #[query(…)]; valid keys: name = \"…\", flatten",
-                        path_text(&meta.path)
-                    )))
-                }
-            });
-            if let Err(err) = result {
-                cx.push(err);
-                return None;
-            }
-            if flatten && name.is_some() {
-                cx.error_spanned_by(
-                    attr,
-                    "#[query(flatten)] takes its names from the struct's fields; remove `name = …`",
-                );
-                return None;
-            }
-        }
+        parse_query(attr, cx)
+    } else if path.is_ident("body") {
+        parse_body(attr, cx)
+    } else {
+        parse_header(attr, cx)
+    }
+}
+
+fn parse_query(attr: &Attribute, cx: &mut Ctxt) -> Option<ArgAttr> {
+    let mut name: Option<String> = None;
+    let mut flatten = false;
+    if matches!(attr.meta, syn::Meta::Path(_)) {
         return Some(ArgAttr::Query { name, flatten });
     }
-    if path.is_ident("body") {
-        let mut content_type = None;
-        if !matches!(attr.meta, syn::Meta::Path(_)) {
-            let result = attr.parse_nested_meta(|meta| {
-                if meta.path.is_ident("content_type") {
-                    content_type = Some(meta.value()?.parse::<LitStr>()?);
-                    Ok(())
-                } else {
-                    Err(meta.error(format!(
-                        "unknown key `{}` in #[body(…)]; the valid key is: content_type = \"…\"",
-                        path_text(&meta.path)
-                    )))
-                }
-            });
-            if let Err(err) = result {
-                cx.push(err);
-                return None;
+    let result = attr.parse_nested_meta(|meta| {
+        if meta.path.is_ident("name") {
+            let lit: LitStr = meta.value()?.parse()?;
+            if name.is_some() {
+                return Err(duplicate(&meta, "name", "query"));
             }
+            if lit.value().is_empty() {
+                return Err(syn::Error::new(
+                    lit.span(),
+                    "a query parameter name must not be empty",
+                ));
+            }
+            name = Some(lit.value());
+            Ok(())
+        } else if meta.path.is_ident("flatten") {
+            if flatten {
+                return Err(duplicate(&meta, "flatten", "query"));
+            }
+            flatten = true;
+            Ok(())
+        } else {
+            Err(meta.error(format!(
+                "unknown key `{}` in #[query(…)]; valid keys: name = \"…\", flatten",
+                path_text(&meta.path)
+            )))
         }
+    });
+    if let Err(err) = result {
+        cx.push(err);
+        return None;
+    }
+    if flatten && name.is_some() {
+        cx.error_spanned_by(
+            attr,
+            "#[query(flatten)] takes its names from the struct's fields; remove `name = …`",
+        );
+        return None;
+    }
+    Some(ArgAttr::Query { name, flatten })
+}
+
+fn parse_body(attr: &Attribute, cx: &mut Ctxt) -> Option<ArgAttr> {
+    let mut content_type: Option<LitStr> = None;
+    if matches!(attr.meta, syn::Meta::Path(_)) {
         return Some(ArgAttr::Body { content_type });
     }
-    // #[header("Name")]
+    let result = attr.parse_nested_meta(|meta| {
+        if meta.path.is_ident("content_type") {
+            let lit: LitStr = meta.value()?.parse()?;
+            if content_type.is_some() {
+                return Err(duplicate(&meta, "content_type", "body"));
+            }
+            content_type = Some(lit);
+            Ok(())
+        } else {
+            Err(meta.error(format!(
+                "unknown key `{}` in #[body(…)]; the valid key is: content_type = \"…\"",
+                path_text(&meta.path)
+            )))
+        }
+    });
+    if let Err(err) = result {
+        cx.push(err);
+        return None;
+    }
+    Some(ArgAttr::Body { content_type })
+}
+
+fn parse_header(attr: &Attribute, cx: &mut Ctxt) -> Option<ArgAttr> {
     match attr.parse_args::<LitStr>() {
         Ok(name) if is_header_name(&name.value()) => Some(ArgAttr::Header { name }),
         Ok(name) => {
             cx.error_spanned_by(
                 &name,
-                format!("{:?} is not a valid HTTP header name", name.value()),
+                format!(
+                    "{:?} is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~)",
+                    name.value()
+                ),
             );
             None
         }
@@ -179,48 +220,14 @@ pub(crate) fn parse_arg_attr(attr: &Attribute, cx: &mut Ctxt) -> Option<ArgAttr>
     }
 }
 
+/// The error for a key given twice, at its second occurrence.
+fn duplicate(meta: &ParseNestedMeta, key: &str, attr: &str) -> syn::Error {
+    meta.error(format!("`{key}` is given twice in #[{attr}(…)]; keep one"))
+}
+
 fn is_header_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
-pub(crate) fn path_text(path: &Path) -> String {
-    quote::quote!(#path).to_string().replace(' ', "")
-}
-
-/// `label_selector` → `labelSelector`, as the Kubernetes API names its parameters.
-pub(crate) fn lower_camel_case(snake: &str) -> String {
-    let mut out = String::with_capacity(snake.len());
-    let mut upper_next = false;
-    for c in snake.trim_start_matches('_').chars() {
-        if c == '_' {
-            upper_next = true;
-        } else if upper_next {
-            out.extend(c.to_uppercase());
-            upper_next = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// A span to point at when nothing better exists.
-pub(crate) fn span_of(tokens: &impl quote::ToTokens) -> Span {
-    syn::spanned::Spanned::span(&tokens.to_token_stream())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn camel_case() {
-        assert_eq!(lower_camel_case("label_selector"), "labelSelector");
-        assert_eq!(lower_camel_case("dry_run"), "dryRun");
-        assert_eq!(lower_camel_case("limit"), "limit");
-        assert_eq!(lower_camel_case("timeout_seconds"), "timeoutSeconds");
-    }
 }

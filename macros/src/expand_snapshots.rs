@@ -4,7 +4,7 @@
 use quote::quote;
 
 fn expand_pretty(args: proc_macro2::TokenStream, input: proc_macro2::TokenStream) -> String {
-    let tokens = super::in_cluster_client(args, input);
+    let tokens = crate::in_cluster_client2(args, input);
     let file: syn::File = syn::parse2(tokens).expect("the expansion is valid Rust");
     prettyplease::unparse(&file)
 }
@@ -52,4 +52,39 @@ fn crate_override() {
         }
     };
     insta::assert_snapshot!(expand_pretty(quote!(crate = "my_sdk::incluster"), input));
+}
+
+#[test]
+fn streams_and_spellings() {
+    let input = quote! {
+        pub trait Pods {
+            /// Every Pod, page by page.
+            #[get("/api/v1/namespaces/{namespace}/pods")]
+            async fn list_all(&self, #[query] label_selector: Option<&str>)
+                -> incluster::Result<incluster::ListStream<Pod>>;
+
+            #[get("/api/v1/namespaces/{namespace}/pods/{name}/log")]
+            async fn follow_log(&self, name: &str, #[query] follow: bool, #[query] container: Option<&str>)
+                -> incluster::Result<LineStream>;
+
+            #[get("/api/v1/namespaces/{namespace}/pods")]
+            async fn watcher(&self, #[query] label_selector: Option<&str>)
+                -> incluster::Result<::incluster::watcher::Watcher<Pod>>;
+
+            #[get("/api/v1/namespaces/{namespace}/pods")]
+            async fn watch(&self, #[query] watch: bool, #[query] resource_version: &str)
+                -> incluster::Result<WatchStream<Pod>>;
+
+            #[get("/api/v1/namespaces/{namespace}/pods/{name}/log")]
+            async fn log(&self, name: &str) -> incluster::Result<::std::string::String>;
+
+            #[get("/api/v1/namespaces/{namespace}/pods/{name}")]
+            async fn get(&self, name: &str) -> incluster::Result<other::WatchStream<Pod>>;
+
+            #[patch("/api/v1/namespaces/{namespace}/pods/{name}")]
+            async fn merge(&self, name: &str, #[body(content_type = "application/merge-patch+json")] patch: &serde_json::Value)
+                -> incluster::Result<Pod>;
+        }
+    };
+    insta::assert_snapshot!(expand_pretty(quote!(), input));
 }

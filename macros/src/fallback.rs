@@ -2,14 +2,19 @@
 //! real mistake and not a cascade of "cannot find type `…Client`" (thiserror's `fallback.rs`).
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
-use syn::{ItemTrait, Path, TraitItem};
+use quote::quote;
+use syn::{parse_quote, FnArg, ItemTrait, Pat, Path, TraitItem};
 
+use crate::ast::is_plain;
 use crate::attr::Verb;
 use crate::expand::{client_struct, strip_arg_attrs};
+use crate::naming::client_ident;
 
 pub(crate) fn emit(item: &ItemTrait, krate: &Path, errors: TokenStream) -> TokenStream {
     let mut item = item.clone();
+    // Consts, types and macros are already reported; the stub impl could not provide them.
+    item.items
+        .retain(|trait_item| matches!(trait_item, TraitItem::Fn(_)));
     let mut stub_methods = Vec::new();
     for trait_item in &mut item.items {
         let TraitItem::Fn(func) = trait_item else {
@@ -17,13 +22,21 @@ pub(crate) fn emit(item: &ItemTrait, krate: &Path, errors: TokenStream) -> Token
         };
         func.attrs.retain(|a| Verb::of(a).is_none());
         strip_arg_attrs(&mut func.sig);
+        // Patterns are already reported; a method without a body cannot have them.
+        for input in &mut func.sig.inputs {
+            if let FnArg::Typed(typed) = input {
+                if !matches!(&*typed.pat, Pat::Ident(pat) if is_plain(pat)) {
+                    *typed.pat = parse_quote!(_);
+                }
+            }
+        }
         if func.default.is_none() {
             let sig = &func.sig;
             stub_methods.push(quote!(#sig { ::core::unimplemented!() }));
         }
     }
     let trait_ident = &item.ident;
-    let client_ident = format_ident!("{}Client", trait_ident);
+    let client_ident = client_ident(trait_ident);
     let can_impl =
         item.generics.params.is_empty() && item.supertraits.is_empty() && item.unsafety.is_none();
     let stub_impl = can_impl.then(|| {

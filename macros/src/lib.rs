@@ -1,23 +1,53 @@
-//! `#[in_cluster_client]`: turns a trait of annotated methods into a typed Kubernetes client.
+//! The `#[in_cluster_client]` attribute of [incluster](https://docs.rs/incluster): it turns a trait
+//! of annotated methods into a typed Kubernetes API client.
 //!
-//! Use it through the `incluster` crate, which re-exports it and documents the vocabulary.
-//! The pipeline, one file each: [`attr`] and [`ast`] parse into a plain model, [`path`] parses
-//! path templates, [`valid`] checks the model, [`expand`] emits the client, and [`fallback`]
-//! emits a stub next to the errors when the input is wrong.
+//! Depend on `incluster`, not on this crate: `incluster` re-exports the attribute as
+//! `incluster::in_cluster_client`, documents its whole vocabulary there, and provides the runtime
+//! the generated code calls. The two crates are released together, at the same version.
 
 mod ast;
 mod attr;
 mod ctxt;
 mod expand;
 mod fallback;
+mod naming;
 mod path;
+mod types;
 mod valid;
 
 use proc_macro::TokenStream;
 
-/// Generates `<Trait>Client` from a trait of `#[get]`/`#[post]`/`#[put]`/`#[patch]`/`#[delete]`
-/// methods. See the `incluster` crate for the full vocabulary.
+/// Implemented in the `incluster-macros` crate. Depend on `incluster` and write
+/// `#[incluster::in_cluster_client]`: `incluster` re-exports this attribute with its vocabulary
+/// documented, and provides the runtime the generated client calls.
 #[proc_macro_attribute]
 pub fn in_cluster_client(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::in_cluster_client(args.into(), item.into()).into()
+    in_cluster_client2(args.into(), item.into()).into()
+}
+
+/// The pipeline: `attr`/`ast` read the trait into a model, `valid` checks it, `expand` emits the
+/// client; when anything was wrong, `fallback` emits the errors next to a stub client.
+fn in_cluster_client2(
+    args: proc_macro2::TokenStream,
+    input: proc_macro2::TokenStream,
+) -> proc_macro2::TokenStream {
+    let mut cx = ctxt::Ctxt::default();
+    let options = attr::parse_options(args, &mut cx);
+    let item: syn::ItemTrait = match syn::parse2(input.clone()) {
+        Ok(item) => item,
+        Err(_) => {
+            cx.error_spanned_by(
+                &input,
+                "#[in_cluster_client] goes on a trait: `pub trait ConfigMaps { … }`",
+            );
+            let errors = cx.into_compile_errors();
+            return quote::quote!(#errors #input);
+        }
+    };
+    let model = ast::Trait::from_syn(&item, &options.krate, &mut cx);
+    valid::check(&model, &mut cx);
+    match cx.into_compile_errors() {
+        Some(errors) => fallback::emit(&item, &options.krate, errors),
+        None => expand::emit(&model, &options.krate),
+    }
 }

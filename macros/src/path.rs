@@ -6,6 +6,8 @@ use syn::LitStr;
 /// A parsed path template. Placeholders fill whole segments.
 pub(crate) struct PathTemplate {
     pub(crate) lit: LitStr,
+    /// The placeholder names, in order. A segment in error (`cm-{name}`) still lists the names it
+    /// mentions, so the argument is not reported a second time as unused.
     pub(crate) placeholders: Vec<String>,
 }
 
@@ -51,6 +53,14 @@ impl PathTemplate {
                 cx.error_spanned_by(
                     &lit,
                     format!("in path {text:?}, `{segment}` must be a whole segment placeholder like `{{name}}`"),
+                );
+                placeholders.extend(
+                    segment
+                        .split(['{', '}'])
+                        .skip(1)
+                        .step_by(2)
+                        .filter(|name| is_identifier(name))
+                        .map(str::to_string),
                 );
                 continue;
             };
@@ -102,6 +112,13 @@ mod tests {
         assert_eq!(names, ["namespace", "name"]);
         assert!(errors.is_none());
         assert!(parse("/").1.is_none());
+    }
+
+    #[test]
+    fn a_malformed_segment_still_names_its_placeholder() {
+        let (names, errors) = parse("/api/v1/configmaps/cm-{name}/x{1y}");
+        assert_eq!(names, ["name"]);
+        assert!(errors.is_some());
     }
 
     #[test]

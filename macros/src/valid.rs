@@ -1,19 +1,26 @@
-//! Checks on the trait and its methods. Each problem is reported at the offending token.
+//! Checks the finished model. Nothing here builds anything: each rule reads the model and reports
+//! a problem at the offending token; every problem is reported, not just the first.
 
-use std::collections::HashSet;
+use syn::{FnArg, ReturnType};
 
-use syn::ext::IdentExt;
-use syn::{FnArg, Ident, ItemTrait, Signature, TraitItemFn, Type};
-
-use crate::ast::{ok_type, Arg, ArgKind, RawArg, Returns};
-use crate::attr::{lower_camel_case, ArgAttr, Verb};
+use crate::ast::{Arg, Binding, Endpoint, Returns, Route, Trait};
+use crate::attr::Verb;
 use crate::ctxt::Ctxt;
 use crate::path::PathTemplate;
+use crate::types::StreamKind;
 
 /// Names the generated client defines itself.
 const RESERVED: [&str; 3] = ["new", "in_cluster", "client"];
 
-pub(crate) fn check_trait(item: &ItemTrait, cx: &mut Ctxt) {
+pub(crate) fn check(model: &Trait, cx: &mut Ctxt) {
+    check_trait(model, cx);
+    for endpoint in &model.endpoints {
+        check_endpoint(endpoint, cx);
+    }
+}
+
+fn check_trait(model: &Trait, cx: &mut Ctxt) {
+    let item = model.item;
     if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
         cx.error_spanned_by(
             &item.generics,
@@ -21,221 +28,256 @@ pub(crate) fn check_trait(item: &ItemTrait, cx: &mut Ctxt) {
         );
     }
     if !item.supertraits.is_empty() {
-        cx.error_spanned_by(&item.supertraits, "#[in_cluster_client] traits cannot have supertraits: the generated client could not implement them");
+        cx.error_spanned_by(
+            &item.supertraits,
+            "#[in_cluster_client] traits cannot have supertraits: the generated client could not implement them",
+        );
     }
     if let Some(unsafety) = &item.unsafety {
         cx.error_spanned_by(unsafety, "#[in_cluster_client] traits cannot be `unsafe`");
     }
+    for other in &model.others {
+        cx.error_spanned_by(
+            other,
+            "#[in_cluster_client] traits hold only endpoint methods; move consts, types and macros elsewhere",
+        );
+    }
+    for provided in &model.provided {
+        if let Some(verb) = provided.verbs.first() {
+            cx.error_spanned_by(
+                verb,
+                "an endpoint method has no body: the client is generated; remove the `{ … }`",
+            );
+        }
+    }
 }
 
-/// `async`, `&self`, not generic, not a reserved name. Returns whether all held.
-pub(crate) fn check_signature(func: &TraitItemFn, cx: &mut Ctxt) -> bool {
-    let sig = &func.sig;
-    let mut ok = true;
+fn check_endpoint(endpoint: &Endpoint, cx: &mut Ctxt) {
+    let method = &endpoint.func.sig.ident;
+    let route = match endpoint.routes.as_slice() {
+        [] => {
+            cx.error_spanned_by(
+                method,
+                format!(
+                    "method `{method}` has no HTTP verb: add one of #[get(\"…\")], #[post(\"…\")], #[put(\"…\")], #[patch(\"…\")], #[delete(\"…\")]"
+                ),
+            );
+            None
+        }
+        [route] => Some(route),
+        [_, second, ..] => {
+            cx.error_spanned_by(
+                second.attr,
+                format!("method `{method}` has more than one HTTP verb; keep exactly one"),
+            );
+            None
+        }
+    };
+    check_signature(endpoint, cx);
+    check_return(endpoint, route, cx);
+    for arg in &endpoint.args {
+        check_arg(endpoint, arg, route, cx);
+    }
+    if let Some(Route {
+        verb,
+        template: Some(template),
+        ..
+    }) = route
+    {
+        check_bodies(endpoint, *verb, cx);
+        check_placeholders_bound(endpoint, template, cx);
+    }
+}
+
+/// `async`, `&self`, not generic, not a reserved name, nothing else on the `fn`.
+fn check_signature(endpoint: &Endpoint, cx: &mut Ctxt) {
+    let sig = &endpoint.func.sig;
+    let method = &sig.ident;
     if sig.asyncness.is_none() {
         cx.error_spanned_by(
             sig.fn_token,
-            format!("method `{}` must be `async fn`", sig.ident),
+            format!("method `{method}` must be `async fn`"),
         );
-        ok = false;
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
         cx.error_spanned_by(
             &sig.generics,
-            format!(
-                "method `{}` cannot be generic: each endpoint has concrete types",
-                sig.ident
-            ),
+            format!("method `{method}` cannot be generic: each endpoint has concrete types"),
         );
-        ok = false;
     }
-    if RESERVED.contains(&sig.ident.to_string().as_str()) {
+    if RESERVED.contains(&method.to_string().as_str()) {
         cx.error_spanned_by(
-            &sig.ident,
+            method,
             format!(
-                "method name `{}` collides with the generated client's own `{}`; rename the method",
-                sig.ident, sig.ident
+                "method name `{method}` collides with the generated client's own `{method}`; rename the method"
             ),
         );
-        ok = false;
     }
     match sig.inputs.first() {
         Some(FnArg::Receiver(receiver))
             if receiver.reference.is_some()
                 && receiver.mutability.is_none()
                 && receiver.colon_token.is_none() => {}
-        Some(FnArg::Receiver(receiver)) => {
-            cx.error_spanned_by(
-                receiver,
-                format!(
-                    "method `{}` must take `&self` (shared, so calls can run concurrently)",
-                    sig.ident
-                ),
-            );
-            ok = false;
-        }
-        _ => {
-            cx.error_spanned_by(
-                &sig.ident,
-                format!(
-                    "method `{}` must take `&self` as its first argument",
-                    sig.ident
-                ),
-            );
-            ok = false;
-        }
+        Some(FnArg::Receiver(receiver)) => cx.error_spanned_by(
+            receiver,
+            format!("method `{method}` must take `&self` (shared, so calls can run concurrently)"),
+        ),
+        _ => cx.error_spanned_by(
+            method,
+            format!("method `{method}` must take `&self` as its first argument"),
+        ),
     }
-    for unsupported in [
-        sig.constness.is_some(),
-        sig.unsafety.is_some(),
-        sig.abi.is_some(),
-        sig.variadic.is_some(),
-    ] {
-        if unsupported {
-            cx.error_spanned_by(sig, format!("method `{}` must be a plain `async fn` (no const, unsafe, extern or variadics)", sig.ident));
-            ok = false;
-            break;
-        }
+    if sig.constness.is_some()
+        || sig.unsafety.is_some()
+        || sig.abi.is_some()
+        || sig.variadic.is_some()
+    {
+        cx.error_spanned_by(
+            sig,
+            format!(
+                "method `{method}` must be a plain `async fn` (no const, unsafe, extern or variadics)"
+            ),
+        );
     }
-    ok
 }
 
-/// The return type must be `Result<T>`; `T` picks the decoding.
-pub(crate) fn check_return(sig: &Signature, cx: &mut Ctxt) -> Option<Returns> {
-    let Some(ty) = ok_type(&sig.output) else {
+/// The return type is `Result<T>`; a stream type is read with GET. (A stream type with the
+/// wrong number of type arguments is left to rustc, whose E0107 points at the same token.)
+fn check_return(endpoint: &Endpoint, route: Option<&Route>, cx: &mut Ctxt) {
+    let sig = &endpoint.func.sig;
+    let method = &sig.ident;
+    let Some(returns) = &endpoint.returns else {
         let message = format!(
-            "method `{}` must return `incluster::Result<T>` (T: DeserializeOwned, `()`, `String` or `WatchStream<T>`)",
-            sig.ident
+            "method `{method}` must return `incluster::Result<T>` (T: DeserializeOwned, `()`, `String`, `WatchStream<T>`, `ListStream<T>`, `LineStream` or `Watcher<T>`)"
         );
         match &sig.output {
-            syn::ReturnType::Default => cx.error_spanned_by(&sig.ident, message),
-            syn::ReturnType::Type(_, ty) => cx.error_spanned_by(ty, message),
+            ReturnType::Default => cx.error_spanned_by(method, message),
+            ReturnType::Type(_, ty) => cx.error_spanned_by(ty, message),
         }
-        return None;
+        return;
     };
-    Some(match ty {
-        Type::Tuple(tuple) if tuple.elems.is_empty() => Returns::Empty,
-        Type::Path(path) if path.qself.is_none() && path.path.is_ident("String") => Returns::Text,
-        Type::Path(path)
-            if path
-                .path
-                .segments
-                .last()
-                .is_some_and(|s| s.ident == "WatchStream") =>
-        {
-            Returns::Watch
-        }
-        _ => Returns::Json,
-    })
-}
-
-/// Binds every argument to a placeholder, a query parameter, the body or a header, and every
-/// placeholder but `{namespace}` to an argument.
-pub(crate) fn bind_args(
-    method: &Ident,
-    verb: Verb,
-    template: &PathTemplate,
-    raw: Vec<RawArg>,
-    cx: &mut Ctxt,
-) -> Option<Vec<Arg>> {
-    let mut ok = true;
-    let mut args = Vec::new();
-    let mut body_seen = false;
-    let mut names = HashSet::new();
-    for arg in raw {
-        let Some(ident) = arg.ident else {
-            ok = false;
-            continue;
-        };
-        let name = ident.unraw().to_string();
-        names.insert(name.clone());
-        let is_placeholder = template.placeholders.contains(&name);
-        let mut kinds = Vec::new();
-        for (attr, parsed) in &arg.attrs {
-            match parsed {
-                Some(parsed) => kinds.push((attr, parsed)),
-                None => ok = false,
-            }
-        }
-        if kinds.len() > 1 {
+    let Returns::Stream(stream) = returns else {
+        return;
+    };
+    if let Some(route) = route {
+        if route.verb != Verb::Get {
             cx.error_spanned_by(
-                kinds[1].0,
+                stream.written,
                 format!(
-                    "argument `{name}` has more than one of #[query], #[body], #[header]; keep one"
+                    "method `{method}` returns a `{}`, which is read with GET; method `{method}` is a {}: use #[get(\"…\")] or return a decoded `T`",
+                    stream.kind.type_name(),
+                    route.verb.method_name(),
                 ),
             );
-            ok = false;
-            continue;
         }
-        let kind = match kinds.first() {
-            None if is_placeholder => ArgKind::Path,
-            None if arg.attrs.is_empty() => {
+    }
+}
+
+/// A plain name, bound exactly once: to its placeholder or by one attribute.
+fn check_arg(endpoint: &Endpoint, arg: &Arg, route: Option<&Route>, cx: &mut Ctxt) {
+    let name = &arg.name;
+    if arg.ident.is_none() {
+        cx.error_spanned_by(
+            arg.pat,
+            "endpoint arguments must be plain names like `name: &str`, not patterns",
+        );
+        return;
+    }
+    if let [_, second, ..] = arg.markers.as_slice() {
+        cx.error_spanned_by(
+            second.attr,
+            format!(
+                "argument `{name}` has more than one of #[query], #[body], #[header]; keep one"
+            ),
+        );
+        return;
+    }
+    match arg.markers.first() {
+        Some(marker) if arg.placeholder => cx.error_spanned_by(
+            marker.attr,
+            format!(
+                "argument `{name}` fills the path placeholder `{{{name}}}`; it cannot also be a query parameter, body or header"
+            ),
+        ),
+        Some(marker) => {
+            if let (Binding::Query { name: query }, Some(kind)) =
+                (&marker.binding, endpoint.stream_kind())
+            {
+                check_managed_query(kind, query, marker.attr, cx);
+            }
+        }
+        None if arg.placeholder || arg.unreadable_marker => {}
+        None => {
+            // Without a readable path there is no telling which arguments are placeholders.
+            if let Some(Route {
+                template: Some(template),
+                ..
+            }) = route
+            {
                 cx.error_spanned_by(
-                    &arg.pat,
+                    arg.pat,
                     format!(
                         "argument `{name}` is not used: it is not a placeholder in {:?}; mark it #[query], #[body] or #[header(\"…\")]",
                         template.lit.value()
                     ),
                 );
-                ok = false;
-                continue;
             }
-            None => continue, // its attribute failed to parse and was reported
-            Some((attr, _)) if is_placeholder => {
-                cx.error_spanned_by(
-                    attr,
-                    format!("argument `{name}` fills the path placeholder `{{{name}}}`; it cannot also be a query parameter, body or header"),
-                );
-                ok = false;
-                continue;
-            }
-            Some((attr, ArgAttr::Body { content_type })) => {
-                if body_seen {
-                    cx.error_spanned_by(
-                        attr,
-                        format!(
-                            "method `{method}` has two #[body] arguments; a request has one body"
-                        ),
-                    );
-                    ok = false;
-                }
-                if verb == Verb::Get {
-                    cx.error_spanned_by(attr, format!("method `{method}` is a GET, which sends no body; use #[post], #[put] or #[patch]"));
-                    ok = false;
-                }
-                body_seen = true;
-                ArgKind::Body {
-                    content_type: content_type.clone(),
-                }
-            }
-            Some((
-                _,
-                ArgAttr::Query {
-                    name: rename,
-                    flatten,
-                },
-            )) => ArgKind::Query {
-                name: rename.clone().unwrap_or_else(|| lower_camel_case(&name)),
-                flatten: *flatten,
-            },
-            Some((_, ArgAttr::Header { name })) => ArgKind::Header { name: name.clone() },
-        };
-        args.push(Arg {
-            ident,
-            ty: arg.ty,
-            kind,
-        });
+        }
     }
+}
+
+/// A query parameter the runtime sets itself for this stream.
+fn check_managed_query(kind: StreamKind, query: &str, attr: &syn::Attribute, cx: &mut Ctxt) {
+    if kind.managed_query_names().contains(&query) {
+        cx.error_spanned_by(
+            attr,
+            format!(
+                "`{}` sets the query parameter `{query}` itself; remove this argument",
+                kind.spelled()
+            ),
+        );
+    }
+}
+
+/// At most one `#[body]`, and none on a GET.
+fn check_bodies(endpoint: &Endpoint, verb: Verb, cx: &mut Ctxt) {
+    let method = &endpoint.func.sig.ident;
+    let bodies = endpoint
+        .args
+        .iter()
+        .filter(|arg| arg.markers.len() == 1 && !arg.placeholder)
+        .filter_map(|arg| arg.markers.first())
+        .filter(|marker| matches!(marker.binding, Binding::Body { .. }));
+    for (index, marker) in bodies.enumerate() {
+        if index == 1 {
+            cx.error_spanned_by(
+                marker.attr,
+                format!("method `{method}` has two #[body] arguments; a request has one body"),
+            );
+        }
+        if verb == Verb::Get {
+            cx.error_spanned_by(
+                marker.attr,
+                format!(
+                    "method `{method}` is a GET, which sends no body; use #[post], #[put] or #[patch]"
+                ),
+            );
+        }
+    }
+}
+
+/// Every placeholder but `{namespace}` names an argument.
+fn check_placeholders_bound(endpoint: &Endpoint, template: &PathTemplate, cx: &mut Ctxt) {
+    let method = &endpoint.func.sig.ident;
     for placeholder in &template.placeholders {
-        if placeholder != "namespace" && !names.contains(placeholder) {
+        let bound = endpoint.args.iter().any(|arg| &arg.name == placeholder);
+        if placeholder != "namespace" && !bound {
             cx.error_spanned_by(
                 &template.lit,
                 format!(
                     "path placeholder `{{{placeholder}}}` has no matching argument; add `{placeholder}: &str` to `{method}`"
                 ),
             );
-            ok = false;
         }
     }
-    ok.then_some(args)
 }

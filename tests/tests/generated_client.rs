@@ -78,6 +78,67 @@ pub trait Everything {
     ) -> incluster::Result<String>;
 }
 
+/// Decoding follows how `T` is written: every spelling of `String` is text, a type that only
+/// shares a name with a stream type of ours is JSON.
+#[in_cluster_client]
+pub trait Spellings {
+    #[get("/api/v1/namespaces/{namespace}/pods/{name}/log")]
+    async fn log_std(&self, name: &str) -> incluster::Result<std::string::String>;
+
+    #[get("/api/v1/namespaces/{namespace}/pods/{name}/log")]
+    async fn log_alloc(&self, name: &str) -> incluster::Result<::alloc::string::String>;
+
+    #[get("/api/v1/namespaces/{namespace}/configmaps/{name}")]
+    async fn not_ours(&self, name: &str) -> incluster::Result<other::WatchStream<Value>>;
+}
+
+extern crate alloc;
+
+mod other {
+    /// Not `incluster::WatchStream`: decoded as JSON.
+    #[derive(serde::Deserialize)]
+    pub struct WatchStream<T> {
+        pub echo: String,
+        #[serde(skip)]
+        pub item: std::marker::PhantomData<T>,
+    }
+}
+
+/// The stream return kinds: the generated futures are `Send` (behaviour: the toolkit's tests).
+#[in_cluster_client]
+pub trait Streams {
+    #[get("/api/v1/namespaces/{namespace}/configmaps")]
+    async fn all(
+        &self,
+        #[query] label_selector: Option<&str>,
+        #[query] limit: Option<u32>,
+    ) -> incluster::Result<incluster::ListStream<Value>>;
+
+    #[get("/api/v1/namespaces/{namespace}/pods/{name}/log")]
+    async fn follow(
+        &self,
+        name: &str,
+        #[query] follow: bool,
+    ) -> incluster::Result<incluster::LineStream>;
+
+    #[get("/api/v1/namespaces/{namespace}/configmaps")]
+    async fn watcher(
+        &self,
+        #[query] label_selector: Option<&str>,
+    ) -> incluster::Result<incluster::Watcher<Value>>;
+}
+
+#[test]
+fn stream_futures_are_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    #[allow(dead_code)]
+    fn futures(client: &StreamsClient) {
+        assert_send(&client.all(None, Some(10)));
+        assert_send(&client.follow("web-0", true));
+        assert_send(&client.watcher(Some("app=web")));
+    }
+}
+
 struct Fixture {
     server: TestServer,
     client: EverythingClient,
@@ -245,6 +306,16 @@ async fn each_attribute_kind_makes_the_exact_request() {
         last(&f.server).target,
         "/api/v1/namespaces/pod-ns/pods/web-0/log?container=app&timestamps=true"
     );
+}
+
+#[tokio::test]
+async fn decoding_follows_the_spelling_of_the_type() {
+    let f = fixture("spellings").await;
+    let c = SpellingsClient::new(f.client.client().clone());
+    assert_eq!(c.log_std("web-0").await.unwrap(), "line 1\nline 2\n");
+    assert_eq!(c.log_alloc("web-0").await.unwrap(), "line 1\nline 2\n");
+    let json = c.not_ours("settings").await.unwrap();
+    assert_eq!(json.echo, "/api/v1/namespaces/pod-ns/configmaps/settings");
 }
 
 #[tokio::test]

@@ -20,7 +20,7 @@ struct Debug;
 mod core {}
 mod std {}
 
-#[derive(::serde::Deserialize)]
+#[derive(::serde::Deserialize, ::serde::Serialize)]
 pub struct Thing {
     pub name: ::std::string::String,
 }
@@ -46,6 +46,32 @@ pub trait Things {
         name: &str,
         #[header("X-Trace")] trace: &str,
     ) -> ::incluster::Result<::std::string::String>;
+
+    #[patch("/apis/example.com/v1/namespaces/{namespace}/things/{name}")]
+    async fn merge(
+        &self,
+        name: &str,
+        #[body(content_type = "application/merge-patch+json")] patch: &Thing,
+    ) -> ::incluster::Result<Thing>;
+
+    #[get("/apis/example.com/v1/namespaces/{namespace}/things")]
+    async fn watch(
+        &self,
+        #[query] resource_version: &str,
+    ) -> ::incluster::Result<::incluster::WatchStream<Thing>>;
+
+    #[get("/apis/example.com/v1/namespaces/{namespace}/things")]
+    async fn all(&self) -> ::incluster::Result<::incluster::ListStream<Thing>>;
+
+    #[get("/apis/example.com/v1/namespaces/{namespace}/things/{name}/log")]
+    async fn follow(
+        &self,
+        name: &str,
+        #[query] follow: bool,
+    ) -> ::incluster::Result<::incluster::LineStream>;
+
+    #[get("/apis/example.com/v1/namespaces/{namespace}/things")]
+    async fn watcher(&self) -> ::incluster::Result<::incluster::Watcher<Thing>>;
 }
 
 #[test]

@@ -1,0 +1,5 @@
+#[incluster::in_cluster_client]
+pub struct ConfigMaps {
+    pub name: String,
+}
+fn main() {}
