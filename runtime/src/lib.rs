@@ -166,6 +166,7 @@ pub mod __private {
     fn stub() -> crate::Error {
         crate::Error::InvalidRequest {
             message: "stub".into(),
+            source: None,
         }
     }
 
