@@ -310,7 +310,7 @@ async fn each_attribute_kind_makes_the_exact_request() {
 
 #[tokio::test]
 async fn decoding_follows_the_spelling_of_the_type() {
-    let f = fixture("spellings").await;
+    let f = fixture().await;
     let c = SpellingsClient::new(f.client.client().clone());
     assert_eq!(c.log_std("web-0").await.unwrap(), "line 1\nline 2\n");
     assert_eq!(c.log_alloc("web-0").await.unwrap(), "line 1\nline 2\n");
