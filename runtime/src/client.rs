@@ -223,7 +223,7 @@ impl Client {
 
     /// Sends the request (retrying once on a 401 with a re-read token) and returns the response
     /// with its body unread; a non-2xx answer is read and returned as [`Error::Api`].
-    async fn send_streaming(&self, request: &Request) -> Result<reqwest::Response> {
+    pub(crate) async fn send_streaming(&self, request: &Request) -> Result<reqwest::Response> {
         let token = self.inner.token.as_ref().map(TokenSource::current);
         let mut response = self.execute(request, token.as_ref()).await?;
         if response.status() == reqwest::StatusCode::UNAUTHORIZED {
@@ -322,7 +322,7 @@ impl Client {
             .map_err(|err| self.transport_error(err))
     }
 
-    fn transport_error(&self, err: reqwest::Error) -> Error {
+    pub(crate) fn transport_error(&self, err: reqwest::Error) -> Error {
         transport_error::classify(err, &self.inner.authority, self.inner.ca_path.as_deref())
     }
 }

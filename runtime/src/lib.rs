@@ -35,6 +35,8 @@
 mod client;
 mod config;
 mod error;
+mod lines;
+mod log_stream;
 mod patch;
 mod path;
 mod query;
@@ -50,6 +52,7 @@ pub use client::{Client, Response};
 pub use config::{Config, SERVICE_ACCOUNT_DIR};
 pub use error::{Error, Result};
 pub use incluster_macros::in_cluster_client;
+pub use log_stream::{LineStream, CUT_MARKER, DEFAULT_MAX_LINE_BYTES};
 pub use patch::Patch;
 pub use query::QueryValue;
 pub use request::{HeaderArg, Method, Request, RequestBuilder};
@@ -95,6 +98,14 @@ pub mod __private {
         request: Result<Request>,
     ) -> impl Future<Output = Result<crate::watch::WatchStream<T>>> + Send + '_ {
         async move { client.watch(request?).await }
+    }
+
+    /// Sends `request` (if it was built) and returns the lines of its response as a stream.
+    pub fn lines(
+        client: &Client,
+        request: Result<Request>,
+    ) -> impl Future<Output = Result<crate::log_stream::LineStream>> + Send + '_ {
+        async move { client.lines(request?).await }
     }
 
     /// Sends `request` (if it was built) and ignores the body of its 2xx response.

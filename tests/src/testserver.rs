@@ -72,6 +72,49 @@ impl Reply {
 
 type Handler = dyn Fn(&Recorded) -> Reply + Send + Sync;
 
+/// A reply whose body is sent chunk by chunk as the test supplies it: each `Ok` chunk is one
+/// write, an `Err` breaks the connection mid-body, and dropping the sender ends the body.
+pub struct StreamingReply {
+    /// HTTP status code.
+    pub status: u16,
+    /// `Content-Type` of the body.
+    pub content_type: &'static str,
+    /// Where the body's chunks come from.
+    pub chunks: tokio::sync::mpsc::UnboundedReceiver<Result<Bytes, std::io::Error>>,
+}
+
+type StreamingHandler = dyn Fn(&Recorded) -> StreamingReply + Send + Sync;
+
+type Body = http_body_util::combinators::BoxBody<Bytes, std::io::Error>;
+
+enum AnyHandler {
+    Whole(Arc<Handler>),
+    Streaming(Arc<StreamingHandler>),
+}
+
+impl AnyHandler {
+    fn respond(&self, seen: &Recorded) -> (u16, &'static str, Body) {
+        match self {
+            AnyHandler::Whole(handler) => {
+                let reply = handler(seen);
+                let body = Full::new(Bytes::from(reply.body))
+                    .map_err(|never| match never {})
+                    .boxed();
+                (reply.status, reply.content_type, body)
+            }
+            AnyHandler::Streaming(handler) => {
+                let reply = handler(seen);
+                let frames = futures::stream::unfold(reply.chunks, |mut chunks| async move {
+                    let chunk = chunks.recv().await?;
+                    Some((chunk.map(hyper::body::Frame::data), chunks))
+                });
+                let body = http_body_util::StreamBody::new(frames).boxed();
+                (reply.status, reply.content_type, body)
+            }
+        }
+    }
+}
+
 /// A running test server; it stops when dropped.
 pub struct TestServer {
     /// Where it listens.
@@ -119,20 +162,38 @@ impl TestServer {
         Self::start(
             bind,
             Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))),
-            Arc::new(handler),
+            Arc::new(AnyHandler::Whole(Arc::new(handler))),
+        )
+        .await
+    }
+
+    /// Starts an HTTPS server on 127.0.0.1 presenting `cert` whose replies stream their bodies.
+    pub async fn https_streaming(
+        cert: &ServerCert,
+        handler: impl Fn(&Recorded) -> StreamingReply + Send + Sync + 'static,
+    ) -> TestServer {
+        Self::start(
+            "127.0.0.1:0",
+            Some(tls_acceptor(cert)),
+            Arc::new(AnyHandler::Streaming(Arc::new(handler))),
         )
         .await
     }
 
     /// Starts a plain-http server on 127.0.0.1.
     pub async fn http(handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> TestServer {
-        Self::start("127.0.0.1:0", None, Arc::new(handler)).await
+        Self::start(
+            "127.0.0.1:0",
+            None,
+            Arc::new(AnyHandler::Whole(Arc::new(handler))),
+        )
+        .await
     }
 
     async fn start(
         bind: &str,
         tls: Option<tokio_rustls::TlsAcceptor>,
-        handler: Arc<Handler>,
+        handler: Arc<AnyHandler>,
     ) -> TestServer {
         let listener = TcpListener::bind(bind)
             .await
@@ -178,12 +239,12 @@ impl TestServer {
                                 body: body.to_vec(),
                                 version: format!("{:?}", parts.version),
                             };
-                            let reply = handler(&seen);
+                            let (status, content_type, body) = handler.respond(&seen);
                             recorded.lock().unwrap().push(seen);
                             let response = hyper::Response::builder()
-                                .status(reply.status)
-                                .header("content-type", reply.content_type)
-                                .body(Full::new(Bytes::from(reply.body)))
+                                .status(status)
+                                .header("content-type", content_type)
+                                .body(body)
                                 .expect("response");
                             Ok::<_, std::convert::Infallible>(response)
                         }
@@ -229,4 +290,23 @@ impl TestServer {
     pub fn port(&self) -> String {
         self.addr.port().to_string()
     }
+}
+
+/// The TLS side of a streaming server (the same configuration as [`TestServer::https_on`]).
+fn tls_acceptor(cert: &ServerCert) -> tokio_rustls::TlsAcceptor {
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(cert.cert_pem.as_bytes())
+            .collect::<Result<_, _>>()
+            .expect("server certificate PEM");
+    let key = PrivateKeyDer::from_pem_slice(cert.key_pem.as_bytes()).expect("server key PEM");
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .expect("server TLS config");
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
 }
