@@ -36,6 +36,7 @@ mod client;
 mod config;
 mod error;
 mod lines;
+mod list_stream;
 mod log_stream;
 mod patch;
 mod path;
@@ -47,17 +48,22 @@ mod tls;
 mod token;
 mod transport_error;
 mod watch;
+#[cfg(feature = "watcher")]
+pub mod watcher;
 
 pub use client::{Client, Response};
 pub use config::{Config, SERVICE_ACCOUNT_DIR};
 pub use error::{Error, Result};
 pub use incluster_macros::in_cluster_client;
+pub use list_stream::{ListStream, DEFAULT_PAGE_SIZE};
 pub use log_stream::{LineStream, CUT_MARKER, DEFAULT_MAX_LINE_BYTES};
 pub use patch::Patch;
 pub use query::QueryValue;
 pub use request::{HeaderArg, Method, Request, RequestBuilder};
 pub use status::{Status, StatusCause, StatusDetails};
 pub use watch::{Bookmark, WatchEvent, WatchStream};
+#[cfg(feature = "watcher")]
+pub use watcher::Watcher;
 
 /// The README's examples, compiled as doc tests.
 #[cfg(doctest)]
@@ -98,6 +104,23 @@ pub mod __private {
         request: Result<Request>,
     ) -> impl Future<Output = Result<crate::watch::WatchStream<T>>> + Send + '_ {
         async move { client.watch(request?).await }
+    }
+
+    /// Sends a LIST `request` (if it was built) and returns its items across pages as a stream.
+    pub fn list_stream<T: serde::de::DeserializeOwned + Send + 'static>(
+        client: &Client,
+        request: Result<Request>,
+    ) -> impl Future<Output = Result<crate::list_stream::ListStream<T>>> + Send + '_ {
+        async move { client.list_stream(request?).await }
+    }
+
+    /// A watcher of the collection the LIST `request` (if it was built) reads; no I/O yet.
+    #[cfg(feature = "watcher")]
+    pub fn watcher<T: serde::de::DeserializeOwned + Send + 'static>(
+        client: &Client,
+        request: Result<Request>,
+    ) -> impl Future<Output = Result<crate::watcher::Watcher<T>>> + Send + '_ {
+        async move { Ok(client.watcher(request?)) }
     }
 
     /// Sends `request` (if it was built) and returns the lines of its response as a stream.

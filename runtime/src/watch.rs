@@ -227,6 +227,16 @@ struct MetaFields<'a> {
     name: Cow<'a, str>,
 }
 
+/// Reads `metadata.{resourceVersion,namespace,name}` of an object's JSON text, skipping the rest.
+pub(crate) fn object_meta(object: &str) -> serde_json::Result<ObjectMeta> {
+    let MetaOnly { metadata } = serde_json::from_str(object)?;
+    Ok(ObjectMeta {
+        resource_version: metadata.resource_version.into_owned(),
+        namespace: metadata.namespace.into_owned(),
+        name: metadata.name.into_owned(),
+    })
+}
+
 /// Decodes one line: an event and its object's metadata, or the `Status` of an `ERROR` event.
 pub(crate) fn decode_event<T: DeserializeOwned>(
     line: &[u8],
@@ -241,15 +251,7 @@ pub(crate) fn decode_event<T: DeserializeOwned>(
     let envelope: Envelope<'_> = serde_json::from_slice(line)
         .map_err(|err| decode_error(std::any::type_name::<WatchEvent<T>>(), err))?;
     let object = envelope.object.get();
-    let meta = || -> Result<ObjectMeta> {
-        let MetaOnly { metadata } =
-            serde_json::from_str(object).map_err(|err| decode_error("ObjectMeta", err))?;
-        Ok(ObjectMeta {
-            resource_version: metadata.resource_version.into_owned(),
-            namespace: metadata.namespace.into_owned(),
-            name: metadata.name.into_owned(),
-        })
-    };
+    let meta = || object_meta(object).map_err(|err| decode_error("ObjectMeta", err));
     let decode_object = || -> Result<T> {
         serde_json::from_str(object).map_err(|err| decode_error(std::any::type_name::<T>(), err))
     };
