@@ -241,7 +241,11 @@ fn consume(
 
 async fn fresh_list(admin: &Admin, namespace: &str, resource: &str) -> View {
     let list = admin
-        .call("GET", &format!("/api/v1/namespaces/{namespace}/{resource}"), None)
+        .call(
+            "GET",
+            &format!("/api/v1/namespaces/{namespace}/{resource}"),
+            None,
+        )
         .await;
     list["items"]
         .as_array()
@@ -250,7 +254,10 @@ async fn fresh_list(admin: &Admin, namespace: &str, resource: &str) -> View {
         .map(|o| {
             (
                 o["metadata"]["name"].as_str().unwrap().to_string(),
-                o["metadata"]["resourceVersion"].as_str().unwrap().to_string(),
+                o["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
             )
         })
         .collect()
@@ -285,8 +292,14 @@ async fn converge(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let (expected, view, stored) = last;
-    let missing: Vec<_> = expected.iter().filter(|(k, v)| view.get(*k) != Some(v)).collect();
-    let extra: Vec<_> = view.iter().filter(|(k, v)| expected.get(*k) != Some(v)).collect();
+    let missing: Vec<_> = expected
+        .iter()
+        .filter(|(k, v)| view.get(*k) != Some(v))
+        .collect();
+    let extra: Vec<_> = view
+        .iter()
+        .filter(|(k, v)| expected.get(*k) != Some(v))
+        .collect();
     panic!(
         "{resource}: the watcher's view never matched a fresh list: {} expected, {} seen, {} stored; \
          missing or stale {missing:?}; extra {extra:?}",
@@ -297,14 +310,30 @@ async fn converge(
 }
 
 /// One of 1,000 mutations on a pool of 60 names: create if absent, else update or delete.
-async fn mutate(admin: &Admin, namespace: &str, resource: &str, step: usize, live: &mut BTreeMap<String, bool>) {
+async fn mutate(
+    admin: &Admin,
+    namespace: &str,
+    resource: &str,
+    step: usize,
+    live: &mut BTreeMap<String, bool>,
+) {
     let name = format!("obj-{:02}", (step * 7919) % 60);
     let base = format!("/api/v1/namespaces/{namespace}/{resource}");
     let exists = live.get(&name).copied().unwrap_or(false);
+    // Secrets take base64 in `data`; `stringData` takes text.
+    let field = if resource == "secrets" {
+        "stringData"
+    } else {
+        "data"
+    };
     let data = json!({"step": step.to_string()});
     if !exists {
         admin
-            .call("POST", &base, Some(json!({"metadata": {"name": name}, "data": data})))
+            .call(
+                "POST",
+                &base,
+                Some(json!({"metadata": {"name": name}, field: data})),
+            )
             .await;
         live.insert(name, true);
     } else if step % 3 == 0 {
@@ -312,7 +341,11 @@ async fn mutate(admin: &Admin, namespace: &str, resource: &str, step: usize, liv
         live.insert(name, false);
     } else {
         admin
-            .call("PUT", &format!("{base}/{name}"), Some(json!({"metadata": {"name": name}, "data": data})))
+            .call(
+                "PUT",
+                &format!("{base}/{name}"),
+                Some(json!({"metadata": {"name": name}, field: data})),
+            )
             .await;
     }
 }
@@ -358,15 +391,23 @@ async fn a_thousand_mutations_through_cut_connections_and_a_real_410_lose_nothin
             // comes back, its resourceVersion is gone (410) and it must re-list.
             relay.hold();
             for extra in 0..20 {
-                mutate(&admin, namespace, "configmaps", 5000 + step + extra, &mut live_cm).await;
+                mutate(
+                    &admin,
+                    namespace,
+                    "configmaps",
+                    5000 + step + extra,
+                    &mut live_cm,
+                )
+                .await;
             }
             plane.compact_etcd().await;
             compactions += 1;
             relay.release();
         }
-        if step % 50 == 0 {
-            // Let some watches time out on the server (5 s) now and then.
-            tokio::time::sleep(Duration::from_millis(300)).await;
+        if step == 250 || step == 650 {
+            // A quiet spell longer than the server timeout: the watches get their bookmark
+            // (sent 2 s before the deadline), end, and resume from the bookmark's version.
+            tokio::time::sleep(Duration::from_secs(7)).await;
         }
     }
 
@@ -393,7 +434,11 @@ async fn a_thousand_mutations_through_cut_connections_and_a_real_410_lose_nothin
         secret_logs.matches("watcher: bookmark").count(),
     );
     assert!(!cms.is_empty() && !secrets.is_empty());
-    assert!(cm.inits >= 2, "a real 410 must have made the ConfigMap watcher re-list: {} inits\n{cm_logs}", cm.inits);
+    assert!(
+        cm.inits >= 2,
+        "a real 410 must have made the ConfigMap watcher re-list: {} inits\n{cm_logs}",
+        cm.inits
+    );
     assert!(cm_logs.contains("(410"), "no 410 in the logs:\n{cm_logs}");
     assert!(
         secret_logs.contains("watcher: bookmark"),
@@ -404,7 +449,11 @@ async fn a_thousand_mutations_through_cut_connections_and_a_real_410_lose_nothin
         "no server-side watch timeout seen"
     );
     // Cut connections are reported as errors (then retried), never silently lost.
-    assert!(cm.errors.iter().all(|e| !e.contains("410")), "a 410 is handled, not yielded: {:?}", cm.errors);
+    assert!(
+        cm.errors.iter().all(|e| !e.contains("410")),
+        "a 410 is handled, not yielded: {:?}",
+        cm.errors
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -429,8 +478,14 @@ async fn the_streaming_list_against_the_real_server() {
     converge(&admin, namespace, "secrets", &seen, &store).await;
     task.abort();
     let log = lines_of("streaming").join("\n");
-    assert!(log.contains("watcher: streaming list complete (initial-events-end bookmark)"), "{log}");
-    assert!(!log.contains("list page"), "no paginated list was needed:\n{log}");
+    assert!(
+        log.contains("watcher: streaming list complete (initial-events-end bookmark)"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("list page"),
+        "no paginated list was needed:\n{log}"
+    );
     assert!(!log.contains("falling back"), "{log}");
     assert_eq!(seen.lock().unwrap().inits, 1);
 }
@@ -447,7 +502,8 @@ async fn a_server_that_refuses_streaming_lists_gets_list_and_watch() {
         mutate(&admin, namespace, "configmaps", step, &mut live).await;
     }
     let client = client(&pod, plane.port);
-    let watcher = Watcher::<Object>::new(client, list_request(namespace, "configmaps")).page_size(7);
+    let watcher =
+        Watcher::<Object>::new(client, list_request(namespace, "configmaps")).page_size(7);
     let store = watcher.store();
     let (seen, task) = consume(watcher, "fallback");
     store.wait_ready().await;
@@ -458,10 +514,17 @@ async fn a_server_that_refuses_streaming_lists_gets_list_and_watch() {
     task.abort();
     let log = lines_of("fallback").join("\n");
     assert!(log.contains("refused a streaming list"), "{log}");
-    assert!(log.matches("watcher: list page").count() >= 3, "pages of 7:\n{log}");
+    assert!(
+        log.matches("watcher: list page").count() >= 3,
+        "pages of 7:\n{log}"
+    );
     let seen = seen.lock().unwrap();
     assert_eq!(seen.inits, 1);
-    assert!(seen.errors.is_empty(), "the refusal is handled, not yielded: {:?}", seen.errors);
+    assert!(
+        seen.errors.is_empty(),
+        "the refusal is handled, not yielded: {:?}",
+        seen.errors
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -495,7 +558,13 @@ async fn an_object_that_does_not_decode_is_an_error_and_the_watch_goes_on() {
     let pod = pod(plane, namespace).await;
     let admin = plane.admin();
     let base = format!("/api/v1/namespaces/{namespace}/configmaps");
-    admin.call("POST", &base, Some(json!({"metadata": {"name": "good"}, "data": {"n": "1"}}))).await;
+    admin
+        .call(
+            "POST",
+            &base,
+            Some(json!({"metadata": {"name": "good"}, "data": {"n": "1"}})),
+        )
+        .await;
     let client = client(&pod, plane.port);
     let mut watcher = Watcher::<Strict>::new(client, list_request(namespace, "configmaps"));
     assert!(matches!(watcher.next().await, Some(Ok(Event::Init))));
