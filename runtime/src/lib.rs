@@ -35,6 +35,8 @@
 mod client;
 mod config;
 mod error;
+#[cfg(feature = "leader-election")]
+pub mod leader;
 mod lines;
 mod list_stream;
 mod log_stream;

@@ -336,7 +336,7 @@ async fn mutate(
             )
             .await;
         live.insert(name, true);
-    } else if step % 3 == 0 {
+    } else if step.is_multiple_of(3) {
         admin.call("DELETE", &format!("{base}/{name}"), None).await;
         live.insert(name, false);
     } else {
@@ -379,7 +379,7 @@ async fn a_thousand_mutations_through_cut_connections_and_a_real_410_lose_nothin
     let mut compactions = 0;
     for step in 0..1000 {
         mutate(&admin, namespace, "configmaps", step, &mut live_cm).await;
-        if step % 2 == 0 {
+        if step.is_multiple_of(2) {
             mutate(&admin, namespace, "secrets", step, &mut live_secret).await;
         }
         if step % 97 == 50 {
