@@ -133,6 +133,14 @@ pub mod __private {
         async move { client.lines(request?).await }
     }
 
+    /// A [`WatchStream`](crate::WatchStream) over bytes already in memory (benchmarks, fuzzing):
+    /// the same line splitter and decoder as a live watch.
+    pub fn watch_stream_from_chunks<T: serde::de::DeserializeOwned + Send + 'static>(
+        chunks: Vec<bytes::Bytes>,
+    ) -> crate::watch::WatchStream<T> {
+        crate::watch::WatchStream::from_chunks(chunks)
+    }
+
     /// Sends `request` (if it was built) and ignores the body of its 2xx response.
     pub fn empty(
         client: &Client,

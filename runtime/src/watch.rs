@@ -143,6 +143,18 @@ impl<T: DeserializeOwned> WatchStream<T> {
         )
     }
 
+    pub(crate) fn from_chunks(chunks: Vec<bytes::Bytes>) -> WatchStream<T> {
+        let bytes = futures::stream::iter(chunks.into_iter().map(Ok));
+        WatchStream::from_body(
+            BodyLines::from_stream(
+                Box::pin(bytes),
+                MAX_EVENT_BYTES,
+                Box::new(|_| unreachable!("in-memory chunks do not fail")),
+            ),
+            "in-memory watch".to_string(),
+        )
+    }
+
     pub(crate) fn from_body(body: BodyLines, request: String) -> WatchStream<T> {
         WatchStream {
             body,
@@ -152,9 +164,19 @@ impl<T: DeserializeOwned> WatchStream<T> {
     }
 
     /// The next line's event with its object's metadata (for the watcher).
+    #[cfg(any(test, feature = "watcher"))]
     pub(crate) fn poll_event(
         &mut self,
         cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<MetaEvent<T>>>> {
+        self.poll_decoded(cx, true)
+    }
+
+    /// The next line's event; its object's metadata only if `want_meta` (default otherwise).
+    fn poll_decoded(
+        &mut self,
+        cx: &mut Context<'_>,
+        want_meta: bool,
     ) -> Poll<Option<Result<MetaEvent<T>>>> {
         loop {
             let line = match std::task::ready!(self.body.poll_line(cx)) {
@@ -177,7 +199,7 @@ impl<T: DeserializeOwned> WatchStream<T> {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            return Poll::Ready(Some(decode_event(&line, &self.request)));
+            return Poll::Ready(Some(decode(&line, &self.request, want_meta)));
         }
     }
 }
@@ -186,7 +208,8 @@ impl<T: DeserializeOwned> Stream for WatchStream<T> {
     type Item = Result<WatchEvent<T>>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.poll_event(cx)
+        // A plain watch does not need the metadata: one pass less.
+        self.poll_decoded(cx, false)
             .map(|item| item.map(|result| result.map(|(event, _)| event)))
     }
 }
@@ -238,9 +261,18 @@ pub(crate) fn object_meta(object: &str) -> serde_json::Result<ObjectMeta> {
 }
 
 /// Decodes one line: an event and its object's metadata, or the `Status` of an `ERROR` event.
+#[cfg(test)]
 pub(crate) fn decode_event<T: DeserializeOwned>(
     line: &[u8],
     request: &str,
+) -> Result<(WatchEvent<T>, ObjectMeta)> {
+    decode(line, request, true)
+}
+
+fn decode<T: DeserializeOwned>(
+    line: &[u8],
+    request: &str,
+    want_meta: bool,
 ) -> Result<(WatchEvent<T>, ObjectMeta)> {
     let decode_error = |type_name: &'static str, err: serde_json::Error| Error::Decode {
         request: request.to_string(),
@@ -290,6 +322,9 @@ pub(crate) fn decode_event<T: DeserializeOwned>(
             })
         }
     };
+    if !want_meta {
+        return Ok((event, ObjectMeta::default()));
+    }
     Ok((event, meta()?))
 }
 
