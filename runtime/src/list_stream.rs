@@ -32,6 +32,9 @@ pub const DEFAULT_PAGE_SIZE: u32 = 500;
 /// to do is the caller's call: usually start the list again (or use the `watcher` feature's
 /// `Watcher`, which re-lists by itself). Any other failure also yields `Err` and ends the stream.
 ///
+/// A trait method returning `incluster::Result<incluster::ListStream<Item>>` on a LIST path gets
+/// one; by hand:
+///
 /// ```no_run
 /// use futures::TryStreamExt;
 /// use serde::Deserialize;
@@ -45,15 +48,12 @@ pub const DEFAULT_PAGE_SIZE: u32 = 500;
 ///     pub name: String,
 /// }
 ///
-/// #[incluster::in_cluster_client]
-/// pub trait ConfigMaps {
-///     /// Every ConfigMap in the namespace, a page at a time.
-///     #[get("/api/v1/namespaces/{namespace}/configmaps")]
-///     async fn list(&self, #[query] limit: Option<u32>) -> incluster::Result<incluster::ListStream<ConfigMap>>;
-/// }
-///
-/// # async fn run(configmaps: ConfigMapsClient) -> incluster::Result<()> {
-/// let mut items = configmaps.list(Some(100)).await?;
+/// # async fn run(client: incluster::Client) -> incluster::Result<()> {
+/// let list = incluster::Request::builder(incluster::Method::GET, "/api/v1/namespaces/{namespace}/configmaps")
+///     .path_param("namespace", "default")
+///     .query("limit", &100)
+///     .build()?;
+/// let mut items = client.list_stream::<ConfigMap>(list).await?;
 /// while let Some(cm) = items.try_next().await? {
 ///     println!("{}", cm.metadata.name);
 /// }

@@ -30,18 +30,18 @@ pub const CUT_MARKER: &str = " [incluster: line cut]";
 /// The stream ends when the server ends the response (a Pod's log with `follow=true` ends when
 /// the container stops). A failure while reading is yielded as `Err` and ends the stream.
 ///
+/// A trait method returning `incluster::Result<incluster::LineStream>` (e.g. on
+/// `pods/{name}/log` with `#[query] follow: bool`) gets one; by hand:
+///
 /// ```no_run
 /// use futures::StreamExt;
-///
-/// #[incluster::in_cluster_client]
-/// pub trait Pods {
-///     /// Follow a container's log.
-///     #[get("/api/v1/namespaces/{namespace}/pods/{name}/log")]
-///     async fn log(&self, name: &str, #[query] follow: bool) -> incluster::Result<incluster::LineStream>;
-/// }
-///
-/// # async fn run(pods: PodsClient) -> incluster::Result<()> {
-/// let mut lines = pods.log("web-0", true).await?;
+/// # async fn run(client: incluster::Client) -> incluster::Result<()> {
+/// let log = incluster::Request::builder(incluster::Method::GET, "/api/v1/namespaces/{namespace}/pods/{name}/log")
+///     .path_param("namespace", "default")
+///     .path_param("name", "web-0")
+///     .query("follow", &true)
+///     .build()?;
+/// let mut lines = client.lines(log).await?;
 /// while let Some(line) = lines.next().await {
 ///     println!("{}", line?);
 /// }

@@ -15,15 +15,13 @@
 //!     pub name: String,
 //! }
 //!
-//! #[incluster::in_cluster_client]
-//! pub trait ConfigMaps {
-//!     /// Every ConfigMap in the namespace, then every change.
-//!     #[get("/api/v1/namespaces/{namespace}/configmaps")]
-//!     async fn watch_all(&self) -> incluster::Result<incluster::Watcher<ConfigMap>>;
-//! }
-//!
-//! # async fn run(configmaps: ConfigMapsClient) -> incluster::Result<()> {
-//! let mut events = configmaps.watch_all().await?;
+//! // A trait method returning `incluster::Result<incluster::Watcher<ConfigMap>>` on a LIST path
+//! // gets one; by hand:
+//! # async fn run(client: incluster::Client) -> incluster::Result<()> {
+//! let list = incluster::Request::builder(incluster::Method::GET, "/api/v1/namespaces/{namespace}/configmaps")
+//!     .path_param("namespace", "default")
+//!     .build()?;
+//! let mut events = client.watcher::<ConfigMap>(list);
 //! loop {
 //!     match events.try_next().await {
 //!         Ok(Some(Event::Apply(cm))) => println!("changed: {}", cm.metadata.name),
