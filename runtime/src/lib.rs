@@ -36,6 +36,11 @@ mod cert_validity;
 mod client;
 mod config;
 mod error;
+#[cfg(feature = "leader-election")]
+pub mod leader;
+mod lines;
+mod list_stream;
+mod log_stream;
 mod mounted_file;
 mod patch;
 mod path;
@@ -48,6 +53,8 @@ mod tls;
 mod token;
 mod transport_error;
 mod watch;
+#[cfg(feature = "watcher")]
+pub mod watcher;
 
 pub use client::{Client, Response};
 pub use config::{
@@ -57,42 +64,19 @@ pub use config::{
 pub use error::{BoxError, Error, Result};
 #[doc = include_str!("vocabulary.md")]
 pub use incluster_macros::in_cluster_client;
+pub use list_stream::{ListStream, DEFAULT_PAGE_SIZE};
+pub use log_stream::{LineStream, CUT_MARKER, DEFAULT_MAX_LINE_BYTES};
 pub use patch::Patch;
 pub use query::QueryValue;
 pub use request::{HeaderArg, Method, Request, RequestBuilder};
 pub use retry::Retry;
 pub use status::{Status, StatusCause, StatusDetails};
 pub use watch::{Bookmark, WatchEvent, WatchStream};
+#[cfg(feature = "watcher")]
+pub use watcher::Watcher;
 
-// STUB for macro tests (the lead drops this on merge; the toolkit provides the real types).
-#[allow(missing_docs)]
-pub struct ListStream<T>(core::marker::PhantomData<fn() -> T>);
-#[allow(missing_docs)]
-pub struct LineStream;
-#[allow(missing_docs)]
-pub struct Watcher<T>(core::marker::PhantomData<fn() -> T>);
-impl<T> futures::Stream for ListStream<T> {
-    type Item = Result<T>;
-    fn poll_next(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Self::Item>> {
-        std::task::Poll::Ready(None)
-    }
-}
-impl futures::Stream for LineStream {
-    type Item = Result<String>;
-    fn poll_next(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Self::Item>> {
-        std::task::Poll::Ready(None)
-    }
-}
-#[allow(missing_docs)]
-pub mod watcher {
-    pub use crate::Watcher;
-}
+// Until the request-building rework lands: the name the macro emits for a JSON body with a fixed
+// content type.
 impl RequestBuilder {
     #[allow(missing_docs)]
     pub fn json_body_as(self, body: &impl serde::Serialize, content_type: &'static str) -> Self {
@@ -141,33 +125,37 @@ pub mod __private {
         async move { client.watch(request?).await }
     }
 
-    // STUB for macro tests (the lead drops this on merge).
-    #[allow(missing_docs)]
-    pub fn list_stream<T>(
-        _: &Client,
+    /// Sends a LIST `request` (if it was built) and returns its items across pages as a stream.
+    pub fn list_stream<T: serde::de::DeserializeOwned + Send + 'static>(
+        client: &Client,
         request: Result<Request>,
-    ) -> impl Future<Output = Result<crate::ListStream<T>>> + Send + '_ {
-        async move { request.and(Err(stub())) }
+    ) -> impl Future<Output = Result<crate::list_stream::ListStream<T>>> + Send + '_ {
+        async move { client.list_stream(request?).await }
     }
-    #[allow(missing_docs)]
+
+    /// A watcher of the collection the LIST `request` (if it was built) reads; no I/O yet.
+    #[cfg(feature = "watcher")]
+    pub fn watcher<T: serde::de::DeserializeOwned + Send + 'static>(
+        client: &Client,
+        request: Result<Request>,
+    ) -> impl Future<Output = Result<crate::watcher::Watcher<T>>> + Send + '_ {
+        async move { Ok(client.watcher(request?)) }
+    }
+
+    /// Sends `request` (if it was built) and returns the lines of its response as a stream.
     pub fn lines(
-        _: &Client,
+        client: &Client,
         request: Result<Request>,
-    ) -> impl Future<Output = Result<crate::LineStream>> + Send + '_ {
-        async move { request.and(Err(stub())) }
+    ) -> impl Future<Output = Result<crate::log_stream::LineStream>> + Send + '_ {
+        async move { client.lines(request?).await }
     }
-    #[allow(missing_docs)]
-    pub fn watcher<T>(
-        _: &Client,
-        request: Result<Request>,
-    ) -> impl Future<Output = Result<crate::Watcher<T>>> + Send + '_ {
-        async move { request.and(Err(stub())) }
-    }
-    fn stub() -> crate::Error {
-        crate::Error::InvalidRequest {
-            message: "stub".into(),
-            source: None,
-        }
+
+    /// A [`WatchStream`](crate::WatchStream) over bytes already in memory (benchmarks, fuzzing):
+    /// the same line splitter and decoder as a live watch.
+    pub fn watch_stream_from_chunks<T: serde::de::DeserializeOwned + Send + 'static>(
+        chunks: Vec<bytes::Bytes>,
+    ) -> crate::watch::WatchStream<T> {
+        crate::watch::WatchStream::from_chunks(chunks)
     }
 
     /// Sends `request` (if it was built) and ignores the body of its 2xx response.

@@ -17,22 +17,21 @@ pub(crate) fn classify(err: reqwest::Error, server: &str, ca_path: Option<&Path>
             source: tls.clone(),
         };
     }
+    // One level: what failed and what to check. The causes ("Connection refused", …) are the
+    // source chain, so `{:#}` (anyhow) or a chain walk prints each once.
     let what = if err.is_timeout() {
-        "timed out; raise the limit with Config::with_timeout or Request::timeout".to_string()
+        "timed out; raise the limit with Config::with_timeout or Request::timeout"
     } else if err.is_connect() {
-        format!(
-            "could not connect ({}); check that the API server is reachable from here \
-             (KUBERNETES_SERVICE_HOST/PORT, NetworkPolicy, a running `kubectl proxy`)",
-            innermost(&err)
-        )
+        "could not connect; check that the API server is reachable from here \
+         (KUBERNETES_SERVICE_HOST/PORT, NetworkPolicy, a running `kubectl proxy`)"
     } else if err.is_body() || err.is_decode() {
-        format!("the response body could not be read ({})", innermost(&err))
+        "the response body could not be read to the end"
     } else {
-        format!("the exchange failed ({})", innermost(&err))
+        "the exchange failed"
     };
     Error::Transport {
         server: server.to_string(),
-        message: what,
+        message: what.to_string(),
         source: err,
     }
 }
@@ -56,15 +55,6 @@ fn tls_message(tls: &rustls::Error, server: &str, ca_path: Option<&Path>) -> Str
         // A failure after the handshake (a corrupted record, a reset): not a certificate matter.
         _ => format!("{tls}"),
     }
-}
-
-/// The message of the deepest cause, which names what happened (e.g. "Connection refused").
-fn innermost(err: &(dyn StdError + 'static)) -> String {
-    let mut current = err;
-    while let Some(source) = current.source() {
-        current = source;
-    }
-    current.to_string()
 }
 
 fn find_rustls_error<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Error> {

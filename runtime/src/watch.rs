@@ -1,17 +1,27 @@
 //! Watches: a long-lived response of newline-delimited JSON events, decoded one at a time.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
-use crate::status::{reason_for_code, Status};
+use crate::lines::{BodyLine, BodyLines};
+use crate::status::{excerpt, reason_for_code, Status};
+
+pub(crate) use crate::lines::ClassifyTransport;
 
 /// Longest single event accepted (etcd caps objects at 1.5 MiB; JSON framing adds little).
-const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+pub(crate) const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// The annotation on the bookmark that ends the initial events of a streaming list.
+pub(crate) const INITIAL_EVENTS_END: &str = "k8s.io/initial-events-end";
 
 /// One event of a watch.
 ///
@@ -53,6 +63,8 @@ pub struct Bookmark {
 struct BookmarkMeta {
     #[serde(rename = "resourceVersion", default)]
     resource_version: String,
+    #[serde(default)]
+    annotations: Option<BTreeMap<String, String>>,
 }
 
 impl Bookmark {
@@ -65,11 +77,32 @@ impl Bookmark {
     pub fn resource_version(&self) -> &str {
         &self.metadata.resource_version
     }
+
+    /// Whether this bookmark ends the initial events of a streaming list (`sendInitialEvents=true`):
+    /// it carries the annotation `k8s.io/initial-events-end: "true"`.
+    ///
+    /// ```
+    /// let b: incluster::Bookmark = serde_json::from_str(
+    ///     r#"{"metadata":{"resourceVersion":"9","annotations":{"k8s.io/initial-events-end":"true"}}}"#,
+    /// )?;
+    /// assert!(b.is_initial_events_end());
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn is_initial_events_end(&self) -> bool {
+        self.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(INITIAL_EVENTS_END))
+            .is_some_and(|v| v == "true")
+    }
 }
 
 /// The events of a watch, as a `Stream`. It ends when the server ends the watch (at
 /// `timeoutSeconds`, or after a few minutes by default); start a new one from the last
-/// `resourceVersion` you saw.
+/// `resourceVersion` you saw. For a watch that never ends, resumes by itself and re-lists after
+/// `410 Gone`, use the `watcher` feature's `Watcher`.
+///
+/// One event may be at most 16 MiB; a longer line ends the stream with [`Error::Decode`].
 ///
 /// ```no_run
 /// use futures::StreamExt;
@@ -85,123 +118,209 @@ impl Bookmark {
 /// # Ok(()) }
 /// ```
 pub struct WatchStream<T> {
-    inner: Pin<Box<dyn Stream<Item = Result<WatchEvent<T>>> + Send>>,
+    body: BodyLines,
+    request: String,
+    _item: PhantomData<fn() -> T>,
 }
 
 impl<T> std::fmt::Debug for WatchStream<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("WatchStream")
+        f.debug_struct("WatchStream")
+            .field("request", &self.request)
+            .finish()
     }
 }
 
-impl<T> Stream for WatchStream<T> {
-    type Item = Result<WatchEvent<T>>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.inner.as_mut().poll_next(cx)
-    }
-}
-
-/// What can go wrong reading the body, turned into an [`Error`] by the client.
-pub(crate) type ClassifyTransport = Box<dyn Fn(reqwest::Error) -> Error + Send + Sync>;
-
-struct Reader {
-    bytes: Pin<Box<dyn Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
-    buffer: Vec<u8>,
-    done: bool,
-    request: String,
-    transport_error: ClassifyTransport,
-}
-
-impl<T: DeserializeOwned + Send + 'static> WatchStream<T> {
+impl<T: DeserializeOwned> WatchStream<T> {
     pub(crate) fn new(
         response: reqwest::Response,
         request: String,
         transport_error: ClassifyTransport,
     ) -> WatchStream<T> {
-        let reader = Reader {
-            bytes: Box::pin(response.bytes_stream()),
-            buffer: Vec::new(),
-            done: false,
+        WatchStream::from_body(
+            BodyLines::new(response, MAX_EVENT_BYTES, transport_error),
             request,
-            transport_error,
-        };
-        let inner = futures::stream::unfold(reader, |mut reader| async move {
-            let item = reader.next_event::<T>().await?;
-            Some((item, reader))
-        });
+        )
+    }
+
+    pub(crate) fn from_chunks(chunks: Vec<bytes::Bytes>) -> WatchStream<T> {
+        let bytes = futures::stream::iter(chunks.into_iter().map(Ok));
+        WatchStream::from_body(
+            BodyLines::from_stream(
+                Box::pin(bytes),
+                MAX_EVENT_BYTES,
+                Box::new(|_| unreachable!("in-memory chunks do not fail")),
+            ),
+            "in-memory watch".to_string(),
+        )
+    }
+
+    pub(crate) fn from_body(body: BodyLines, request: String) -> WatchStream<T> {
         WatchStream {
-            inner: Box::pin(inner),
+            body,
+            request,
+            _item: PhantomData,
         }
     }
-}
 
-impl Reader {
-    async fn next_event<T: DeserializeOwned>(&mut self) -> Option<Result<WatchEvent<T>>> {
+    /// The next line's event with its object's metadata (for the watcher).
+    #[cfg(any(test, feature = "watcher"))]
+    pub(crate) fn poll_event(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<MetaEvent<T>>>> {
+        self.poll_decoded(cx, true)
+    }
+
+    /// The next line's event; its object's metadata only if `want_meta` (default otherwise).
+    fn poll_decoded(
+        &mut self,
+        cx: &mut Context<'_>,
+        want_meta: bool,
+    ) -> Poll<Option<Result<MetaEvent<T>>>> {
         loop {
-            if let Some(end) = self.buffer.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = self.buffer.drain(..=end).collect();
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    continue;
+            let line = match std::task::ready!(self.body.poll_line(cx)) {
+                None => return Poll::Ready(None),
+                Some(BodyLine::Line(line)) => line,
+                Some(BodyLine::TooLong) => {
+                    let error = Error::decode(
+                        &self.request,
+                        "WatchEvent",
+                        format!("one event is larger than {MAX_EVENT_BYTES} bytes; the watch was stopped"),
+                        self.body.splitter.pending_bytes(),
+                    );
+                    self.body.stop();
+                    return Poll::Ready(Some(Err(error)));
                 }
-                return Some(decode_event(&line, &self.request));
+                Some(BodyLine::Failed(err)) => return Poll::Ready(Some(Err(err))),
+            };
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
             }
-            if self.done {
-                if self.buffer.iter().all(u8::is_ascii_whitespace) {
-                    return None;
-                }
-                let rest = std::mem::take(&mut self.buffer);
-                return Some(decode_event(&rest, &self.request));
-            }
-            match self.bytes.next().await {
-                Some(Ok(chunk)) => {
-                    self.buffer.extend_from_slice(&chunk);
-                    if self.buffer.len() > MAX_EVENT_BYTES {
-                        self.done = true;
-                        let error = Error::decode(
-                            &self.request,
-                            "WatchEvent",
-                            format!("one event is larger than {MAX_EVENT_BYTES} bytes; the watch was stopped"),
-                            &self.buffer,
-                        );
-                        self.buffer.clear();
-                        return Some(Err(error));
-                    }
-                }
-                Some(Err(err)) => {
-                    self.done = true;
-                    self.buffer.clear();
-                    return Some(Err((self.transport_error)(err)));
-                }
-                None => self.done = true,
-            }
+            return Poll::Ready(Some(decode(&line, &self.request, want_meta)));
         }
     }
 }
 
-/// Decodes one line: an event, or the `Status` of an `ERROR` event.
-fn decode_event<T: DeserializeOwned>(line: &[u8], request: &str) -> Result<WatchEvent<T>> {
-    #[derive(Deserialize)]
-    struct ErrorEvent {
-        #[serde(rename = "type")]
-        kind: String,
-        #[serde(default)]
-        object: Option<Status>,
+impl<T: DeserializeOwned> Stream for WatchStream<T> {
+    type Item = Result<WatchEvent<T>>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        // A plain watch does not need the metadata: one pass less.
+        self.poll_decoded(cx, false)
+            .map(|item| item.map(|result| result.map(|(event, _)| event)))
     }
-    if let Ok(ErrorEvent { kind, object }) = serde_json::from_slice::<ErrorEvent>(line) {
-        if kind == "ERROR" {
-            let mut status = object.unwrap_or_default();
+}
+
+/// An event with its object's metadata.
+pub(crate) type MetaEvent<T> = (WatchEvent<T>, ObjectMeta);
+
+/// The metadata of an event's object that the watcher needs, read without a trait on `T`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ObjectMeta {
+    pub(crate) resource_version: String,
+    pub(crate) namespace: String,
+    pub(crate) name: String,
+}
+
+/// A watch line, split into its type and the raw text of its object (validated, not decoded).
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    object: &'a RawValue,
+}
+
+#[derive(Deserialize)]
+struct MetaOnly<'a> {
+    #[serde(borrow, default)]
+    metadata: MetaFields<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct MetaFields<'a> {
+    #[serde(rename = "resourceVersion", borrow, default)]
+    resource_version: Cow<'a, str>,
+    #[serde(borrow, default)]
+    namespace: Cow<'a, str>,
+    #[serde(borrow, default)]
+    name: Cow<'a, str>,
+}
+
+/// Reads `metadata.{resourceVersion,namespace,name}` of an object's JSON text, skipping the rest.
+pub(crate) fn object_meta(object: &str) -> serde_json::Result<ObjectMeta> {
+    let MetaOnly { metadata } = serde_json::from_str(object)?;
+    Ok(ObjectMeta {
+        resource_version: metadata.resource_version.into_owned(),
+        namespace: metadata.namespace.into_owned(),
+        name: metadata.name.into_owned(),
+    })
+}
+
+/// Decodes one line: an event and its object's metadata, or the `Status` of an `ERROR` event.
+#[cfg(test)]
+pub(crate) fn decode_event<T: DeserializeOwned>(
+    line: &[u8],
+    request: &str,
+) -> Result<(WatchEvent<T>, ObjectMeta)> {
+    decode(line, request, true)
+}
+
+fn decode<T: DeserializeOwned>(
+    line: &[u8],
+    request: &str,
+    want_meta: bool,
+) -> Result<(WatchEvent<T>, ObjectMeta)> {
+    let decode_error = |type_name: &'static str, err: serde_json::Error| {
+        Error::decode(request, type_name, err, line)
+    };
+    let envelope: Envelope<'_> = serde_json::from_slice(line)
+        .map_err(|err| decode_error(std::any::type_name::<WatchEvent<T>>(), err))?;
+    let object = envelope.object.get();
+    let meta = || object_meta(object).map_err(|err| decode_error("ObjectMeta", err));
+    let decode_object = || -> Result<T> {
+        serde_json::from_str(object).map_err(|err| decode_error(std::any::type_name::<T>(), err))
+    };
+    let event = match &*envelope.kind {
+        "ADDED" => WatchEvent::Added(decode_object()?),
+        "MODIFIED" => WatchEvent::Modified(decode_object()?),
+        "DELETED" => WatchEvent::Deleted(decode_object()?),
+        "BOOKMARK" => {
+            let bookmark: Bookmark =
+                serde_json::from_str(object).map_err(|err| decode_error("Bookmark", err))?;
+            let meta = ObjectMeta {
+                resource_version: bookmark.resource_version().to_string(),
+                ..ObjectMeta::default()
+            };
+            return Ok((WatchEvent::Bookmark(bookmark), meta));
+        }
+        "ERROR" => {
+            let mut status: Status = serde_json::from_str(object).unwrap_or_default();
             if status.code == 0 {
                 status.code = 500;
             }
             if status.reason.is_empty() {
                 status.reason = reason_for_code(status.code).to_string();
             }
+            if status.message.is_empty() {
+                status.message = format!("the watch ended with an ERROR event: {}", excerpt(line));
+            }
             return Err(Error::Api(Box::new(status)));
         }
+        other => {
+            return Err(Error::decode(
+                request,
+                std::any::type_name::<WatchEvent<T>>(),
+                format!("unknown watch event type {other:?}"),
+                line,
+            ))
+        }
+    };
+    if !want_meta {
+        return Ok((event, ObjectMeta::default()));
     }
-    serde_json::from_slice(line)
-        .map_err(|err| Error::decode(request, std::any::type_name::<WatchEvent<T>>(), err, line))
+    Ok((event, meta()?))
 }
 
 #[cfg(test)]
@@ -211,15 +330,18 @@ mod tests {
     #[test]
     fn error_events_are_api_errors() {
         let line = br#"{"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired","message":"too old resource version"}}"#;
-        let err = decode_event::<serde_json::Value>(line, "GET /x").unwrap_err();
+        let err = decode_event::<serde_json::Value>(line, "GET /x")
+            .map(|(e, _)| e)
+            .unwrap_err();
         assert!(err.is_gone(), "{err:?}");
         assert_eq!(err.status().unwrap().message, "too old resource version");
     }
 
     #[test]
     fn bookmarks_and_objects() {
-        let event: WatchEvent<serde_json::Value> =
+        let (event, meta): (WatchEvent<serde_json::Value>, _) =
             decode_event(br#"{"type":"BOOKMARK","object":{"kind":"ConfigMap","metadata":{"resourceVersion":"12"}}}"#, "GET /x").unwrap();
+        assert_eq!(meta.resource_version, "12");
         assert!(matches!(event, WatchEvent::Bookmark(b) if b.resource_version() == "12"));
         let err = decode_event::<u32>(
             br#"{"type":"ADDED","object":{"kind":"ConfigMap"}}"#,
@@ -227,5 +349,137 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, Error::Decode { .. }));
+    }
+
+    mod chunking {
+        use super::super::*;
+        use futures::StreamExt;
+        use proptest::prelude::*;
+
+        #[derive(Debug, Clone, PartialEq, Deserialize)]
+        struct Item {
+            metadata: serde_json::Value,
+            data: Option<BTreeMap<String, String>>,
+        }
+
+        fn event_line() -> impl Strategy<Value = String> {
+            let name = "[a-z0-9-]{1,20}";
+            let text = "\\PC{0,40}";
+            prop_oneof![
+                (prop::sample::select(vec!["ADDED", "MODIFIED", "DELETED"]), name, 1u64..1_000_000, prop::collection::btree_map(name, text, 0..4))
+                    .prop_map(|(kind, name, rv, data)| serde_json::json!({
+                        "type": kind,
+                        "object": {"metadata": {"name": name, "namespace": "ns", "resourceVersion": rv.to_string()}, "data": data}
+                    }).to_string()),
+                (1u64..1_000_000, any::<bool>()).prop_map(|(rv, end)| {
+                    let annotations = if end { serde_json::json!({INITIAL_EVENTS_END: "true"}) } else { serde_json::json!({}) };
+                    serde_json::json!({"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": rv.to_string(), "annotations": annotations}}}).to_string()
+                }),
+                (400u16..600, text).prop_map(|(code, message)| serde_json::json!({
+                    "type": "ERROR", "object": {"kind": "Status", "code": code, "message": message}
+                }).to_string()),
+                Just("  ".to_string()),
+                "\\PC{0,30}",
+            ]
+        }
+
+        /// What a test compares: the event (or the error's text) and the metadata.
+        fn outcome(item: Result<(WatchEvent<Item>, ObjectMeta)>) -> String {
+            match item {
+                Ok(ok) => format!("{ok:?}"),
+                Err(err) => format!("error: {err}"),
+            }
+        }
+
+        fn decode_chunked(body: &[u8], cuts: &[usize]) -> Vec<String> {
+            let mut chunks = Vec::new();
+            let mut start = 0;
+            for &cut in cuts {
+                let cut = cut % (body.len() + 1);
+                if cut > start {
+                    chunks.push(Ok(bytes::Bytes::copy_from_slice(&body[start..cut])));
+                    start = cut;
+                }
+            }
+            chunks.push(Ok(bytes::Bytes::copy_from_slice(&body[start..])));
+            let body = BodyLines::from_stream(
+                Box::pin(futures::stream::iter(chunks)),
+                MAX_EVENT_BYTES,
+                Box::new(|_| unreachable!()),
+            );
+            let mut stream = WatchStream::<Item>::from_body(body, "GET /x".into());
+            futures::executor::block_on(async {
+                let mut out = Vec::new();
+                while let Some(item) = futures::future::poll_fn(|cx| stream.poll_event(cx)).await {
+                    out.push(outcome(item));
+                }
+                out
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn any_chunking_gives_the_events_of_one_shot_decoding(
+                lines in prop::collection::vec(event_line(), 0..30),
+                mut cuts in prop::collection::vec(any::<usize>(), 0..40),
+            ) {
+                let body = lines.iter().map(|l| format!("{l}\n")).collect::<String>();
+                let expected: Vec<String> = lines
+                    .iter()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(|l| outcome(decode_event::<Item>(l.as_bytes(), "GET /x")))
+                    .collect();
+                cuts.sort_unstable_by_key(|c| c % (body.len() + 1));
+                prop_assert_eq!(decode_chunked(body.as_bytes(), &cuts), expected);
+            }
+
+            #[test]
+            fn arbitrary_bytes_never_panic(
+                body in prop::collection::vec(any::<u8>(), 0..2048),
+                mut cuts in prop::collection::vec(any::<usize>(), 0..20),
+            ) {
+                cuts.sort_unstable_by_key(|c| c % (body.len() + 1));
+                let _ = decode_chunked(&body, &cuts);
+            }
+        }
+
+        #[test]
+        fn an_event_over_the_limit_ends_the_stream_with_a_clear_error() {
+            let body = BodyLines::from_stream(
+                Box::pin(futures::stream::iter(vec![
+                    Ok(bytes::Bytes::from_static(b"{\"type\":\"ADDED\",")),
+                    Ok(bytes::Bytes::from_static(b"\"object\":{}}\n{}\n")),
+                ])),
+                10,
+                Box::new(|_| unreachable!()),
+            );
+            let events: Vec<_> = futures::executor::block_on(
+                WatchStream::<Item>::from_body(body, "GET /x".into()).collect(),
+            );
+            let [Err(err)] = &events[..] else {
+                panic!("{events:?}")
+            };
+            assert!(err.to_string().contains("larger than"), "{err}");
+            assert!(err.to_string().contains("the watch was stopped"), "{err}");
+        }
+
+        #[test]
+        fn the_plain_stream_yields_the_same_events() {
+            let line =
+                br#"{"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"3"}}}"#;
+            let body = BodyLines::from_stream(
+                Box::pin(futures::stream::iter(vec![Ok(bytes::Bytes::from_static(
+                    line,
+                ))])),
+                MAX_EVENT_BYTES,
+                Box::new(|_| unreachable!()),
+            );
+            let events: Vec<_> = futures::executor::block_on(
+                WatchStream::<Item>::from_body(body, "GET /x".into()).collect(),
+            );
+            assert!(
+                matches!(&events[..], [Ok(WatchEvent::Added(item))] if item.metadata["name"] == "a")
+            );
+        }
     }
 }

@@ -42,6 +42,8 @@ func main() {
 	dir := flag.String("dir", "", "state directory (created; removed on exit with --remove-on-exit)")
 	removeOnExit := flag.Bool("remove-on-exit", false, "delete --dir when the process exits")
 	watchStdin := flag.Bool("exit-on-stdin-eof", true, "exit when standard input closes")
+	var apiserverArgs stringList
+	flag.Var(&apiserverArgs, "apiserver-arg", "an extra kube-apiserver flag, e.g. --apiserver-arg=--watch-cache=false (repeatable; later flags win)")
 	flag.Parse()
 	if *dir == "" {
 		fail("--dir is required")
@@ -93,7 +95,7 @@ func main() {
 	}
 
 	cmd := app.NewAPIServerCommand()
-	cmd.SetArgs([]string{
+	cmd.SetArgs(append([]string{
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
 		fmt.Sprintf("--secure-port=%d", port),
@@ -113,7 +115,7 @@ func main() {
 		"--profiling=false",
 		"--enable-priority-and-fairness=false",
 		"--v=0",
-	})
+	}, apiserverArgs...))
 	if err := cmd.Execute(); err != nil {
 		fmt.Fprintf(os.Stderr, "controlplane: kube-apiserver exited: %v\n", err)
 		stop(1)
@@ -162,6 +164,12 @@ func startEtcd(dataDir string) (string, error) {
 	}()
 	return client.String(), nil
 }
+
+// stringList collects a repeated string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return fmt.Sprint([]string(*l)) }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -27,6 +27,8 @@ pub struct ControlPlane {
     pub ca_pem: String,
     /// A kubeconfig with a `system:masters` token (for `kubectl`).
     pub kubeconfig: PathBuf,
+    /// The embedded etcd's client URL (`http://127.0.0.1:PORT`, with the v3 JSON gateway).
+    pub etcd_url: String,
     admin_token: String,
     _process: Mutex<(Child, ChildStdin)>,
 }
@@ -59,19 +61,39 @@ impl ControlPlane {
     }
 
     fn start() -> ControlPlane {
+        ControlPlane::start_with("", &[])
+    }
+
+    /// A control plane of its own (not the shared one) whose kube-apiserver gets `apiserver_args`
+    /// after the defaults, e.g. `["--watch-cache-sizes=configmaps#0"]`. `name` tells its state
+    /// directory and log apart. It stops when the returned value is dropped.
+    pub fn dedicated(name: &str, apiserver_args: &[&str]) -> ControlPlane {
+        ControlPlane::start_with(name, apiserver_args)
+    }
+
+    fn start_with(name: &str, apiserver_args: &[&str]) -> ControlPlane {
         let binary = built_binary("controlplane");
-        let dir =
-            std::env::temp_dir().join(format!("incluster-controlplane-{}", std::process::id()));
+        let suffix = if name.is_empty() {
+            std::process::id().to_string()
+        } else {
+            format!("{}-{name}", std::process::id())
+        };
+        let dir = std::env::temp_dir().join(format!("incluster-controlplane-{suffix}"));
         let _ = std::fs::remove_dir_all(&dir);
         // The control plane's own log, kept for a look after a failure (target/ is ignored by git).
         let log_dir = repo_root().join("target/controlplane-logs");
         std::fs::create_dir_all(&log_dir).expect("create target/controlplane-logs");
-        let log = std::fs::File::create(log_dir.join(format!("{}.log", std::process::id())))
+        let log = std::fs::File::create(log_dir.join(format!("{suffix}.log")))
             .expect("control plane log file");
         let mut child = Command::new(&binary)
             .arg("--dir")
             .arg(&dir)
             .arg("--remove-on-exit")
+            .args(
+                apiserver_args
+                    .iter()
+                    .map(|a| format!("--apiserver-arg={a}")),
+            )
             .stdin(Stdio::piped())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
@@ -85,7 +107,7 @@ impl ControlPlane {
                 break serde_json::from_str(&text).expect("cluster.json");
             }
             if let Ok(Some(status)) = child.try_wait() {
-                panic!("the control plane exited with {status} before writing cluster.json; see target/controlplane-logs/{}.log", std::process::id());
+                panic!("the control plane exited with {status} before writing cluster.json; see target/controlplane-logs/{suffix}.log");
             }
             assert!(
                 Instant::now() < deadline,
@@ -109,6 +131,7 @@ impl ControlPlane {
             port: info["port"].as_u64().expect("port") as u16,
             ca_pem,
             kubeconfig: PathBuf::from(text("kubeconfig")),
+            etcd_url: text("etcdUrl"),
             admin_token,
             _process: Mutex::new((child, stdin)),
         };
@@ -228,6 +251,56 @@ impl ControlPlane {
             "unexpected kubectl proxy banner: {line:?}"
         );
         (KubectlProxy(child), format!("http://{address}"))
+    }
+}
+
+impl ControlPlane {
+    /// Compacts etcd's history up to its current revision (what kube-apiserver does every 5
+    /// minutes), through etcd's v3 JSON gateway. Afterwards a watch or a `continue` token from
+    /// before that revision is answered with `410 Gone` by any storage read that reaches etcd.
+    /// Returns the revision compacted to.
+    pub async fn compact_etcd(&self) -> i64 {
+        // Plain http; reqwest still wants a TLS backend.
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .no_proxy()
+            .build()
+            .expect("etcd client");
+        // Any range read returns the store's current revision in its header.
+        let range = http
+            .post(format!("{}/v3/kv/range", self.etcd_url))
+            .body(json!({"key": "AA=="}).to_string())
+            .send()
+            .await
+            .expect("etcd range")
+            .bytes()
+            .await
+            .expect("etcd range body");
+        let range: Value = serde_json::from_slice(&range).expect("etcd range JSON");
+        let revision: i64 = range["header"]["revision"]
+            .as_str()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or_else(|| panic!("no revision in {range}"));
+        let response = http
+            .post(format!("{}/v3/kv/compaction", self.etcd_url))
+            .body(json!({"revision": revision.to_string(), "physical": true}).to_string())
+            .send()
+            .await
+            .expect("etcd compaction");
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        assert!(
+            status.is_success() || text.contains("already been compacted"),
+            "etcd compaction answered {status}: {text}"
+        );
+        revision
     }
 }
 

@@ -55,8 +55,10 @@ pub struct Reply {
     pub chunks: Option<Chunks>,
 }
 
-/// A streamed body: any number of chunks, possibly without end.
-pub type Chunks = std::pin::Pin<Box<dyn futures::Stream<Item = Bytes> + Send>>;
+/// A streamed body: any number of chunks, possibly without end; an `Err` breaks the connection
+/// mid-body.
+pub type Chunks =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
 
 impl Reply {
     /// A JSON reply.
@@ -92,7 +94,7 @@ impl Reply {
             content_type,
             body: Vec::new(),
             headers: Vec::new(),
-            chunks: Some(Box::pin(chunks)),
+            chunks: Some(Box::pin(futures::StreamExt::map(chunks, Ok))),
         }
     }
 
@@ -104,6 +106,33 @@ impl Reply {
 }
 
 type Handler = dyn Fn(&Recorded) -> Reply + Send + Sync;
+
+/// A reply whose body is sent chunk by chunk as the test supplies it: each `Ok` chunk is one
+/// write, an `Err` breaks the connection mid-body, and dropping the sender ends the body.
+pub struct StreamingReply {
+    /// HTTP status code.
+    pub status: u16,
+    /// `Content-Type` of the body.
+    pub content_type: &'static str,
+    /// Where the body's chunks come from.
+    pub chunks: tokio::sync::mpsc::UnboundedReceiver<Result<Bytes, std::io::Error>>,
+}
+
+impl From<StreamingReply> for Reply {
+    fn from(reply: StreamingReply) -> Reply {
+        let chunks = futures::stream::unfold(reply.chunks, |mut chunks| async move {
+            let chunk = chunks.recv().await?;
+            Some((chunk, chunks))
+        });
+        Reply {
+            status: reply.status,
+            content_type: reply.content_type,
+            body: Vec::new(),
+            headers: Vec::new(),
+            chunks: Some(Box::pin(chunks)),
+        }
+    }
+}
 
 /// A running test server; it stops when dropped.
 pub struct TestServer {
@@ -155,6 +184,14 @@ impl TestServer {
             Arc::new(handler),
         )
         .await
+    }
+
+    /// Starts an HTTPS server on 127.0.0.1 presenting `cert` whose replies stream their bodies.
+    pub async fn https_streaming(
+        cert: &ServerCert,
+        handler: impl Fn(&Recorded) -> StreamingReply + Send + Sync + 'static,
+    ) -> TestServer {
+        Self::https(cert, move |seen: &Recorded| Reply::from(handler(seen))).await
     }
 
     /// Starts a plain-http server on 127.0.0.1.
@@ -221,11 +258,12 @@ impl TestServer {
                             }
                             let body = match reply.chunks {
                                 Some(chunks) => BodyExt::boxed_unsync(StreamBody::new(
-                                    futures::StreamExt::map(chunks, |chunk| {
-                                        Ok::<_, std::convert::Infallible>(Frame::data(chunk))
-                                    }),
+                                    futures::StreamExt::map(chunks, |chunk| chunk.map(Frame::data)),
                                 )),
-                                None => BodyExt::boxed_unsync(Full::new(Bytes::from(reply.body))),
+                                None => BodyExt::boxed_unsync(
+                                    Full::new(Bytes::from(reply.body))
+                                        .map_err(|never| match never {}),
+                                ),
                             };
                             let response = response.body(body).expect("response");
                             Ok::<_, std::convert::Infallible>(response)

@@ -352,12 +352,14 @@ async fn a_server_that_is_not_there_is_a_transport_error_saying_what_to_check() 
     let client = Client::new(pod.config("127.0.0.1", &port.to_string())).unwrap();
     match client.send_ignoring_body(get_api()).await {
         Err(Error::Transport {
-            server, message, ..
+            server,
+            message,
+            source,
         }) => {
             assert_eq!(server, format!("https://127.0.0.1:{port}"));
+            assert!(source.is_connect(), "{source:?}");
             assert!(
                 message.starts_with("could not connect")
-                    && message.contains("Connection refused")
                     && message.contains("KUBERNETES_SERVICE_HOST"),
                 "{message}"
             );

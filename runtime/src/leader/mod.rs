@@ -1,0 +1,410 @@
+//! Leader election with `coordination.k8s.io/v1` Leases, the client-go way (feature
+//! `leader-election`): run 2+ replicas of an operator, let one act.
+//!
+//! ```no_run
+//! use incluster::leader::{LeaderElection, LeaseSettings};
+//!
+//! # async fn reconcile_forever() {}
+//! # async fn shutdown_signal() {}
+//! # async fn run() -> incluster::Result<()> {
+//! let client = incluster::Client::in_cluster()?;
+//! let pod = std::env::var("POD_NAME").unwrap_or_else(|_| "replica".into());
+//! let election = LeaderElection::new(client.clone(), LeaseSettings::new(client.namespace(), "my-operator", pod));
+//! loop {
+//!     let leadership = election.acquire().await?;
+//!     tokio::select! {
+//!         _ = reconcile_forever() => {}
+//!         _ = leadership.lost() => {
+//!             // The lease could not be renewed in time: another replica may lead now. Stop acting.
+//!             continue;
+//!         }
+//!         _ = shutdown_signal() => {
+//!             // Graceful shutdown: give the lease up so another replica takes over at once.
+//!             leadership.release().await?;
+//!             return Ok(());
+//!         }
+//!     }
+//! }
+//! # }
+//! ```
+//!
+//! The ServiceAccount needs a Role in the lease's namespace granting `get`, `create` and
+//! `update` on `leases` in the API group `coordination.k8s.io`.
+
+mod lease;
+mod time;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use lease::{LeaseClient, Outcome};
+
+/// Where the lease lives, who this candidate is, and the timing (client-go's defaults).
+///
+/// - `lease_duration` (15 s): how long other candidates wait, after they last saw the lease
+///   change, before they take it over from a leader that stopped renewing.
+/// - `renew_deadline` (10 s): how long the leader keeps trying to renew before it gives
+///   leadership up. Must be less than `lease_duration` (it is clamped to 2/3 of it otherwise),
+///   so a leader always stops before anyone else may start.
+/// - `retry_period` (2 s): how often candidates try to acquire, and the leader renews.
+///
+/// ```
+/// use std::time::Duration;
+/// let settings = incluster::leader::LeaseSettings::new("operators", "my-operator", "pod-a")
+///     .lease_duration(Duration::from_secs(30))
+///     .renew_deadline(Duration::from_secs(20))
+///     .retry_period(Duration::from_secs(4));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseSettings {
+    pub(crate) namespace: String,
+    pub(crate) name: String,
+    pub(crate) identity: String,
+    pub(crate) lease_duration: Duration,
+    pub(crate) renew_deadline: Duration,
+    pub(crate) retry_period: Duration,
+}
+
+impl LeaseSettings {
+    /// The Lease `name` in `namespace`, contended for as `identity` (unique per replica: the Pod
+    /// name is the usual choice), with client-go's defaults: 15 s lease, 10 s renew deadline,
+    /// 2 s retry period.
+    ///
+    /// ```
+    /// let settings = incluster::leader::LeaseSettings::new("default", "my-operator", "pod-a");
+    /// ```
+    pub fn new(
+        namespace: impl Into<String>,
+        name: impl Into<String>,
+        identity: impl Into<String>,
+    ) -> LeaseSettings {
+        LeaseSettings {
+            namespace: namespace.into(),
+            name: name.into(),
+            identity: identity.into(),
+            lease_duration: Duration::from_secs(15),
+            renew_deadline: Duration::from_secs(10),
+            retry_period: Duration::from_secs(2),
+        }
+    }
+
+    /// How long a lease holds without renewal (whole seconds, at least 1 s; default 15 s).
+    ///
+    /// ```
+    /// # use incluster::leader::LeaseSettings;
+    /// let s = LeaseSettings::new("ns", "lease", "me").lease_duration(std::time::Duration::from_secs(60));
+    /// ```
+    pub fn lease_duration(mut self, d: Duration) -> Self {
+        self.lease_duration = Duration::from_secs(d.as_secs().max(1));
+        self
+    }
+
+    /// How long the leader keeps trying to renew before it stops leading (default 10 s).
+    ///
+    /// ```
+    /// # use incluster::leader::LeaseSettings;
+    /// let s = LeaseSettings::new("ns", "lease", "me").renew_deadline(std::time::Duration::from_secs(5));
+    /// ```
+    pub fn renew_deadline(mut self, d: Duration) -> Self {
+        self.renew_deadline = d;
+        self
+    }
+
+    /// How often to try to acquire, and to renew (default 2 s).
+    ///
+    /// ```
+    /// # use incluster::leader::LeaseSettings;
+    /// let s = LeaseSettings::new("ns", "lease", "me").retry_period(std::time::Duration::from_millis(500));
+    /// ```
+    pub fn retry_period(mut self, d: Duration) -> Self {
+        self.retry_period = d.max(Duration::from_millis(10));
+        self
+    }
+
+    /// The renew deadline actually used: below the lease duration, whatever was configured.
+    fn effective_renew_deadline(&self) -> Duration {
+        if self.renew_deadline < self.lease_duration && !self.renew_deadline.is_zero() {
+            self.renew_deadline
+        } else {
+            self.lease_duration * 2 / 3
+        }
+    }
+}
+
+/// A candidate for leadership of one Lease.
+///
+/// ```no_run
+/// # async fn run(client: incluster::Client) -> incluster::Result<()> {
+/// use incluster::leader::{LeaderElection, LeaseSettings};
+/// let election = LeaderElection::new(client, LeaseSettings::new("default", "my-operator", "pod-a"));
+/// let leadership = election.acquire().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct LeaderElection {
+    lease: Arc<LeaseClient>,
+}
+
+impl LeaderElection {
+    /// A candidate using `client` for the lease `settings` describe.
+    ///
+    /// ```no_run
+    /// # fn f(client: incluster::Client) {
+    /// let election = incluster::leader::LeaderElection::new(
+    ///     client,
+    ///     incluster::leader::LeaseSettings::new("default", "my-operator", "pod-a"),
+    /// );
+    /// # }
+    /// ```
+    pub fn new(client: Client, settings: LeaseSettings) -> LeaderElection {
+        LeaderElection {
+            lease: Arc::new(LeaseClient::new(client, settings)),
+        }
+    }
+
+    /// Waits until this candidate leads: tries to create or take over the lease every
+    /// `retry_period` (with jitter). Returns when it holds the lease; the returned
+    /// [`Leadership`] keeps renewing it in a background task.
+    ///
+    /// A lease held by another candidate is taken over only after it has gone unchanged for
+    /// its `leaseDurationSeconds` (measured on this candidate's clock from when it saw the last
+    /// change), or at once if it was released. Concurrent candidates are serialized by the
+    /// lease's `resourceVersion` (a `409 Conflict` means another won this round).
+    ///
+    /// Errors: a `403` (missing RBAC, the message names the rule to add), `401`, or `404`
+    /// (e.g. no such namespace) is returned; transport errors and `5xx` are logged and retried.
+    ///
+    /// ```no_run
+    /// # async fn run(election: incluster::leader::LeaderElection) -> incluster::Result<()> {
+    /// let leadership = election.acquire().await?;
+    /// assert!(leadership.is_leader());
+    /// # Ok(()) }
+    /// ```
+    pub async fn acquire(&self) -> Result<Leadership> {
+        let settings = &self.lease.settings;
+        loop {
+            let attempt_started = Instant::now();
+            match self.lease.try_acquire_or_renew(false).await {
+                Ok(Outcome::Leading) => {
+                    tracing::info!(lease = %settings.name, namespace = %settings.namespace, identity = %settings.identity, "leader election: acquired the lease");
+                    return Ok(Leadership::start(
+                        self.lease.clone(),
+                        attempt_started + settings.effective_renew_deadline(),
+                    ));
+                }
+                Ok(Outcome::HeldByOther(holder)) => {
+                    tracing::debug!(lease = %settings.name, holder = %holder, "leader election: the lease is held by another candidate");
+                }
+                Err(err) if is_fatal(&err) => return Err(err),
+                Err(err) => {
+                    tracing::debug!(lease = %settings.name, error = %err, "leader election: attempt failed; retrying");
+                }
+            }
+            tokio::time::sleep(jittered(settings.retry_period)).await;
+        }
+    }
+}
+
+/// Errors retrying cannot fix: RBAC, authentication, a missing namespace.
+fn is_fatal(err: &Error) -> bool {
+    err.is_forbidden() || err.is_unauthorized() || err.is_not_found()
+}
+
+/// `period` stretched by up to 20 % (client-go's `JitterUntil(retryPeriod, 1.2)`).
+fn jittered(period: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u8(1);
+    let unit = (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64;
+    period.mul_f64(1.0 + 0.2 * unit)
+}
+
+/// Holding the lease: renewed in the background until lost or released.
+///
+/// Dropping a `Leadership` stops renewing without giving the lease up (other candidates take
+/// over once it expires); call [`Leadership::release`] on a graceful shutdown instead.
+///
+/// ```no_run
+/// # async fn work() {}
+/// # async fn run(leadership: incluster::leader::Leadership) -> incluster::Result<()> {
+/// tokio::select! {
+///     _ = work() => leadership.release().await?,
+///     _ = leadership.lost() => eprintln!("lost the lease; stopping"),
+/// }
+/// # Ok(()) }
+/// ```
+pub struct Leadership {
+    shared: Arc<Shared>,
+    lease: Arc<LeaseClient>,
+    renewer: tokio::task::JoinHandle<()>,
+}
+
+struct Shared {
+    /// Leading until this instant unless a renewal moves it.
+    deadline: Mutex<Instant>,
+    lost: tokio::sync::watch::Sender<bool>,
+}
+
+impl Shared {
+    fn lose(&self) {
+        self.lost.send_replace(true);
+    }
+}
+
+impl std::fmt::Debug for Leadership {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Leadership")
+            .field("lease", &self.lease.settings.name)
+            .field("leader", &self.is_leader())
+            .finish()
+    }
+}
+
+impl Drop for Leadership {
+    fn drop(&mut self) {
+        self.renewer.abort();
+        self.shared.lose();
+    }
+}
+
+impl Leadership {
+    fn start(lease: Arc<LeaseClient>, deadline: Instant) -> Leadership {
+        let shared = Arc::new(Shared {
+            deadline: Mutex::new(deadline),
+            lost: tokio::sync::watch::Sender::new(false),
+        });
+        let renewer = tokio::spawn(renew(lease.clone(), shared.clone()));
+        Leadership {
+            shared,
+            lease,
+            renewer,
+        }
+    }
+
+    /// Whether this candidate still leads: the last renewal is within the renew deadline and
+    /// leadership was not lost or released. Checked against the clock on every call.
+    ///
+    /// ```no_run
+    /// # fn f(leadership: &incluster::leader::Leadership) {
+    /// if leadership.is_leader() { /* act */ }
+    /// # }
+    /// ```
+    pub fn is_leader(&self) -> bool {
+        !*self.shared.lost.borrow()
+            && Instant::now()
+                < *self
+                    .shared
+                    .deadline
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Resolves when leadership is lost: the lease could not be renewed before the renew
+    /// deadline (API server unreachable, or another candidate holds it). Stop acting as leader
+    /// then; call [`LeaderElection::acquire`] again to stand again.
+    ///
+    /// ```no_run
+    /// # async fn f(leadership: incluster::leader::Leadership) {
+    /// leadership.lost().await;
+    /// # }
+    /// ```
+    pub async fn lost(&self) {
+        let mut lost = self.shared.lost.subscribe();
+        // `shared` holds the sender: this never fails.
+        let _ = lost.wait_for(|lost| *lost).await;
+    }
+
+    /// Gives the lease up at once (graceful shutdown): stops renewing, then writes the lease
+    /// with no holder and a 1 s duration, as client-go does, so another candidate takes over
+    /// on its next attempt instead of waiting for expiry. If the lease is no longer ours
+    /// (lost meanwhile), nothing is written.
+    ///
+    /// ```no_run
+    /// # async fn f(leadership: incluster::leader::Leadership) -> incluster::Result<()> {
+    /// leadership.release().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn release(self) -> Result<()> {
+        self.renewer.abort();
+        let was_leader = self.is_leader();
+        self.shared.lose();
+        if !was_leader {
+            return Ok(());
+        }
+        self.lease.release().await?;
+        tracing::info!(lease = %self.lease.settings.name, identity = %self.lease.settings.identity, "leader election: released the lease");
+        Ok(())
+    }
+}
+
+/// The renewal loop: every `retry_period`, renew; leadership ends at the renew deadline
+/// without a successful renewal, or as soon as another candidate is seen holding the lease.
+async fn renew(lease: Arc<LeaseClient>, shared: Arc<Shared>) {
+    let settings = &lease.settings;
+    let renew_deadline = settings.effective_renew_deadline();
+    loop {
+        let deadline = *shared.deadline.lock().unwrap_or_else(|e| e.into_inner());
+        let next = Instant::now() + settings.retry_period;
+        if next >= deadline {
+            tokio::time::sleep_until(deadline).await;
+            break;
+        }
+        tokio::time::sleep_until(next).await;
+        let sent = Instant::now();
+        match tokio::time::timeout_at(deadline, lease.try_acquire_or_renew(true)).await {
+            Ok(Ok(Outcome::Leading)) => {
+                *shared.deadline.lock().unwrap_or_else(|e| e.into_inner()) = sent + renew_deadline;
+            }
+            Ok(Ok(Outcome::HeldByOther(holder))) => {
+                tracing::warn!(lease = %settings.name, holder = %holder, "leader election: another candidate holds the lease; leadership lost");
+                shared.lose();
+                return;
+            }
+            Ok(Err(err)) => {
+                tracing::warn!(lease = %settings.name, error = %err, "leader election: renewing failed; retrying until the renew deadline");
+            }
+            Err(_) => break,
+        }
+    }
+    tracing::warn!(lease = %settings.name, identity = %settings.identity, "leader election: could not renew the lease before the renew deadline; leadership lost");
+    shared.lose();
+}
+
+impl std::fmt::Debug for LeaseClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LeaseClient")
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_go_defaults_and_a_renew_deadline_below_the_lease() {
+        let s = LeaseSettings::new("ns", "lease", "me");
+        assert_eq!(s.lease_duration, Duration::from_secs(15));
+        assert_eq!(s.renew_deadline, Duration::from_secs(10));
+        assert_eq!(s.retry_period, Duration::from_secs(2));
+        assert_eq!(s.effective_renew_deadline(), Duration::from_secs(10));
+        let s = s.renew_deadline(Duration::from_secs(20));
+        assert_eq!(s.effective_renew_deadline(), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn jitter_stays_within_twenty_percent() {
+        for _ in 0..100 {
+            let d = jittered(Duration::from_secs(2));
+            assert!(
+                d >= Duration::from_secs(2) && d <= Duration::from_millis(2400),
+                "{d:?}"
+            );
+        }
+    }
+}

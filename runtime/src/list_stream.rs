@@ -1,0 +1,329 @@
+//! Paginated lists: `limit` + `continue`, one page in memory at a time.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::Stream;
+use serde::de::{DeserializeOwned, Deserializer};
+use serde::Deserialize;
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::request::Request;
+
+/// The page size a [`ListStream`] asks for when the request has no `limit`.
+pub const DEFAULT_PAGE_SIZE: u32 = 500;
+
+/// The items of a list, across pages, as a `Stream`: the list is read `limit` items at a time
+/// (500 unless the request already has a `limit`), following the server's `continue` token, so
+/// memory holds one page however long the list.
+///
+/// All pages come from one consistent snapshot of the collection (the server's guarantee for
+/// `continue`). The first page is fetched by the call that returns the stream, so a `403` or a
+/// `404` is an error there; later pages are fetched as the stream is polled.
+///
+/// **A `410 Gone` ends the stream.** When a `continue` token has expired (etcd compacted the
+/// snapshot, typically after ~5 minutes between pages), the stream yields one `Err(e)` with
+/// `e.is_gone()` and ends. The items already yielded are not repeated by a restart, so what
+/// to do is the caller's call: usually start the list again (or use the `watcher` feature's
+/// `Watcher`, which re-lists by itself). Any other failure also yields `Err` and ends the stream.
+///
+/// A trait method returning `incluster::Result<incluster::ListStream<Item>>` on a LIST path gets
+/// one; by hand:
+///
+/// ```no_run
+/// use futures::TryStreamExt;
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize)]
+/// pub struct ConfigMap {
+///     pub metadata: Meta,
+/// }
+/// #[derive(Deserialize)]
+/// pub struct Meta {
+///     pub name: String,
+/// }
+///
+/// # async fn run(client: incluster::Client) -> incluster::Result<()> {
+/// let list = incluster::Request::builder(incluster::Method::GET, "/api/v1/namespaces/{namespace}/configmaps")
+///     .path_param("namespace", "default")
+///     .query("limit", &100)
+///     .build()?;
+/// let mut items = client.list_stream::<ConfigMap>(list).await?;
+/// while let Some(cm) = items.try_next().await? {
+///     println!("{}", cm.metadata.name);
+/// }
+/// # Ok(()) }
+/// ```
+pub struct ListStream<T> {
+    client: Client,
+    request: Request,
+    items: VecDeque<T>,
+    resource_version: String,
+    next: Next<T>,
+    _item: PhantomData<fn() -> T>,
+}
+
+// Items are moved out, never pinned.
+impl<T> Unpin for ListStream<T> {}
+
+type PageFuture<T> = Pin<Box<dyn Future<Output = Result<Page<T>>> + Send>>;
+
+enum Next<T> {
+    /// Fetch the page after this `continue` token when the items run out.
+    Continue(String),
+    /// A page is on its way.
+    Fetching(PageFuture<T>),
+    /// The list (or the stream, after an error) is over.
+    Done,
+}
+
+impl<T> std::fmt::Debug for ListStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListStream")
+            .field("request", &self.request.to_string())
+            .field("buffered", &self.items.len())
+            .field("resource_version", &self.resource_version)
+            .finish()
+    }
+}
+
+/// One page of a list response.
+pub(crate) struct Page<T> {
+    pub(crate) items: Vec<T>,
+    pub(crate) resource_version: String,
+    pub(crate) continue_token: String,
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Page<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(bound = "T: Deserialize<'de>")]
+        struct Wire<T> {
+            #[serde(default)]
+            metadata: ListMeta,
+            // `"items": null` is what an empty list of some resources looks like.
+            #[serde(default)]
+            items: Option<Vec<T>>,
+        }
+        #[derive(Deserialize, Default)]
+        struct ListMeta {
+            #[serde(rename = "resourceVersion", default)]
+            resource_version: String,
+            #[serde(rename = "continue", default)]
+            continue_token: String,
+        }
+        let wire = Wire::<T>::deserialize(deserializer)?;
+        Ok(Page {
+            items: wire.items.unwrap_or_default(),
+            resource_version: wire.metadata.resource_version,
+            continue_token: wire.metadata.continue_token,
+        })
+    }
+}
+
+impl Request {
+    /// This request with `name` set to `value` (replacing any earlier value).
+    pub(crate) fn with_query(mut self, name: &str, value: &str) -> Request {
+        self.query.retain(|(n, _)| n != name);
+        self.query.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// This request without the query parameter `name`.
+    pub(crate) fn without_query(mut self, name: &str) -> Request {
+        self.query.retain(|(n, _)| n != name);
+        self
+    }
+
+    /// Whether the request has the query parameter `name`.
+    pub(crate) fn has_query(&self, name: &str) -> bool {
+        self.query.iter().any(|(n, _)| n == name)
+    }
+}
+
+/// Fetches one page: `request` with `continue` set to `token` (none for the first page).
+pub(crate) async fn fetch_page<T: DeserializeOwned>(
+    client: &Client,
+    request: &Request,
+    token: &str,
+) -> Result<Page<T>> {
+    let request = if token.is_empty() {
+        request.clone().without_query("continue")
+    } else {
+        request.clone().with_query("continue", token)
+    };
+    let description = request.to_string();
+    let response = client.send(request).await?;
+    serde_json::from_slice(response.body()).map_err(|err| {
+        Error::decode(
+            description,
+            std::any::type_name::<T>(),
+            err,
+            response.body(),
+        )
+    })
+}
+
+impl<T: DeserializeOwned + Send + 'static> ListStream<T> {
+    /// Fetches the first page of `request` (adding `limit` if it has none).
+    pub(crate) async fn start(client: Client, request: Request) -> Result<ListStream<T>> {
+        let request = if request.has_query("limit") {
+            request
+        } else {
+            request.with_query("limit", &DEFAULT_PAGE_SIZE.to_string())
+        };
+        let page = fetch_page::<T>(&client, &request, "").await?;
+        tracing::debug!(request = %request, items = page.items.len(), more = !page.continue_token.is_empty(), "list page");
+        let mut stream = ListStream {
+            client,
+            request,
+            items: VecDeque::new(),
+            resource_version: page.resource_version.clone(),
+            next: Next::Done,
+            _item: PhantomData,
+        };
+        stream.accept(page);
+        Ok(stream)
+    }
+
+    fn accept(&mut self, page: Page<T>) {
+        self.items = page.items.into();
+        self.next = if page.continue_token.is_empty() {
+            Next::Done
+        } else {
+            Next::Continue(page.continue_token)
+        };
+    }
+}
+
+impl<T> ListStream<T> {
+    /// The `resourceVersion` of the list's snapshot: start a watch from it to see every change
+    /// after the list.
+    ///
+    /// ```no_run
+    /// # async fn run(client: incluster::Client, request: incluster::Request) -> incluster::Result<()> {
+    /// let items = client.list_stream::<serde_json::Value>(request).await?;
+    /// println!("listed at resourceVersion {}", items.resource_version());
+    /// # Ok(()) }
+    /// ```
+    pub fn resource_version(&self) -> &str {
+        &self.resource_version
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> Stream for ListStream<T> {
+    type Item = Result<T>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(item) = this.items.pop_front() {
+                return Poll::Ready(Some(Ok(item)));
+            }
+            match &mut this.next {
+                Next::Done => return Poll::Ready(None),
+                Next::Continue(token) => {
+                    let (client, request, token) = (
+                        this.client.clone(),
+                        this.request.clone(),
+                        std::mem::take(token),
+                    );
+                    this.next = Next::Fetching(Box::pin(async move {
+                        fetch_page::<T>(&client, &request, &token).await
+                    }));
+                }
+                Next::Fetching(page) => match std::task::ready!(page.as_mut().poll(cx)) {
+                    Ok(page) => {
+                        tracing::debug!(request = %this.request, items = page.items.len(), more = !page.continue_token.is_empty(), "list page");
+                        this.accept(page);
+                    }
+                    Err(err) => {
+                        this.next = Next::Done;
+                        if err.is_gone() {
+                            tracing::debug!(request = %this.request, "continue token expired (410); the list stream ends");
+                        }
+                        return Poll::Ready(Some(Err(err)));
+                    }
+                },
+            }
+        }
+    }
+}
+
+impl Client {
+    /// Sends a LIST request and returns its items as a stream across pages (see [`ListStream`]).
+    ///
+    /// ```no_run
+    /// use futures::TryStreamExt;
+    /// # async fn run(client: incluster::Client) -> incluster::Result<()> {
+    /// let request = incluster::Request::builder(incluster::Method::GET, "/api/v1/namespaces")
+    ///     .query("limit", &100)
+    ///     .build()?;
+    /// let namespaces: Vec<serde_json::Value> = client.list_stream(request).await?.try_collect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_stream<T: DeserializeOwned + Send + 'static>(
+        &self,
+        request: Request,
+    ) -> Result<ListStream<T>> {
+        ListStream::start(self.clone(), request).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_decode_with_null_or_missing_items() {
+        let page: Page<u32> = serde_json::from_str(
+            r#"{"kind":"List","metadata":{"resourceVersion":"5","continue":"abc"},"items":[1,2]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                page.items,
+                page.resource_version.as_str(),
+                page.continue_token.as_str()
+            ),
+            (vec![1, 2], "5", "abc")
+        );
+        let page: Page<u32> = serde_json::from_str(r#"{"metadata":{},"items":null}"#).unwrap();
+        assert!(page.items.is_empty() && page.continue_token.is_empty());
+        let page: Page<u32> = serde_json::from_str(r#"{}"#).unwrap();
+        assert!(page.items.is_empty());
+    }
+
+    #[test]
+    fn query_helpers_replace_values() {
+        let request = Request::builder(crate::Method::GET, "/api")
+            .query("limit", &5)
+            .query("labelSelector", "a=b")
+            .build()
+            .unwrap()
+            .with_query("limit", "7")
+            .with_query("continue", "x");
+        assert_eq!(
+            request.path_and_query(),
+            "/api?labelSelector=a%3Db&limit=7&continue=x"
+        );
+        assert!(request.has_query("continue"));
+        assert_eq!(
+            request.without_query("continue").path_and_query(),
+            "/api?labelSelector=a%3Db&limit=7"
+        );
+    }
+
+    #[test]
+    fn list_stream_is_unpin_and_send() {
+        fn check<S: Unpin + Send>() {}
+        struct NotSync(PhantomData<std::cell::Cell<u8>>);
+        check::<ListStream<NotSync>>();
+        check::<crate::LineStream>();
+        check::<crate::WatchStream<NotSync>>();
+    }
+}

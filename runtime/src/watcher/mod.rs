@@ -1,0 +1,315 @@
+//! A watcher that never loses an event: list, then watch from the list's `resourceVersion`,
+//! resume after every interruption, re-list after `410 Gone` (feature `watcher`).
+//!
+//! ```no_run
+//! use futures::TryStreamExt;
+//! use incluster::watcher::Event;
+//! use serde::Deserialize;
+//!
+//! #[derive(Debug, Clone, Deserialize)]
+//! pub struct ConfigMap {
+//!     pub metadata: Meta,
+//! }
+//! #[derive(Debug, Clone, Deserialize)]
+//! pub struct Meta {
+//!     pub name: String,
+//! }
+//!
+//! // A trait method returning `incluster::Result<incluster::Watcher<ConfigMap>>` on a LIST path
+//! // gets one; by hand:
+//! # async fn run(client: incluster::Client) -> incluster::Result<()> {
+//! let list = incluster::Request::builder(incluster::Method::GET, "/api/v1/namespaces/{namespace}/configmaps")
+//!     .path_param("namespace", "default")
+//!     .build()?;
+//! let mut events = client.watcher::<ConfigMap>(list);
+//! loop {
+//!     match events.try_next().await {
+//!         Ok(Some(Event::Apply(cm))) => println!("changed: {}", cm.metadata.name),
+//!         Ok(Some(Event::Delete(cm))) => println!("deleted: {}", cm.metadata.name),
+//!         Ok(Some(Event::Init)) => println!("(re)listing"),
+//!         Ok(Some(Event::InitApply(cm))) => println!("exists: {}", cm.metadata.name),
+//!         Ok(Some(Event::InitDone)) => println!("listed"),
+//!         Ok(None) => unreachable!("a watcher never ends"),
+//!         // Logged and retried after a backoff by the next poll.
+//!         Err(err) => eprintln!("watch failed: {err}"),
+//!     }
+//! }
+//! # }
+//! ```
+
+mod backoff;
+mod machine;
+mod store;
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::Stream;
+use serde::de::DeserializeOwned;
+
+use crate::client::Client;
+use crate::error::Result;
+use crate::request::Request;
+
+pub use store::Store;
+use store::{ObjectKey, Writer};
+
+/// What a [`Watcher`] tells its consumer.
+///
+/// A (re)list is framed by `Init` … `InitDone`: the objects in between are the whole current
+/// state, so a consumer that keeps a view builds a new one from them and swaps it in at
+/// `InitDone` (objects of the old view that did not reappear were deleted meanwhile). After
+/// that, `Apply` and `Delete` report every change in order.
+///
+/// ```
+/// use incluster::watcher::Event;
+/// let event: Event<u32> = Event::Apply(1);
+/// assert_eq!(event.object(), Some(&1));
+/// assert_eq!(Event::<u32>::InitDone.object(), None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event<T> {
+    /// A (re)list starts: what follows until `InitDone` replaces the consumer's view.
+    Init,
+    /// An object that exists, part of the (re)list.
+    InitApply(T),
+    /// The (re)list is complete.
+    InitDone,
+    /// An object was created or changed.
+    Apply(T),
+    /// An object was deleted (its last state).
+    Delete(T),
+}
+
+impl<T> Event<T> {
+    /// The object of `InitApply`, `Apply` and `Delete`.
+    ///
+    /// ```
+    /// # use incluster::watcher::Event;
+    /// assert_eq!(Event::Delete("x").object(), Some(&"x"));
+    /// ```
+    pub fn object(&self) -> Option<&T> {
+        match self {
+            Event::InitApply(object) | Event::Apply(object) | Event::Delete(object) => Some(object),
+            Event::Init | Event::InitDone => None,
+        }
+    }
+}
+
+/// Applies each event to a store (a type-erased [`Writer`]).
+type Feed<T> = Box<dyn FnMut(&Event<T>, &ObjectKey) + Send>;
+
+/// How a watcher lists and watches.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) page_size: u32,
+    pub(crate) server_timeout: Duration,
+    pub(crate) streaming_list: bool,
+}
+
+/// Every object of a collection, then every change, forever: a `Stream` of [`Event`]s.
+///
+/// What it does (client-go's reflector, kube-rs' `watcher`):
+/// - **Initial state.** By default a *streaming list*: one watch with `sendInitialEvents=true`,
+///   `resourceVersionMatch=NotOlderThan` and `allowWatchBookmarks=true`; the server sends every
+///   object, then a bookmark annotated `k8s.io/initial-events-end`, then changes. Where the server
+///   refuses that (kube-apiserver before 1.27, or the `WatchList` feature gate off: a `400`/`422`
+///   answer) the watcher falls back, for the rest of its life, to a paginated list
+///   ([`Watcher::page_size`] items per request) followed by a watch from the list's
+///   `resourceVersion`. Either way the consumer sees `Init`, `InitApply`…, `InitDone`.
+/// - **Resume.** Watches carry `allowWatchBookmarks=true` and `timeoutSeconds`
+///   ([`Watcher::server_timeout`], 290 s by default) so idle watches are renewed. When a watch
+///   ends (timeout, closed or dropped connection) the next one starts from the last
+///   `resourceVersion` seen in an event or a bookmark: nothing is missed, nothing repeated.
+/// - **Re-list.** When that `resourceVersion` is too old (`410 Gone` as an HTTP answer or as an
+///   `ERROR` event, e.g. after etcd compacted its history while the watcher was disconnected) the
+///   watcher lists again and emits `Init` … `InitDone`. A `410` is not yielded as an error.
+/// - **Failures** (transport errors, `403`, `5xx`, an object that does not decode into `T`) are
+///   yielded as `Err(e)`; the next poll retries after a capped exponential backoff with jitter
+///   (800 ms doubling to 30 s, reset by the next success). The stream never ends by itself.
+///
+/// Each object's `resourceVersion`, namespace and name are read from its `metadata` without any
+/// trait on `T`: a small serde struct with just the fields you use, or a k8s-openapi type.
+///
+/// A [`Store`] (from [`Watcher::store`]) keeps the latest state of every object for lookups.
+///
+/// ```no_run
+/// use futures::StreamExt;
+/// # async fn run(client: incluster::Client) -> incluster::Result<()> {
+/// let list = incluster::Request::builder(incluster::Method::GET, "/api/v1/namespaces/{namespace}/configmaps")
+///     .path_param("namespace", "default")
+///     .query("labelSelector", "app=web")
+///     .build()?;
+/// let mut events = incluster::Watcher::<serde_json::Value>::new(client, list)
+///     .page_size(100)
+///     .server_timeout(std::time::Duration::from_secs(120));
+/// while let Some(event) = events.next().await {
+///     println!("{:?}", event);
+/// }
+/// # Ok(()) }
+/// ```
+pub struct Watcher<T> {
+    client: Client,
+    list: Request,
+    settings: Settings,
+    feeds: Arc<Mutex<Vec<Feed<T>>>>,
+    running: Option<machine::Running<T>>,
+}
+
+impl<T> std::fmt::Debug for Watcher<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watcher")
+            .field("list", &self.list.to_string())
+            .field("settings", &self.settings)
+            .field("started", &self.running.is_some())
+            .finish()
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> Watcher<T> {
+    /// A watcher of the collection that `list` (a plain LIST request, e.g. `GET
+    /// /api/v1/namespaces/{namespace}/configmaps` with any `labelSelector`/`fieldSelector`)
+    /// reads. Nothing is sent before the first poll.
+    ///
+    /// ```no_run
+    /// # fn f(client: incluster::Client) -> incluster::Result<()> {
+    /// let list = incluster::Request::builder(incluster::Method::GET, "/api/v1/namespaces").build()?;
+    /// let namespaces = incluster::Watcher::<serde_json::Value>::new(client, list);
+    /// # Ok(()) }
+    /// ```
+    pub fn new(client: Client, list: Request) -> Watcher<T> {
+        Watcher {
+            client,
+            list,
+            settings: Settings {
+                page_size: crate::list_stream::DEFAULT_PAGE_SIZE,
+                server_timeout: Duration::from_secs(290),
+                streaming_list: true,
+            },
+            feeds: Arc::default(),
+            running: None,
+        }
+    }
+}
+
+impl<T> Watcher<T> {
+    /// Items per page of the initial (paginated) list; 500 by default, at least 1.
+    ///
+    /// ```no_run
+    /// # fn f(w: incluster::Watcher<serde_json::Value>) {
+    /// let w = w.page_size(100);
+    /// # }
+    /// ```
+    pub fn page_size(mut self, n: u32) -> Self {
+        self.settings.page_size = n.max(1);
+        self
+    }
+
+    /// The `timeoutSeconds` of each watch request (290 s by default, at least 1 s): the server
+    /// ends a watch after this long and the watcher starts the next one where it left off.
+    ///
+    /// ```no_run
+    /// # fn f(w: incluster::Watcher<serde_json::Value>) {
+    /// let w = w.server_timeout(std::time::Duration::from_secs(60));
+    /// # }
+    /// ```
+    pub fn server_timeout(mut self, d: Duration) -> Self {
+        self.settings.server_timeout = d.max(Duration::from_secs(1));
+        self
+    }
+
+    /// Whether to get the initial state by a streaming list (`sendInitialEvents=true`, the
+    /// default; the watcher falls back to list + watch where the server refuses it) or always by a
+    /// paginated list followed by a watch (`false`).
+    ///
+    /// ```no_run
+    /// # fn f(w: incluster::Watcher<serde_json::Value>) {
+    /// let w = w.streaming_list(false);
+    /// # }
+    /// ```
+    pub fn streaming_list(mut self, on: bool) -> Self {
+        self.settings.streaming_list = on;
+        self
+    }
+
+    /// A [`Store`] kept up to date by this watcher as it is polled. Take it before the first
+    /// poll: a store taken later fills at the watcher's next re-list.
+    ///
+    /// ```no_run
+    /// # #[derive(Clone, serde::Deserialize)] struct ConfigMap {}
+    /// # fn f(w: incluster::Watcher<ConfigMap>) {
+    /// let store = w.store();
+    /// # }
+    /// ```
+    pub fn store(&self) -> Store<T>
+    where
+        T: Clone + Send + Sync + 'static,
+    {
+        let (mut writer, store) = Writer::new();
+        self.feeds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Box::new(move |event, key| writer.apply(event, key)));
+        store
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> Stream for Watcher<T> {
+    type Item = Result<Event<T>>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let running = this.running.get_or_insert_with(|| {
+            machine::Running::start(
+                this.client.clone(),
+                this.list.clone(),
+                this.settings.clone(),
+            )
+        });
+        match std::task::ready!(running.poll_next(cx)) {
+            Ok((event, key)) => {
+                for feed in this
+                    .feeds
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .iter_mut()
+                {
+                    feed(&event, &key);
+                }
+                Poll::Ready(Some(Ok(event)))
+            }
+            Err(err) => Poll::Ready(Some(Err(err))),
+        }
+    }
+}
+
+impl Client {
+    /// A [`Watcher`] of the collection that the LIST request `list` reads (nothing is sent
+    /// before the first poll).
+    ///
+    /// ```no_run
+    /// # fn f(client: incluster::Client) -> incluster::Result<()> {
+    /// let list = incluster::Request::builder(incluster::Method::GET, "/api/v1/namespaces").build()?;
+    /// let namespaces = client.watcher::<serde_json::Value>(list);
+    /// # Ok(()) }
+    /// ```
+    pub fn watcher<T: DeserializeOwned + Send + 'static>(&self, list: Request) -> Watcher<T> {
+        Watcher::new(self.clone(), list)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn watcher_is_unpin_and_send() {
+        fn check<S: Unpin + Send>() {}
+        struct NotSync(std::marker::PhantomData<std::cell::Cell<u8>>);
+        check::<Watcher<NotSync>>();
+        fn shareable<S: Clone + Send + Sync>() {}
+        shareable::<Store<u32>>();
+    }
+}

@@ -1,0 +1,242 @@
+//! The reader side of a watcher: the latest state of every object, by namespace and name.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use super::Event;
+
+/// Namespace and name of an object (`namespace` is empty for cluster-scoped objects).
+pub(crate) type ObjectKey = (String, String);
+
+/// A read-only, always up-to-date view of the objects a [`Watcher`](super::Watcher) sees, for
+/// reconcilers: look objects up instead of asking the API server.
+///
+/// The store is filled as the watcher is polled (drive the watcher, e.g. in a task of its own).
+/// It is *ready* once the first initial list is complete; after a re-list (a `410 Gone`) the
+/// old contents stay readable until the new list is complete, then are swapped at once, so a
+/// reader never sees a half-listed state. Cheap to clone; `Send + Sync`.
+///
+/// ```no_run
+/// use futures::StreamExt;
+/// # #[derive(Clone, serde::Deserialize)] struct ConfigMap {}
+/// # async fn run(client: incluster::Client, request: incluster::Request) -> incluster::Result<()> {
+/// let watcher = incluster::Watcher::<ConfigMap>::new(client, request);
+/// let store = watcher.store();
+/// tokio::spawn(watcher.for_each(|_| async {}));
+/// store.wait_ready().await;
+/// if let Some(settings) = store.get("default", "settings") {
+///     // use *settings
+/// }
+/// println!("{} ConfigMaps", store.len());
+/// # Ok(()) }
+/// ```
+pub struct Store<T> {
+    shared: Arc<Shared<T>>,
+}
+
+struct Shared<T> {
+    objects: RwLock<HashMap<ObjectKey, Arc<T>>>,
+    ready: tokio::sync::watch::Sender<bool>,
+}
+
+impl<T> Clone for Store<T> {
+    fn clone(&self) -> Self {
+        Store {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Store<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("len", &self.len())
+            .field("ready", &self.is_ready())
+            .finish()
+    }
+}
+
+impl<T> Store<T> {
+    /// The object `namespace`/`name` (use `""` as the namespace of a cluster-scoped object).
+    ///
+    /// ```no_run
+    /// # fn f(store: incluster::watcher::Store<serde_json::Value>) {
+    /// let settings = store.get("default", "settings");
+    /// # }
+    /// ```
+    pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<T>> {
+        let objects = self
+            .shared
+            .objects
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        objects
+            .get(&(namespace.to_string(), name.to_string()))
+            .cloned()
+    }
+
+    /// Every object, in no particular order.
+    ///
+    /// ```no_run
+    /// # fn f(store: incluster::watcher::Store<serde_json::Value>) {
+    /// for object in store.list() { println!("{object}"); }
+    /// # }
+    /// ```
+    pub fn list(&self) -> Vec<Arc<T>> {
+        let objects = self
+            .shared
+            .objects
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        objects.values().cloned().collect()
+    }
+
+    /// How many objects the store holds.
+    ///
+    /// ```no_run
+    /// # fn f(store: incluster::watcher::Store<serde_json::Value>) { println!("{}", store.len()); }
+    /// ```
+    pub fn len(&self) -> usize {
+        self.shared
+            .objects
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
+    /// Whether the store holds no object.
+    ///
+    /// ```no_run
+    /// # fn f(store: incluster::watcher::Store<serde_json::Value>) { assert!(!store.is_empty()); }
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the first initial list has completed (before that the store is empty).
+    ///
+    /// ```no_run
+    /// # fn f(store: incluster::watcher::Store<serde_json::Value>) { if store.is_ready() { /* … */ } }
+    /// ```
+    pub fn is_ready(&self) -> bool {
+        *self.shared.ready.borrow()
+    }
+
+    /// Waits until the first initial list has completed.
+    ///
+    /// ```no_run
+    /// # async fn f(store: incluster::watcher::Store<serde_json::Value>) { store.wait_ready().await; }
+    /// ```
+    pub async fn wait_ready(&self) {
+        let mut ready = self.shared.ready.subscribe();
+        // The sender lives in `shared`, which `self` keeps alive: this never fails.
+        let _ = ready.wait_for(|ready| *ready).await;
+    }
+}
+
+/// The watcher's side: applies events to the store.
+pub(crate) struct Writer<T> {
+    shared: Arc<Shared<T>>,
+    /// Objects of an initial list in progress, swapped in at `InitDone`.
+    pending: Option<HashMap<ObjectKey, Arc<T>>>,
+}
+
+impl<T: Clone> Writer<T> {
+    pub(crate) fn new() -> (Writer<T>, Store<T>) {
+        let shared = Arc::new(Shared {
+            objects: RwLock::new(HashMap::new()),
+            ready: tokio::sync::watch::Sender::new(false),
+        });
+        (
+            Writer {
+                shared: shared.clone(),
+                pending: None,
+            },
+            Store { shared },
+        )
+    }
+
+    pub(crate) fn apply(&mut self, event: &Event<T>, key: &ObjectKey) {
+        match event {
+            Event::Init => self.pending = Some(HashMap::new()),
+            Event::InitApply(object) => {
+                if let Some(pending) = &mut self.pending {
+                    pending.insert(key.clone(), Arc::new(object.clone()));
+                }
+            }
+            Event::InitDone => {
+                if let Some(pending) = self.pending.take() {
+                    *self
+                        .shared
+                        .objects
+                        .write()
+                        .unwrap_or_else(|e| e.into_inner()) = pending;
+                    self.shared.ready.send_replace(true);
+                }
+            }
+            Event::Apply(object) => {
+                self.objects().insert(key.clone(), Arc::new(object.clone()));
+            }
+            Event::Delete(_) => {
+                self.objects().remove(key);
+            }
+        }
+    }
+
+    fn objects(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<ObjectKey, Arc<T>>> {
+        self.shared
+            .objects
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(name: &str) -> ObjectKey {
+        ("ns".to_string(), name.to_string())
+    }
+
+    #[test]
+    fn a_relist_swaps_the_contents_at_init_done() {
+        let (mut writer, store) = Writer::<u32>::new();
+        let none = ObjectKey::default();
+        assert!(!store.is_ready());
+        writer.apply(&Event::Init, &none);
+        writer.apply(&Event::InitApply(1), &key("a"));
+        writer.apply(&Event::InitApply(2), &key("b"));
+        assert!(store.is_empty(), "not visible before InitDone");
+        writer.apply(&Event::InitDone, &none);
+        assert!(store.is_ready());
+        assert_eq!(store.len(), 2);
+        writer.apply(&Event::Apply(3), &key("a"));
+        writer.apply(&Event::Delete(2), &key("b"));
+        assert_eq!(store.get("ns", "a").as_deref(), Some(&3));
+        assert_eq!(store.get("ns", "b"), None);
+        // A re-list: the old view stays until the new one is complete.
+        writer.apply(&Event::Init, &none);
+        writer.apply(&Event::InitApply(9), &key("c"));
+        assert_eq!(store.get("ns", "a").as_deref(), Some(&3));
+        writer.apply(&Event::InitDone, &none);
+        assert_eq!(store.get("ns", "a"), None);
+        assert_eq!(
+            store.list().into_iter().map(|v| *v).collect::<Vec<_>>(),
+            [9]
+        );
+    }
+
+    #[tokio::test]
+    async fn wait_ready_resolves_at_the_first_init_done() {
+        let (mut writer, store) = Writer::<u32>::new();
+        let waiter = tokio::spawn({
+            let store = store.clone();
+            async move { store.wait_ready().await }
+        });
+        writer.apply(&Event::Init, &ObjectKey::default());
+        writer.apply(&Event::InitDone, &ObjectKey::default());
+        waiter.await.unwrap();
+        store.wait_ready().await;
+    }
+}

@@ -1,0 +1,563 @@
+//! The watcher against a real kube-apiserver: no lost events through cut connections, server
+//! timeouts and a real `410 Gone` (etcd compaction while the watcher is disconnected); bookmarks;
+//! the streaming list, and its fallback to list + watch on a server that refuses it.
+//!
+//! The control planes here are dedicated ones: ConfigMaps skip the watch cache
+//! (`--watch-cache-sizes=configmaps#0`) so that their watches read etcd and meet its compactions
+//! (a real 410); Secrets keep the watch cache, which sends bookmarks. A second control plane runs
+//! with `--feature-gates=WatchList=false`, as a server that refuses streaming lists.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use futures::StreamExt;
+use incluster::watcher::{Event, Store};
+use incluster::{Client, Method, Request, Watcher};
+use incluster_tests::controlplane::{Admin, ControlPlane};
+use incluster_tests::logcapture::LogCapture;
+use incluster_tests::podfs::PodFs;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::net::{TcpListener, TcpStream};
+use tracing::Instrument;
+
+fn plane() -> &'static ControlPlane {
+    static PLANE: OnceLock<ControlPlane> = OnceLock::new();
+    PLANE.get_or_init(|| ControlPlane::dedicated("watcher", &["--watch-cache-sizes=configmaps#0"]))
+}
+
+fn refusing_plane() -> &'static ControlPlane {
+    static PLANE: OnceLock<ControlPlane> = OnceLock::new();
+    PLANE.get_or_init(|| {
+        ControlPlane::dedicated("watcher-nowatchlist", &["--feature-gates=WatchList=false"])
+    })
+}
+
+/// Every test's `tracing` output, each test's lines marked by its span.
+fn logs() -> &'static LogCapture {
+    static LOGS: OnceLock<LogCapture> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = LogCapture::default();
+        tracing::subscriber::set_global_default(logs.subscriber()).expect("one subscriber");
+        logs
+    })
+}
+
+fn lines_of(test: &str) -> Vec<String> {
+    let marker = format!("test{{name=\"{test}\"}}");
+    let marker_plain = format!("test{{name={test}}}");
+    logs()
+        .contents()
+        .lines()
+        .filter(|l| l.contains(&marker) || l.contains(&marker_plain))
+        .map(str::to_string)
+        .collect()
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+struct Object {
+    metadata: Meta,
+    #[serde(default)]
+    data: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+struct Meta {
+    name: String,
+    namespace: String,
+    #[serde(rename = "resourceVersion")]
+    resource_version: String,
+}
+
+/// A TCP relay in front of the API server that the test can cut (every connection dropped
+/// mid-stream) or hold (new connections refused) at will. TLS passes through untouched.
+struct Relay {
+    port: u16,
+    connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    holding: Arc<AtomicBool>,
+    cuts: AtomicUsize,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Relay {
+    async fn start(target: u16) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let holding = Arc::new(AtomicBool::new(false));
+        let (tracked, held) = (connections.clone(), holding.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                if held.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let relay = tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", target)).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                tracked.lock().unwrap().push(relay);
+            }
+        });
+        Relay {
+            port,
+            connections,
+            holding,
+            cuts: AtomicUsize::new(0),
+            task,
+        }
+    }
+
+    /// Drops every open connection (watches included) at once.
+    fn cut(&self) {
+        for connection in self.connections.lock().unwrap().drain(..) {
+            connection.abort();
+        }
+        self.cuts.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Cuts every connection and refuses new ones until [`Relay::release`].
+    fn hold(&self) {
+        self.holding.store(true, Ordering::SeqCst);
+        self.cut();
+    }
+
+    fn release(&self) {
+        self.holding.store(false, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.task.abort();
+        self.cut();
+    }
+}
+
+fn pod_dir(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("incluster-watcher-{name}-{}", std::process::id()))
+}
+
+/// A simulated Pod allowed to read and watch ConfigMaps and Secrets in `namespace`, talking to
+/// the API server on `port` (the relay's, or the server's own).
+async fn pod(plane: &ControlPlane, namespace: &str) -> PodFs {
+    let admin = plane.admin();
+    let rules = json!([{"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["get", "list", "watch"]}]);
+    let id = admin.create_identity(namespace, "watcher", rules).await;
+    let token = admin.mint_token(&id, None).await;
+    PodFs::new(&pod_dir(namespace), &token, &plane.ca_pem, namespace)
+}
+
+fn client(pod: &PodFs, port: u16) -> Client {
+    let port = port.to_string();
+    Client::new(pod.config("127.0.0.1", &port)).unwrap()
+}
+
+fn list_request(namespace: &str, resource: &'static str) -> Request {
+    let template = match resource {
+        "configmaps" => "/api/v1/namespaces/{namespace}/configmaps",
+        _ => "/api/v1/namespaces/{namespace}/secrets",
+    };
+    Request::builder(Method::GET, template)
+        .path_param("namespace", namespace)
+        .build()
+        .unwrap()
+}
+
+/// name → resourceVersion: what the consumer's view and the server's list are compared on.
+type View = BTreeMap<String, String>;
+
+/// What a consumer of the watcher saw.
+#[derive(Default)]
+struct Seen {
+    view: View,
+    inits: usize,
+    init_dones: usize,
+    errors: Vec<String>,
+}
+
+/// Consumes `watcher` in a task: keeps a view exactly as a reconciler would from the events.
+fn consume(
+    watcher: Watcher<Object>,
+    test: &'static str,
+) -> (Arc<Mutex<Seen>>, tokio::task::JoinHandle<()>) {
+    let seen: Arc<Mutex<Seen>> = Arc::default();
+    let shared = seen.clone();
+    let task = tokio::spawn(
+        async move {
+            let mut watcher = watcher;
+            let mut building: Option<View> = None;
+            while let Some(event) = watcher.next().await {
+                let mut seen = shared.lock().unwrap();
+                match event {
+                    Ok(Event::Init) => {
+                        seen.inits += 1;
+                        building = Some(View::new());
+                    }
+                    Ok(Event::InitApply(o)) => {
+                        building
+                            .as_mut()
+                            .expect("InitApply after Init")
+                            .insert(o.metadata.name, o.metadata.resource_version);
+                    }
+                    Ok(Event::InitDone) => {
+                        seen.init_dones += 1;
+                        seen.view = building.take().expect("InitDone after Init");
+                    }
+                    Ok(Event::Apply(o)) => {
+                        assert!(building.is_none(), "Apply during an initial list");
+                        seen.view
+                            .insert(o.metadata.name, o.metadata.resource_version);
+                    }
+                    Ok(Event::Delete(o)) => {
+                        seen.view.remove(&o.metadata.name);
+                    }
+                    Err(err) => seen.errors.push(err.to_string()),
+                }
+            }
+        }
+        .instrument(tracing::info_span!("test", name = test)),
+    );
+    (seen, task)
+}
+
+async fn fresh_list(admin: &Admin, namespace: &str, resource: &str) -> View {
+    let list = admin
+        .call(
+            "GET",
+            &format!("/api/v1/namespaces/{namespace}/{resource}"),
+            None,
+        )
+        .await;
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["metadata"]["name"].as_str().unwrap().to_string(),
+                o["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+fn store_view(store: &Store<Object>) -> View {
+    store
+        .list()
+        .iter()
+        .map(|o| (o.metadata.name.clone(), o.metadata.resource_version.clone()))
+        .collect()
+}
+
+/// Waits until the consumer's view and the store equal a fresh list (the watch may lag the
+/// last writes by a moment); a generous deadline only turns a hang into a failure.
+async fn converge(
+    admin: &Admin,
+    namespace: &str,
+    resource: &str,
+    seen: &Mutex<Seen>,
+    store: &Store<Object>,
+) -> View {
+    let mut last = (View::new(), View::new(), View::new());
+    for _ in 0..600 {
+        let expected = fresh_list(admin, namespace, resource).await;
+        let view = seen.lock().unwrap().view.clone();
+        let stored = store_view(store);
+        if view == expected && stored == expected {
+            return expected;
+        }
+        last = (expected, view, stored);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (expected, view, stored) = last;
+    let missing: Vec<_> = expected
+        .iter()
+        .filter(|(k, v)| view.get(*k) != Some(v))
+        .collect();
+    let extra: Vec<_> = view
+        .iter()
+        .filter(|(k, v)| expected.get(*k) != Some(v))
+        .collect();
+    panic!(
+        "{resource}: the watcher's view never matched a fresh list: {} expected, {} seen, {} stored; \
+         missing or stale {missing:?}; extra {extra:?}",
+        expected.len(),
+        view.len(),
+        stored.len()
+    );
+}
+
+/// One of 1,000 mutations on a pool of 60 names: create if absent, else update or delete.
+async fn mutate(
+    admin: &Admin,
+    namespace: &str,
+    resource: &str,
+    step: usize,
+    live: &mut BTreeMap<String, bool>,
+) {
+    let name = format!("obj-{:02}", (step * 7919) % 60);
+    let base = format!("/api/v1/namespaces/{namespace}/{resource}");
+    let exists = live.get(&name).copied().unwrap_or(false);
+    // Secrets take base64 in `data`; `stringData` takes text.
+    let field = if resource == "secrets" {
+        "stringData"
+    } else {
+        "data"
+    };
+    let data = json!({"step": step.to_string()});
+    if !exists {
+        admin
+            .call(
+                "POST",
+                &base,
+                Some(json!({"metadata": {"name": name}, field: data})),
+            )
+            .await;
+        live.insert(name, true);
+    } else if step.is_multiple_of(3) {
+        admin.call("DELETE", &format!("{base}/{name}"), None).await;
+        live.insert(name, false);
+    } else {
+        admin
+            .call(
+                "PUT",
+                &format!("{base}/{name}"),
+                Some(json!({"metadata": {"name": name}, field: data})),
+            )
+            .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_mutations_through_cut_connections_and_a_real_410_lose_nothing() {
+    logs();
+    let plane = plane();
+    let namespace = "watch-1000";
+    let pod = pod(plane, namespace).await;
+    let admin = plane.admin();
+    let relay = Relay::start(plane.port).await;
+    let client = client(&pod, relay.port);
+
+    // ConfigMaps: read from etcd (compaction → 410). Secrets: through the watch cache (bookmarks).
+    // Both with a 5 s server timeout, so watches also end and resume on their own.
+    let configmaps = Watcher::<Object>::new(client.clone(), list_request(namespace, "configmaps"))
+        .server_timeout(Duration::from_secs(5))
+        .page_size(10);
+    let cm_store = configmaps.store();
+    let secrets = Watcher::<Object>::new(client.clone(), list_request(namespace, "secrets"))
+        .server_timeout(Duration::from_secs(5))
+        .page_size(10);
+    let secret_store = secrets.store();
+    let (cm_seen, cm_task) = consume(configmaps, "cm-1000");
+    let (secret_seen, secret_task) = consume(secrets, "secret-1000");
+    cm_store.wait_ready().await;
+    secret_store.wait_ready().await;
+
+    let (mut live_cm, mut live_secret) = (BTreeMap::new(), BTreeMap::new());
+    let mut compactions = 0;
+    for step in 0..1000 {
+        mutate(&admin, namespace, "configmaps", step, &mut live_cm).await;
+        if step.is_multiple_of(2) {
+            mutate(&admin, namespace, "secrets", step, &mut live_secret).await;
+        }
+        if step % 97 == 50 {
+            // A dropped connection: every watch and list in flight dies mid-stream.
+            relay.cut();
+        }
+        if step == 300 || step == 700 {
+            // The watcher is away while objects change and etcd compacts its history: when it
+            // comes back, its resourceVersion is gone (410) and it must re-list.
+            relay.hold();
+            for extra in 0..20 {
+                mutate(
+                    &admin,
+                    namespace,
+                    "configmaps",
+                    5000 + step + extra,
+                    &mut live_cm,
+                )
+                .await;
+            }
+            plane.compact_etcd().await;
+            compactions += 1;
+            relay.release();
+        }
+        if step == 250 || step == 650 {
+            // A quiet spell longer than the server timeout: the watches get their bookmark
+            // (sent 2 s before the deadline), end, and resume from the bookmark's version.
+            tokio::time::sleep(Duration::from_secs(7)).await;
+        }
+    }
+
+    let cms = converge(&admin, namespace, "configmaps", &cm_seen, &cm_store).await;
+    let secrets = converge(&admin, namespace, "secrets", &secret_seen, &secret_store).await;
+    cm_task.abort();
+    secret_task.abort();
+
+    let cm_logs = lines_of("cm-1000").join("\n");
+    let secret_logs = lines_of("secret-1000").join("\n");
+    let cm = cm_seen.lock().unwrap();
+    let secret = secret_seen.lock().unwrap();
+    println!(
+        "configmaps: {} objects, {} inits, {} errors yielded; secrets: {} objects, {} inits; {} cuts, {compactions} compactions; \
+         410 re-lists: {}; watch resumptions: {}; bookmarks: {}",
+        cms.len(),
+        cm.inits,
+        cm.errors.len(),
+        secrets.len(),
+        secret.inits,
+        relay.cuts.load(Ordering::SeqCst),
+        cm_logs.matches("(410").count(),
+        cm_logs.matches("watcher: watch ended").count() + secret_logs.matches("watcher: watch ended").count(),
+        secret_logs.matches("watcher: bookmark").count(),
+    );
+    assert!(!cms.is_empty() && !secrets.is_empty());
+    assert!(
+        cm.inits >= 2,
+        "a real 410 must have made the ConfigMap watcher re-list: {} inits\n{cm_logs}",
+        cm.inits
+    );
+    assert!(cm_logs.contains("(410"), "no 410 in the logs:\n{cm_logs}");
+    assert!(
+        secret_logs.contains("watcher: bookmark"),
+        "no bookmark seen:\n{secret_logs}"
+    );
+    assert!(
+        cm_logs.contains("watcher: watch ended") || secret_logs.contains("watcher: watch ended"),
+        "no server-side watch timeout seen"
+    );
+    // Cut connections are reported as errors (then retried), never silently lost.
+    assert!(
+        cm.errors.iter().all(|e| !e.contains("410")),
+        "a 410 is handled, not yielded: {:?}",
+        cm.errors
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_streaming_list_against_the_real_server() {
+    logs();
+    let plane = plane();
+    let namespace = "watch-streaming";
+    let pod = pod(plane, namespace).await;
+    let admin = plane.admin();
+    let mut live = BTreeMap::new();
+    for step in 0..25 {
+        mutate(&admin, namespace, "secrets", step, &mut live).await;
+    }
+    let client = client(&pod, plane.port);
+    let watcher = Watcher::<Object>::new(client, list_request(namespace, "secrets"));
+    let store = watcher.store();
+    let (seen, task) = consume(watcher, "streaming");
+    store.wait_ready().await;
+    for step in 25..60 {
+        mutate(&admin, namespace, "secrets", step, &mut live).await;
+    }
+    converge(&admin, namespace, "secrets", &seen, &store).await;
+    task.abort();
+    let log = lines_of("streaming").join("\n");
+    assert!(
+        log.contains("watcher: streaming list complete (initial-events-end bookmark)"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("list page"),
+        "no paginated list was needed:\n{log}"
+    );
+    assert!(!log.contains("falling back"), "{log}");
+    assert_eq!(seen.lock().unwrap().inits, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_refuses_streaming_lists_gets_list_and_watch() {
+    logs();
+    let plane = refusing_plane();
+    let namespace = "watch-fallback";
+    let pod = pod(plane, namespace).await;
+    let admin = plane.admin();
+    let mut live = BTreeMap::new();
+    for step in 0..40 {
+        mutate(&admin, namespace, "configmaps", step, &mut live).await;
+    }
+    let client = client(&pod, plane.port);
+    let watcher =
+        Watcher::<Object>::new(client, list_request(namespace, "configmaps")).page_size(7);
+    let store = watcher.store();
+    let (seen, task) = consume(watcher, "fallback");
+    store.wait_ready().await;
+    for step in 40..80 {
+        mutate(&admin, namespace, "configmaps", step, &mut live).await;
+    }
+    converge(&admin, namespace, "configmaps", &seen, &store).await;
+    task.abort();
+    let log = lines_of("fallback").join("\n");
+    assert!(log.contains("refused a streaming list"), "{log}");
+    assert!(
+        log.matches("watcher: list page").count() >= 3,
+        "pages of 7:\n{log}"
+    );
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.inits, 1);
+    assert!(
+        seen.errors.is_empty(),
+        "the refusal is handled, not yielded: {:?}",
+        seen.errors
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forbidden_watch_is_yielded_as_a_clear_error_and_retried() {
+    logs();
+    let plane = plane();
+    let namespace = "watch-forbidden";
+    let pod = pod(plane, namespace).await;
+    let client = client(&pod, plane.port);
+    let list = Request::builder(Method::GET, "/api/v1/namespaces/{namespace}/pods")
+        .path_param("namespace", namespace)
+        .build()
+        .unwrap();
+    let mut watcher = Watcher::<Object>::new(client, list);
+    for _ in 0..2 {
+        let err = watcher.next().await.expect("never ends").unwrap_err();
+        assert!(err.is_forbidden(), "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_that_does_not_decode_is_an_error_and_the_watch_goes_on() {
+    logs();
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Strict {
+        data: BTreeMap<String, u32>,
+    }
+    let plane = plane();
+    let namespace = "watch-decode";
+    let pod = pod(plane, namespace).await;
+    let admin = plane.admin();
+    let base = format!("/api/v1/namespaces/{namespace}/configmaps");
+    admin
+        .call(
+            "POST",
+            &base,
+            Some(json!({"metadata": {"name": "good"}, "data": {"n": "1"}})),
+        )
+        .await;
+    let client = client(&pod, plane.port);
+    let mut watcher = Watcher::<Strict>::new(client, list_request(namespace, "configmaps"));
+    assert!(matches!(watcher.next().await, Some(Ok(Event::Init))));
+    let err = watcher.next().await.unwrap().unwrap_err();
+    assert!(matches!(err, incluster::Error::Decode { .. }), "{err}");
+    assert!(matches!(watcher.next().await, Some(Ok(Event::InitDone))));
+}
