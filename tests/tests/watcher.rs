@@ -350,13 +350,13 @@ async fn a_thousand_mutations_through_cut_connections_and_a_real_410_lose_nothin
     let client = client(&pod, relay.port);
 
     // ConfigMaps: read from etcd (compaction → 410). Secrets: through the watch cache (bookmarks).
-    // Both with a 5 s server timeout, so watches also end and resume on their own.
+    // Short server timeouts (5 s, 8 s), so watches also end and resume on their own.
     let configmaps = Watcher::<Object>::new(client.clone(), list_request(namespace, "configmaps"))
         .server_timeout(Duration::from_secs(5))
         .page_size(10);
     let cm_store = configmaps.store();
     let secrets = Watcher::<Object>::new(client.clone(), list_request(namespace, "secrets"))
-        .server_timeout(Duration::from_secs(5))
+        .server_timeout(Duration::from_secs(8))
         .page_size(10);
     let secret_store = secrets.store();
     let (cm_seen, cm_task) = consume(configmaps, "cm-1000");
@@ -394,9 +394,10 @@ async fn a_thousand_mutations_through_cut_connections_and_a_real_410_lose_nothin
             relay.release();
         }
         if step == 250 || step == 650 {
-            // A quiet spell longer than the server timeout: the watches get their bookmark
-            // (sent 2 s before the deadline), end, and resume from the bookmark's version.
-            tokio::time::sleep(Duration::from_secs(7)).await;
+            // A quiet spell longer than the server timeouts: the watches end and resume, and
+            // the Secrets watch (8 s) gets the bookmark the watch cache sends 2 s before its
+            // deadline, and resumes from the bookmark's version.
+            tokio::time::sleep(Duration::from_secs(10)).await;
         }
     }
 
@@ -411,7 +412,7 @@ async fn a_thousand_mutations_through_cut_connections_and_a_real_410_lose_nothin
     let secret = secret_seen.lock().unwrap();
     println!(
         "configmaps: {} objects, {} inits, {} errors yielded; secrets: {} objects, {} inits; {} cuts, {compactions} compactions; \
-         410 re-lists: {}; watch resumptions: {}; bookmarks: {}",
+         410 re-lists: {}; watch resumptions: {}; periodic bookmarks: {}; initial-events-end bookmarks: {}",
         cms.len(),
         cm.inits,
         cm.errors.len(),
@@ -420,7 +421,9 @@ async fn a_thousand_mutations_through_cut_connections_and_a_real_410_lose_nothin
         relay.cuts.load(Ordering::SeqCst),
         cm_logs.matches("(410").count(),
         cm_logs.matches("watcher: watch ended").count() + secret_logs.matches("watcher: watch ended").count(),
-        secret_logs.matches("watcher: bookmark").count(),
+        secret_logs.matches("watcher: bookmark").count() + cm_logs.matches("watcher: bookmark").count(),
+        cm_logs.matches("initial-events-end bookmark").count()
+            + secret_logs.matches("initial-events-end bookmark").count(),
     );
     assert!(!cms.is_empty() && !secrets.is_empty());
     assert!(
@@ -429,9 +432,13 @@ async fn a_thousand_mutations_through_cut_connections_and_a_real_410_lose_nothin
         cm.inits
     );
     assert!(cm_logs.contains("(410"), "no 410 in the logs:\n{cm_logs}");
+    // Bookmarks: each streaming (re)list ends with the `k8s.io/initial-events-end` bookmark the
+    // watcher resumes from; the watch cache's periodic bookmarks (2 s before a watch's deadline)
+    // depend on timing and are counted above, not required.
+    let initial_end = "streaming list complete (initial-events-end bookmark)";
     assert!(
-        secret_logs.contains("watcher: bookmark"),
-        "no bookmark seen:\n{secret_logs}"
+        cm_logs.matches(initial_end).count() >= 2 && secret_logs.contains(initial_end),
+        "bookmarks not seen:\n{cm_logs}\n{secret_logs}"
     );
     assert!(
         cm_logs.contains("watcher: watch ended") || secret_logs.contains("watcher: watch ended"),
