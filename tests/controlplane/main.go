@@ -42,6 +42,8 @@ func main() {
 	dir := flag.String("dir", "", "state directory (created; removed on exit with --remove-on-exit)")
 	removeOnExit := flag.Bool("remove-on-exit", false, "delete --dir when the process exits")
 	watchStdin := flag.Bool("exit-on-stdin-eof", true, "exit when standard input closes")
+	var extraArgs repeated
+	flag.Var(&extraArgs, "apiserver-arg", "an extra kube-apiserver flag, appended after the built-in ones, e.g. --apiserver-arg=--watch-cache=false (repeatable; a scalar flag given again overrides the built-in value)")
 	flag.Parse()
 	if *dir == "" {
 		fail("--dir is required")
@@ -93,7 +95,7 @@ func main() {
 	}
 
 	cmd := app.NewAPIServerCommand()
-	cmd.SetArgs([]string{
+	cmd.SetArgs(append([]string{
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
 		fmt.Sprintf("--secure-port=%d", port),
@@ -113,7 +115,7 @@ func main() {
 		"--profiling=false",
 		"--enable-priority-and-fairness=false",
 		"--v=0",
-	})
+	}, extraArgs...))
 	if err := cmd.Execute(); err != nil {
 		fmt.Fprintf(os.Stderr, "controlplane: kube-apiserver exited: %v\n", err)
 		stop(1)
@@ -188,3 +190,9 @@ func fail(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "controlplane: "+format+"\n", args...)
 	os.Exit(2)
 }
+
+// repeated is a flag that may be given many times.
+type repeated []string
+
+func (r *repeated) String() string     { return fmt.Sprint([]string(*r)) }
+func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
