@@ -42,8 +42,8 @@ func main() {
 	dir := flag.String("dir", "", "state directory (created; removed on exit with --remove-on-exit)")
 	removeOnExit := flag.Bool("remove-on-exit", false, "delete --dir when the process exits")
 	watchStdin := flag.Bool("exit-on-stdin-eof", true, "exit when standard input closes")
-	var apiserverArgs stringList
-	flag.Var(&apiserverArgs, "apiserver-arg", "an extra kube-apiserver flag, e.g. --apiserver-arg=--watch-cache=false (repeatable; later flags win)")
+	var extraArgs repeated
+	flag.Var(&extraArgs, "apiserver-arg", "an extra kube-apiserver flag, appended after the built-in ones, e.g. --apiserver-arg=--watch-cache=false (repeatable; a scalar flag given again overrides the built-in value)")
 	flag.Parse()
 	if *dir == "" {
 		fail("--dir is required")
@@ -115,7 +115,7 @@ func main() {
 		"--profiling=false",
 		"--enable-priority-and-fairness=false",
 		"--v=0",
-	}, apiserverArgs...))
+	}, extraArgs...))
 	if err := cmd.Execute(); err != nil {
 		fmt.Fprintf(os.Stderr, "controlplane: kube-apiserver exited: %v\n", err)
 		stop(1)
@@ -165,12 +165,6 @@ func startEtcd(dataDir string) (string, error) {
 	return client.String(), nil
 }
 
-// stringList collects a repeated string flag.
-type stringList []string
-
-func (l *stringList) String() string     { return fmt.Sprint([]string(*l)) }
-func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
-
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -196,3 +190,9 @@ func fail(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "controlplane: "+format+"\n", args...)
 	os.Exit(2)
 }
+
+// repeated is a flag that may be given many times.
+type repeated []string
+
+func (r *repeated) String() string     { return fmt.Sprint([]string(*r)) }
+func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
