@@ -83,9 +83,9 @@ pub enum Error {
         limit: u64,
     },
     /// A 2xx response body did not decode into the declared type.
-    #[error(
-        "the response to {request} did not decode into {type_name}; the body began with: {excerpt}"
-    )]
+    // The decoder's message is a leaf (it has no further cause) and is the whole point of this
+    // error, so it is shown here as well as kept as the source.
+    #[error("the response to {request} did not decode into {type_name}: {source}; the body began with: {excerpt}")]
     Decode {
         /// The method and path of the request, e.g. `GET /api`.
         request: String,

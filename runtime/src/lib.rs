@@ -1,34 +1,4 @@
-//! # incluster
-//!
-//! The shortest safe path from code in a Pod to the Kubernetes API: annotate a trait, get a typed
-//! client that finds the API server, trusts only the Pod's `ca.crt`, and follows token rotation.
-//!
-//! ```no_run
-//! use serde::Deserialize;
-//!
-//! #[derive(Debug, Deserialize)]
-//! pub struct ConfigMap {
-//!     pub data: Option<std::collections::BTreeMap<String, String>>,
-//! }
-//!
-//! #[incluster::in_cluster_client]
-//! pub trait ConfigMaps {
-//!     /// Read one ConfigMap in the Pod's own namespace.
-//!     #[get("/api/v1/namespaces/{namespace}/configmaps/{name}")]
-//!     async fn get(&self, name: &str) -> incluster::Result<ConfigMap>;
-//! }
-//!
-//! # async fn run() -> incluster::Result<()> {
-//! let configmaps = ConfigMapsClient::in_cluster()?;
-//! match configmaps.get("settings").await {
-//!     Ok(cm) => println!("{:?}", cm.data),
-//!     Err(err) if err.is_not_found() => println!("no settings yet"),
-//!     Err(err) => return Err(err),
-//! }
-//! # Ok(()) }
-//! ```
-//!
-//! Outside a cluster, run `kubectl proxy` and use [`Config::proxy`].
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -83,11 +53,6 @@ impl RequestBuilder {
         self.body_as(body, content_type)
     }
 }
-
-/// The README's examples, compiled as doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
 
 /// What generated clients call. Not a public API: names here change without notice.
 ///

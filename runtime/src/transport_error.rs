@@ -76,3 +76,26 @@ fn find_rustls_error<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a rustls
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_certificate_failures_get_the_certificate_hint() {
+        let server = "https://10.96.0.1:443";
+        let ca = Some(Path::new("/sa/ca.crt"));
+        let refused = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let message = tls_message(&refused, server, ca);
+        assert!(
+            message.contains("signed by a trusted CA") && message.contains("/sa/ca.crt"),
+            "{message}"
+        );
+        // A record that fails to decrypt mid-stream says nothing about certificates.
+        let message = tls_message(&rustls::Error::DecryptError, server, ca);
+        assert!(
+            !message.contains("certificate") && !message.contains("CA"),
+            "{message}"
+        );
+    }
+}

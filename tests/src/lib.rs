@@ -7,3 +7,8 @@ pub mod controlplane;
 pub mod logcapture;
 pub mod podfs;
 pub mod testserver;
+
+/// The repository README's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
