@@ -4,21 +4,18 @@ pub mod api;
 
 use incluster::{Client, Config};
 
-/// The client the examples run with: `Config::proxy($INCLUSTER_PROXY)` beside a `kubectl proxy`,
-/// else `Config::in_cluster_at($INCLUSTER_SA_DIR)` (a service-account directory elsewhere than
-/// the default, as the tests' simulated Pods use), else `Config::in_cluster()`.
+/// The client the examples run with: [`Config::infer`] (in a Pod, the service account; beside a
+/// `kubectl proxy`, `$INCLUSTER_PROXY`), except that `$INCLUSTER_SA_DIR` names a service-account
+/// directory elsewhere than the default, as the tests' simulated Pods use.
 ///
 /// ```no_run
 /// let client = incluster_examples::client_from_env()?;
 /// # Ok::<(), incluster::Error>(())
 /// ```
 pub fn client_from_env() -> incluster::Result<Client> {
-    let config = match std::env::var("INCLUSTER_PROXY") {
-        Ok(url) => Config::proxy(&url)?,
-        Err(_) => match std::env::var("INCLUSTER_SA_DIR") {
-            Ok(dir) => Config::in_cluster_at(dir)?,
-            Err(_) => Config::in_cluster()?,
-        },
+    let config = match std::env::var("INCLUSTER_SA_DIR") {
+        Ok(dir) if std::env::var_os("INCLUSTER_PROXY").is_none() => Config::in_cluster_at(dir)?,
+        _ => Config::infer()?,
     };
     Client::new(config)
 }

@@ -164,10 +164,11 @@ impl Config {
         discover(&*options.env, &options.dir)
     }
 
-    /// The usual choice: inside a Pod (`KUBERNETES_SERVICE_HOST` is set), [`Config::in_cluster`];
-    /// elsewhere, with `INCLUSTER_PROXY` set (e.g. `http://127.0.0.1:8001` beside a
-    /// `kubectl proxy` while developing), [`Config::proxy`] of that URL; otherwise an error that
-    /// names both ways.
+    /// The usual choice: with `INCLUSTER_PROXY` set (e.g. `http://127.0.0.1:8001`, beside a
+    /// `kubectl proxy` sidecar or on a developer's machine), [`Config::proxy`] of that URL;
+    /// otherwise inside a Pod (`KUBERNETES_SERVICE_HOST` is set), [`Config::in_cluster`];
+    /// otherwise an error that names both ways. The explicit variable wins over the ambient one,
+    /// since the kubelet sets `KUBERNETES_SERVICE_HOST` in every container, sidecar Pods included.
     ///
     /// ```no_run
     /// let client = incluster::Client::new(incluster::Config::infer()?)?;
@@ -334,17 +335,17 @@ impl Config {
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 fn infer_with(env: Env<'_>, dir: &Path) -> Result<Config> {
-    if env(HOST_VAR).is_some() {
-        return discover(env, dir);
-    }
-    match env(PROXY_VAR) {
-        Some(url) => proxy_with(env, dir, &url).map_err(|err| match err {
+    if let Some(url) = env(PROXY_VAR) {
+        return proxy_with(env, dir, &url).map_err(|err| match err {
             Error::Config { message, source } => Error::Config {
                 message: format!("{PROXY_VAR}: {message}"),
                 source,
             },
             other => other,
-        }),
+        });
+    }
+    match env(HOST_VAR) {
+        Some(_) => discover(env, dir),
         None => Err(Error::config(format!(
             "no Kubernetes API server found: not inside a Pod ({HOST_VAR} is not set) and {PROXY_VAR} is not set; \
              run in a Pod with a ServiceAccount, or run `kubectl proxy` and set {PROXY_VAR}=http://127.0.0.1:8001"

@@ -333,3 +333,32 @@ fn proxy_namespace_precedence() {
     .unwrap();
     assert_eq!(config.namespace(), "env-ns");
 }
+
+#[test]
+fn infer_prefers_an_explicit_proxy_then_the_pod_then_says_both_ways() {
+    let pod = Pod::new("infer");
+    let env = |extra: &[(&'static str, &str)]| {
+        let mut env = pod.env.clone();
+        for (k, v) in extra {
+            env.insert(*k, v.to_string());
+        }
+        move |name: &str| env.get(name).cloned()
+    };
+    let config = infer_with(&env(&[]), &pod.dir).unwrap();
+    assert_eq!(config.server(), "https://10.96.0.1:443");
+    let config = infer_with(&env(&[(PROXY_VAR, "http://127.0.0.1:8001")]), &pod.dir).unwrap();
+    assert_eq!(
+        config.server(),
+        "http://127.0.0.1:8001",
+        "a proxy sidecar wins"
+    );
+    let err = infer_with(&env(&[(PROXY_VAR, "http://10.0.0.1:8001")]), &pod.dir)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("INCLUSTER_PROXY: "), "{err}");
+    let err = infer_with(&|_| None, &pod.dir).unwrap_err().to_string();
+    assert!(
+        err.contains("KUBERNETES_SERVICE_HOST is not set") && err.contains("INCLUSTER_PROXY"),
+        "{err}"
+    );
+}

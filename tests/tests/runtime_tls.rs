@@ -33,7 +33,8 @@ async fn the_right_ca_is_accepted_over_http2_with_the_bearer_token() {
     assert_eq!(seen.header("authorization"), Some("Bearer token-one"));
     assert_eq!(
         seen.header("user-agent"),
-        Some(concat!("incluster/", "0.1.0"))
+        Some(format!("incluster/{}", env!("CARGO_PKG_VERSION")).as_str()),
+        "the workspace shares one version, so the tests crate's is incluster's"
     );
     assert_eq!(seen.version, "HTTP/2.0");
     assert_eq!(client.namespace(), "team-a");
