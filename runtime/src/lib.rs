@@ -51,7 +51,7 @@ pub use config::{Config, SERVICE_ACCOUNT_DIR};
 pub use error::{Error, Result};
 pub use incluster_macros::in_cluster_client;
 pub use patch::Patch;
-pub use query::QueryValue;
+pub use query::{ParamValue, QueryValue};
 pub use request::{HeaderArg, Method, Request, RequestBuilder};
 pub use status::{Status, StatusCause, StatusDetails};
 pub use watch::{Bookmark, WatchEvent, WatchStream};
