@@ -57,7 +57,14 @@ impl Write for SegmentWriter<'_> {
         if self.raw > MAX_SEGMENT_BYTES {
             return Err(fmt::Error);
         }
-        self.out.extend(utf8_percent_encode(s, SEGMENT));
+        // Kubernetes names are unreserved characters only: copy them as they are.
+        if s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        {
+            self.out.push_str(s);
+        } else {
+            self.out.extend(utf8_percent_encode(s, SEGMENT));
+        }
         Ok(())
     }
 }
@@ -68,13 +75,14 @@ pub(crate) fn placeholder_ahead(
     rest: &'static str,
     name: &str,
 ) -> Option<(&'static str, &'static str)> {
-    let open = rest.find('{')?;
-    let after_open = &rest[open + 1..];
-    let after = after_open.strip_prefix(name)?.strip_prefix('}')?;
-    let repeated = after.match_indices('{').any(|(i, _)| {
-        after[i + 1..]
-            .strip_prefix(name)
-            .is_some_and(|t| t.starts_with('}'))
+    // Bytes, not chars: `{` and `}` are ASCII, and this runs for every path parameter.
+    let open = rest.bytes().position(|b| b == b'{')?;
+    let after = rest[open + 1..].strip_prefix(name)?.strip_prefix('}')?;
+    let (name, tail) = (name.as_bytes(), after.as_bytes());
+    let repeated = (0..tail.len()).any(|i| {
+        tail[i] == b'{'
+            && tail[i + 1..].starts_with(name)
+            && tail.get(i + 1 + name.len()) == Some(&b'}')
     });
     (!repeated).then_some((&rest[..open], after))
 }
