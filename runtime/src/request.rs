@@ -95,6 +95,28 @@ impl Request {
         url
     }
 
+    /// The request's URL under `base` (the server URL, parsed once per client): what
+    /// `Client::execute` can hand reqwest instead of a string, which reqwest would parse again
+    /// (≈ 8,000 instructions, 8 % of a small GET). Equal to parsing `self.url(base.as_str())`.
+    #[allow(dead_code)] // For client.rs (the lead's): see the bench report of issue 12.
+    pub(crate) fn url_in(&self, base: &url::Url) -> url::Url {
+        let mut url = base.clone();
+        let prefix = base.path().trim_end_matches('/');
+        if prefix.is_empty() {
+            url.set_path(&self.path);
+        } else {
+            url.set_path(&format!("{prefix}{}", self.path));
+        }
+        url.set_query(None);
+        if !self.query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (name, value) in &self.query {
+                pairs.append_pair(name, value);
+            }
+        }
+        url
+    }
+
     /// `GET /api/v1/namespaces/{namespace}/pods`: what error messages and logs name the request
     /// by, without formatting it until it is shown.
     pub(crate) fn label(&self) -> RequestLabel {
@@ -443,6 +465,36 @@ mod tests {
             request.url("https://h:1"),
             "https://h:1/a/b?q=1&q=2&s=a+b%26c"
         );
+    }
+
+    #[test]
+    fn a_parsed_base_gives_the_same_url() {
+        let requests = [
+            Request::builder(
+                Method::GET,
+                "/api/v1/namespaces/{namespace}/configmaps/{name}",
+            )
+            .path_param("namespace", "default")
+            .path_param("name", "a b/ü%~.")
+            .build()
+            .unwrap(),
+            Request::builder(Method::GET, "/api")
+                .query("labelSelector", "app in (a,b)")
+                .query("x", &["1", "&"][..])
+                .build()
+                .unwrap(),
+        ];
+        for base in [
+            "https://10.96.0.1:443",
+            "http://127.0.0.1:8001/prefix",
+            "https://[::1]:6443",
+        ] {
+            let parsed = url::Url::parse(base).unwrap();
+            for request in &requests {
+                let expected = url::Url::parse(&request.url(base)).unwrap();
+                assert_eq!(request.url_in(&parsed), expected);
+            }
+        }
     }
 
     #[test]
