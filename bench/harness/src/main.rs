@@ -61,8 +61,21 @@ struct Program {
 }
 
 impl Program {
+    /// The command running this program; under `BENCH_WRAP` (e.g.
+    /// `valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.{label}`) when that is set.
     fn command(&self, args: &[String], env: &[(&'static str, String)]) -> Command {
-        let mut command = Command::new(&self.binary);
+        let wrap = std::env::var("BENCH_WRAP").unwrap_or_default();
+        let mut wrap = wrap
+            .split_whitespace()
+            .map(|w| w.replace("{label}", self.label));
+        let mut command = match wrap.next() {
+            Some(program) => {
+                let mut command = Command::new(program);
+                command.args(wrap).arg(&self.binary);
+                command
+            }
+            None => Command::new(&self.binary),
+        };
         command
             .args(args)
             .envs(env.iter().cloned())
@@ -83,6 +96,9 @@ fn usage() -> ! {
 
 fn main() {
     let mut args = std::env::args().skip(1);
+    if std::env::args().nth(1).as_deref() == Some("--exec-measure") {
+        measure::exec_measure(args.skip(1));
+    }
     let bench = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("bench dir")
@@ -258,11 +274,18 @@ fn k8s_env(port: u16, sa_dir: &Path) -> Vec<(&'static str, String)> {
 
 fn run_runtime_workloads(options: &Options, tables: &mut Vec<Table>) {
     let programs = programs(options);
-    let (gets, list_items, events) = if options.smoke {
+    let (mut gets, list_items, events) = if options.smoke {
         (60, 1200, 2_000)
     } else {
         (3_000, 5_000, 100_000)
     };
+    // For profiling runs (e.g. under BENCH_WRAP): another request count.
+    if let Some(n) = std::env::var("BENCH_GETS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        gets = n;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -290,6 +313,7 @@ fn run_runtime_workloads(options: &Options, tables: &mut Vec<Table>) {
         if options.wants("w3") {
             let args = vec!["list".to_string()];
             let results = interleave(options, &programs, &args, &env, list_items);
+            let full_rss = incluster_rss(&results);
             tables.push(Table::new(
                 "w3",
                 format!("one LIST of {list_items} ConfigMaps ({:.1} MB of JSON), local HTTPS test server", data.list.len() as f64 / 1e6),
@@ -298,6 +322,7 @@ fn run_runtime_workloads(options: &Options, tables: &mut Vec<Table>) {
             ));
             let args = vec!["list-paged".to_string()];
             let results = interleave(options, &programs, &args, &env, list_items);
+            let paged_rss = incluster_rss(&results);
             let how = if options.list_stream {
                 "incluster::ListStream"
             } else {
@@ -312,6 +337,12 @@ fn run_runtime_workloads(options: &Options, tables: &mut Vec<Table>) {
                 rows(results),
                 vec![Goal::RssVsFloor(1.05), Goal::CpuVsFloor(1.05)],
             ));
+            println!(
+                "  incluster peak RSS, paginated ÷ whole LIST: {:.1} / {:.1} MiB = {:.2} (bounded by a page: well under 1)",
+                paged_rss,
+                full_rss,
+                paged_rss / full_rss
+            );
         }
         if options.wants("w4") {
             let env = vec![("BENCH_SERVER", format!("http://{http}"))];
@@ -378,6 +409,14 @@ fn run_runtime_workloads(options: &Options, tables: &mut Vec<Table>) {
         ));
         drop(plane);
     }
+}
+
+/// The median peak RSS of the `incluster` program.
+fn incluster_rss(results: &[(Program, Vec<Cost>)]) -> f64 {
+    results
+        .iter()
+        .find(|(p, _)| p.label == "incluster")
+        .map_or(f64::NAN, |(_, runs)| measure::median_cost(runs).rss_mib)
 }
 
 fn rows(results: Vec<(Program, Vec<Cost>)>) -> Vec<Row> {

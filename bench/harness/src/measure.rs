@@ -1,7 +1,7 @@
 //! Running one program and reading what it cost: CPU user+sys and peak RSS from the rusage of the
-//! child (wait4, which also counts the descendants it waited for: rustc under cargo), and wall time.
+//! program (wait4, which also counts the descendants it waited for: rustc under cargo), and wall
+//! time (spawn to exit, as the harness sees it).
 
-use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,40 +18,86 @@ pub struct Cost {
 
 /// Runs `command` to completion; its standard output is returned, standard error passed through.
 /// Panics (naming the command) when it fails: a benchmark of a failing program means nothing.
+///
+/// The command is started by a fresh copy of this binary (`--exec-measure`), which waits for
+/// it and reports its rusage: a child's peak RSS counts the memory of the process that spawned
+/// it, and the harness holds the server's data (tens of MB), the launcher almost nothing.
 pub fn run(command: &mut Command) -> (Cost, String) {
+    let mut launcher = Command::new(std::env::current_exe().expect("current exe"));
+    launcher
+        .arg("--exec-measure")
+        .arg(command.get_program())
+        .args(command.get_args());
+    for (name, value) in command.get_envs() {
+        match value {
+            Some(value) => launcher.env(name, value),
+            None => launcher.env_remove(name),
+        };
+    }
+    if let Some(dir) = command.get_current_dir() {
+        launcher.current_dir(dir);
+    }
     let started = Instant::now();
-    let mut child = command
-        .stdout(Stdio::piped())
-        .spawn()
+    let output = launcher
+        .stderr(Stdio::inherit())
+        .output()
         .unwrap_or_else(|err| panic!("cannot start {command:?}: {err}"));
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .expect("stdout")
-        .read_to_string(&mut stdout)
-        .expect("read child stdout");
+    let wall = started.elapsed().as_secs_f64();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let (out, report) = stdout
+        .rsplit_once(REPORT)
+        .unwrap_or_else(|| panic!("{command:?}: no rusage report; output: {stdout}"));
+    let fields: Vec<f64> = report
+        .split_whitespace()
+        .map(|f| f.parse().expect("rusage field"))
+        .collect();
+    assert!(
+        output.status.success() && fields.len() == 3 && fields[0] == 0.0,
+        "{command:?} failed (exit status {}); output: {out}",
+        fields.first().copied().unwrap_or(-1.0)
+    );
+    let cost = Cost {
+        cpu: fields[1],
+        wall,
+        rss_mib: fields[2] / 1024.0,
+    };
+    (cost, out.to_string())
+}
+
+const REPORT: &str = "\n__bench_rusage__ ";
+
+/// `bench-harness --exec-measure PROGRAM ARGS…`: runs PROGRAM (its output passed through), then
+/// prints its exit code, CPU user+sys seconds and peak RSS (KiB) from wait4, and exits 0.
+pub fn exec_measure(mut args: impl Iterator<Item = String>) -> ! {
+    let program = args.next().expect("--exec-measure PROGRAM");
+    let child = Command::new(&program)
+        .args(args)
+        .spawn()
+        .unwrap_or_else(|err| panic!("cannot start {program}: {err}"));
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     // SAFETY: rusage is plain old data; wait4 fills it for the child we spawned and have not reaped.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = started.elapsed();
-    assert_eq!(reaped, pid, "wait4 {command:?}");
+    assert_eq!(reaped, pid, "wait4 {program}");
     // The child is reaped: `Child` must not be waited on again (dropping it does not wait).
     std::mem::forget(child);
-    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    assert!(
-        ok,
-        "{command:?} failed (wait status {status}); output: {stdout}"
-    );
-    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    let cost = Cost {
-        cpu: seconds(usage.ru_utime) + seconds(usage.ru_stime),
-        wall: wall.as_secs_f64(),
-        rss_mib: usage.ru_maxrss as f64 / 1024.0,
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
     };
-    (cost, stdout)
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = write!(
+        stdout,
+        "{REPORT}{code} {} {}\n",
+        seconds(usage.ru_utime) + seconds(usage.ru_stime),
+        usage.ru_maxrss
+    );
+    let _ = stdout.flush();
+    std::process::exit(0)
 }
 
 /// The median of `values` (the mean of the middle two for an even count).
