@@ -90,9 +90,9 @@ pub fn exec_measure(mut args: impl Iterator<Item = String>) -> ! {
     let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    let _ = write!(
+    let _ = writeln!(
         stdout,
-        "{REPORT}{code} {} {}\n",
+        "{REPORT}{code} {} {}",
         seconds(usage.ru_utime) + seconds(usage.ru_stime),
         usage.ru_maxrss
     );
