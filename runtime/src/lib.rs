@@ -37,7 +37,7 @@ pub use incluster_macros::in_cluster_client;
 pub use list_stream::{ListStream, DEFAULT_PAGE_SIZE};
 pub use log_stream::{LineStream, CUT_MARKER, DEFAULT_MAX_LINE_BYTES};
 pub use patch::Patch;
-pub use query::QueryValue;
+pub use query::{ParamValue, QueryValue};
 pub use request::{HeaderArg, Method, Request, RequestBuilder};
 pub use retry::Retry;
 pub use status::{Status, StatusCause, StatusDetails};

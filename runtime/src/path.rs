@@ -1,4 +1,7 @@
-//! Path segments: each argument becomes exactly one percent-encoded segment.
+//! Path segments: each argument becomes exactly one percent-encoded segment, written straight
+//! into the request's path (no intermediate strings).
+
+use std::fmt::{self, Write};
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
@@ -14,38 +17,117 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// HTTP stack refuses URIs over 64 KiB with an error that would not name the argument).
 const MAX_SEGMENT_BYTES: usize = 8 * 1024;
 
-/// Encodes `value` as one path segment, or says why it cannot be one.
+/// Appends `value`, percent-encoded as one path segment, to `out`; or leaves `out` as it was and
+/// says why the value cannot be one.
 ///
 /// Empty, `.` and `..` are refused: the first would merge two segments, the others would climb
 /// the path once a server or proxy normalises it.
-pub(crate) fn encode_segment(value: &str) -> Result<String, &'static str> {
-    if value.len() > MAX_SEGMENT_BYTES {
-        return Err("is longer than 8 KiB; Kubernetes names are at most 253 characters");
+pub(crate) fn push_segment(
+    out: &mut String,
+    value: &impl fmt::Display,
+) -> Result<(), &'static str> {
+    let start = out.len();
+    let mut writer = SegmentWriter { out, raw: 0 };
+    let written = write!(writer, "{value}");
+    let raw = writer.raw;
+    let why = if written.is_err() || raw > MAX_SEGMENT_BYTES {
+        "is longer than 8 KiB; Kubernetes names are at most 253 characters"
+    } else {
+        // `.` is unreserved, so these compare equal before and after encoding.
+        match &out[start..] {
+            "" => "is empty",
+            "." => "is `.`, which would address the parent collection",
+            ".." => "is `..`, which would climb out of the path",
+            _ => return Ok(()),
+        }
+    };
+    out.truncate(start);
+    Err(why)
+}
+
+/// Percent-encodes what a `Display` impl writes, as it writes it.
+struct SegmentWriter<'a> {
+    out: &'a mut String,
+    raw: usize,
+}
+
+impl Write for SegmentWriter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.raw += s.len();
+        if self.raw > MAX_SEGMENT_BYTES {
+            return Err(fmt::Error);
+        }
+        // Kubernetes names are unreserved characters only: copy them as they are.
+        if s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        {
+            self.out.push_str(s);
+        } else {
+            self.out.extend(utf8_percent_encode(s, SEGMENT));
+        }
+        Ok(())
     }
-    match value {
-        "" => Err("is empty"),
-        "." => Err("is `.`, which would address the parent collection"),
-        ".." => Err("is `..`, which would climb out of the path"),
-        _ => Ok(utf8_percent_encode(value, SEGMENT).to_string()),
-    }
+}
+
+/// When the next placeholder of `rest` (the unfilled tail of a path template) is `{name}` and
+/// no other `{name}` follows: the literal text before it and the template after it.
+pub(crate) fn placeholder_ahead(
+    rest: &'static str,
+    name: &str,
+) -> Option<(&'static str, &'static str)> {
+    // Bytes, not chars: `{` and `}` are ASCII, and this runs for every path parameter.
+    let open = rest.bytes().position(|b| b == b'{')?;
+    let after = rest[open + 1..].strip_prefix(name)?.strip_prefix('}')?;
+    let (name, tail) = (name.as_bytes(), after.as_bytes());
+    let repeated = (0..tail.len()).any(|i| {
+        tail[i] == b'{'
+            && tail[i + 1..].starts_with(name)
+            && tail.get(i + 1 + name.len()) == Some(&b'}')
+    });
+    (!repeated).then_some((&rest[..open], after))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn encode(value: &str) -> Result<String, &'static str> {
+        let mut out = String::from("/x/");
+        push_segment(&mut out, &value)
+            .map(|()| out[3..].to_string())
+            .inspect_err(|_| assert_eq!(out, "/x/"))
+    }
+
     #[test]
     fn one_segment_whatever_the_value() {
-        assert_eq!(encode_segment("a/b").unwrap(), "a%2Fb");
-        assert_eq!(encode_segment("%2F").unwrap(), "%252F");
-        assert_eq!(encode_segment("ü").unwrap(), "%C3%BC");
-        assert_eq!(encode_segment("a b?c#d").unwrap(), "a%20b%3Fc%23d");
-        assert_eq!(encode_segment("my-app.v1_x~y").unwrap(), "my-app.v1_x~y");
-        assert_eq!(encode_segment("...").unwrap(), "...");
-        assert!(encode_segment("").is_err());
-        assert!(encode_segment(".").is_err());
-        assert!(encode_segment("..").is_err());
-        assert!(encode_segment(&"a".repeat(8 * 1024)).is_ok());
-        assert!(encode_segment(&"a".repeat(8 * 1024 + 1)).is_err());
+        assert_eq!(encode("a/b").unwrap(), "a%2Fb");
+        assert_eq!(encode("%2F").unwrap(), "%252F");
+        assert_eq!(encode("ü").unwrap(), "%C3%BC");
+        assert_eq!(encode("a b?c#d").unwrap(), "a%20b%3Fc%23d");
+        assert_eq!(encode("my-app.v1_x~y").unwrap(), "my-app.v1_x~y");
+        assert_eq!(encode("...").unwrap(), "...");
+        assert!(encode("").is_err());
+        assert!(encode(".").is_err());
+        assert!(encode("..").is_err());
+        assert!(encode(&"a".repeat(8 * 1024)).is_ok());
+        assert!(encode(&"a".repeat(8 * 1024 + 1)).is_err());
+        assert!(encode(&"ü".repeat(4 * 1024 + 1)).is_err());
+        let mut out = String::new();
+        push_segment(&mut out, &42u64).unwrap();
+        assert_eq!(out, "42");
+    }
+
+    #[test]
+    fn placeholders_ahead() {
+        assert_eq!(
+            placeholder_ahead("/ns/{namespace}/cm/{name}", "namespace"),
+            Some(("/ns/", "/cm/{name}"))
+        );
+        assert_eq!(placeholder_ahead("/cm/{name}", "name"), Some(("/cm/", "")));
+        assert_eq!(placeholder_ahead("/ns/{namespace}/cm/{name}", "name"), None);
+        assert_eq!(placeholder_ahead("/{x}/{x}", "x"), None);
+        assert_eq!(placeholder_ahead("/{x}/{xy}", "x"), Some(("/", "/{xy}")));
+        assert_eq!(placeholder_ahead("/{xy}", "x"), None);
+        assert_eq!(placeholder_ahead("/api", "x"), None);
     }
 }

@@ -2,62 +2,105 @@
 
 use serde::Serialize;
 
-/// A value that can be sent as a query parameter.
+/// The value of a `#[query]` or `#[header]` argument: its text, once per value sent.
 ///
-/// `Option` adds nothing when `None`; slices and `Vec`s repeat the parameter once per element.
+/// `Option` sends nothing when `None`; slices and `Vec`s send the parameter (or the header) once
+/// per element. Implemented for strings, `bool` and the integer types; implement it for your own
+/// type to pass it as a query parameter or header.
 ///
 /// ```
-/// use incluster::QueryValue;
-/// let mut pairs = Vec::new();
-/// Some(5u32).append_to("limit", &mut pairs);
-/// None::<&str>.append_to("continue", &mut pairs);
-/// vec!["a", "b"].append_to("fieldSelector", &mut pairs);
-/// assert_eq!(pairs, [("limit".to_string(), "5".to_string()),
-///                    ("fieldSelector".to_string(), "a".to_string()),
-///                    ("fieldSelector".to_string(), "b".to_string())]);
+/// use incluster::ParamValue;
+/// let mut texts = Vec::new();
+/// Some(5u32).each_text(&mut |t| texts.push(t.to_string()));
+/// None::<&str>.each_text(&mut |t| texts.push(t.to_string()));
+/// vec!["a", "b"].each_text(&mut |t| texts.push(t.to_string()));
+/// assert_eq!(texts, ["5", "a", "b"]);
 /// ```
-pub trait QueryValue {
-    /// Appends `name=value` pairs for this value to `pairs`.
-    fn append_to(&self, name: &str, pairs: &mut Vec<(String, String)>);
+pub trait ParamValue {
+    /// Calls `f` with the text of each value to send (none for `None`).
+    fn each_text(&self, f: &mut dyn FnMut(&str));
 }
 
-macro_rules! display_query_value {
+/// The old name of [`ParamValue`] for query parameters.
+#[doc(hidden)]
+pub use self::ParamValue as QueryValue;
+
+impl ParamValue for str {
+    fn each_text(&self, f: &mut dyn FnMut(&str)) {
+        f(self)
+    }
+}
+
+impl ParamValue for String {
+    fn each_text(&self, f: &mut dyn FnMut(&str)) {
+        f(self)
+    }
+}
+
+impl ParamValue for bool {
+    fn each_text(&self, f: &mut dyn FnMut(&str)) {
+        f(if *self { "true" } else { "false" })
+    }
+}
+
+/// Integers are written on the stack: no allocation for the text.
+struct Digits {
+    buf: [u8; 40],
+    len: usize,
+}
+
+impl std::fmt::Write for Digits {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(std::fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+macro_rules! integer_param_value {
     ($($ty:ty),*) => {$(
-        impl QueryValue for $ty {
-            fn append_to(&self, name: &str, pairs: &mut Vec<(String, String)>) {
-                pairs.push((name.to_string(), self.to_string()));
+        impl ParamValue for $ty {
+            fn each_text(&self, f: &mut dyn FnMut(&str)) {
+                use std::fmt::Write;
+                let mut digits = Digits { buf: [0; 40], len: 0 };
+                let _ = write!(digits, "{self}");
+                f(std::str::from_utf8(&digits.buf[..digits.len]).unwrap_or_default())
             }
         }
     )*};
 }
 
-display_query_value!(str, String, bool, u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
+integer_param_value!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
 
-impl<T: QueryValue + ?Sized> QueryValue for &T {
-    fn append_to(&self, name: &str, pairs: &mut Vec<(String, String)>) {
-        (**self).append_to(name, pairs);
+impl<T: ParamValue + ?Sized> ParamValue for &T {
+    fn each_text(&self, f: &mut dyn FnMut(&str)) {
+        (**self).each_text(f)
     }
 }
 
-impl<T: QueryValue> QueryValue for Option<T> {
-    fn append_to(&self, name: &str, pairs: &mut Vec<(String, String)>) {
+impl<T: ParamValue> ParamValue for Option<T> {
+    fn each_text(&self, f: &mut dyn FnMut(&str)) {
         if let Some(value) = self {
-            value.append_to(name, pairs);
+            value.each_text(f)
         }
     }
 }
 
-impl<T: QueryValue> QueryValue for [T] {
-    fn append_to(&self, name: &str, pairs: &mut Vec<(String, String)>) {
+impl<T: ParamValue> ParamValue for [T] {
+    fn each_text(&self, f: &mut dyn FnMut(&str)) {
         for value in self {
-            value.append_to(name, pairs);
+            value.each_text(f)
         }
     }
 }
 
-impl<T: QueryValue> QueryValue for Vec<T> {
-    fn append_to(&self, name: &str, pairs: &mut Vec<(String, String)>) {
-        self.as_slice().append_to(name, pairs);
+impl<T: ParamValue> ParamValue for Vec<T> {
+    fn each_text(&self, f: &mut dyn FnMut(&str)) {
+        self.as_slice().each_text(f)
     }
 }
 
@@ -106,6 +149,30 @@ fn push_json(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn texts_of_values() {
+        let mut texts = Vec::new();
+        let mut push = |t: &str| texts.push(t.to_string());
+        i64::MIN.each_text(&mut push);
+        u64::MAX.each_text(&mut push);
+        true.each_text(&mut push);
+        Some(&Some("x")).each_text(&mut push);
+        vec![Some(1u8), None, Some(2)].each_text(&mut push);
+        String::from("s").each_text(&mut push);
+        assert_eq!(
+            texts,
+            [
+                &i64::MIN.to_string(),
+                &u64::MAX.to_string(),
+                "true",
+                "x",
+                "1",
+                "2",
+                "s"
+            ]
+        );
+    }
 
     #[test]
     fn flattens_structs() {

@@ -1,0 +1,538 @@
+//! The benchmark of issue 12. `scripts/bench` builds the programs and runs this; see its header.
+//!
+//! Every workload runs each program once per round, the programs in a rotating order, for
+//! `--rounds` rounds (default 7); the table shows medians and the ratio to the floor measured in
+//! the same run, so the figures survive a noisy machine. The goals are printed beside the
+//! figures; missing one does not fail the run.
+
+mod builds;
+mod controlplane;
+mod fixtures;
+mod gen;
+mod measure;
+mod report;
+mod server;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+
+use measure::Cost;
+use report::{Goal, Row, Table};
+
+/// What to run.
+struct Options {
+    smoke: bool,
+    peers: bool,
+    rounds: usize,
+    build_rounds: usize,
+    only: Option<Vec<String>>,
+    /// bench/.
+    bench: PathBuf,
+    /// The repository root.
+    repo: PathBuf,
+    /// Where the client binaries are.
+    bin: PathBuf,
+    /// bench/target/scratch.
+    scratch: PathBuf,
+    /// `--features list-stream` was on when client-incluster was built.
+    list_stream: bool,
+    /// `--extra label=binary`: more builds of a client to compare (e.g. incluster before a change).
+    extra: Vec<(&'static str, PathBuf)>,
+}
+
+impl Options {
+    fn wants(&self, workload: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|w| w == workload))
+    }
+}
+
+/// One program under test.
+#[derive(Clone)]
+struct Program {
+    label: &'static str,
+    binary: PathBuf,
+    env: Vec<(&'static str, String)>,
+    /// A peer (kube-rs, client-go): compared with, not the floor.
+    peer: bool,
+}
+
+impl Program {
+    /// The command running this program; under `BENCH_WRAP` (e.g.
+    /// `valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.{label}`) when that is set.
+    fn command(&self, args: &[String], env: &[(&'static str, String)]) -> Command {
+        let wrap = std::env::var("BENCH_WRAP").unwrap_or_default();
+        let mut wrap = wrap
+            .split_whitespace()
+            .map(|w| w.replace("{label}", self.label));
+        let mut command = match wrap.next() {
+            Some(program) => {
+                let mut command = Command::new(program);
+                command.args(wrap).arg(&self.binary);
+                command
+            }
+            None => Command::new(&self.binary),
+        };
+        command
+            .args(args)
+            .envs(env.iter().cloned())
+            .envs(self.env.iter().cloned())
+            .env_remove("INCLUSTER_PROXY")
+            .env_remove("POD_NAMESPACE")
+            .env("GOMAXPROCS", "2");
+        command
+    }
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: bench-harness [--smoke] [--peers] [--rounds N] [--build-rounds N] [--only w1,w2,w3,w4,w5,w6] [--extra label=client-binary]\n       bench-harness gen"
+    );
+    std::process::exit(2)
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    if std::env::args().nth(1).as_deref() == Some("--exec-measure") {
+        measure::exec_measure(args.skip(1));
+    }
+    let bench = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("bench dir")
+        .to_path_buf();
+    let repo = bench.parent().expect("repo").to_path_buf();
+    let mut options = Options {
+        smoke: false,
+        peers: false,
+        rounds: 7,
+        build_rounds: 1,
+        only: None,
+        bin: std::env::current_exe()
+            .expect("current exe")
+            .parent()
+            .expect("bin dir")
+            .to_path_buf(),
+        scratch: bench.join("target/scratch"),
+        list_stream: std::env::var("BENCH_LIST_STREAM").is_ok_and(|v| v == "1"),
+        extra: Vec::new(),
+        bench,
+        repo,
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "gen" => {
+                gen::write(&options.bench);
+                return;
+            }
+            "--smoke" => options.smoke = true,
+            "--peers" => options.peers = true,
+            "--rounds" => {
+                options.rounds = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or_else(|| usage())
+            }
+            "--build-rounds" => {
+                options.build_rounds = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or_else(|| usage())
+            }
+            "--extra" => {
+                let spec = args.next().unwrap_or_else(|| usage());
+                let (label, binary) = spec.split_once('=').unwrap_or_else(|| usage());
+                options.extra.push((
+                    Box::leak(label.to_string().into_boxed_str()),
+                    PathBuf::from(binary),
+                ));
+            }
+            "--only" => {
+                options.only = Some(
+                    args.next()
+                        .unwrap_or_else(|| usage())
+                        .split(',')
+                        .map(str::to_string)
+                        .collect(),
+                )
+            }
+            _ => usage(),
+        }
+    }
+    if options.smoke {
+        options.rounds = options.rounds.min(1);
+    }
+    std::fs::create_dir_all(&options.scratch).expect("scratch dir");
+    let started = Instant::now();
+    let mut tables = Vec::new();
+    run_runtime_workloads(&options, &mut tables);
+    if !options.smoke {
+        run_build_workloads(&options, &mut tables);
+    } else {
+        println!("\n(w5/w6, the build-cost workloads, are skipped by --smoke)");
+    }
+    println!("\n{}", report::summary(&tables));
+    println!(
+        "bench: {} rounds, finished in {}",
+        options.rounds,
+        measure::secs(started.elapsed())
+    );
+}
+
+fn programs(options: &Options) -> Vec<Program> {
+    let mut programs = vec![
+        Program {
+            label: "floor",
+            binary: options.bin.join("client-floor"),
+            env: vec![],
+            peer: false,
+        },
+        Program {
+            label: "incluster",
+            binary: options.bin.join("client-incluster"),
+            env: vec![],
+            peer: false,
+        },
+    ];
+    for (label, binary) in &options.extra {
+        programs.push(Program {
+            label,
+            binary: binary.clone(),
+            env: vec![],
+            peer: false,
+        });
+    }
+    if options.peers {
+        programs.push(Program {
+            label: "kube-rs",
+            binary: options.bin.join("client-kube"),
+            env: vec![],
+            peer: true,
+        });
+        programs.push(Program {
+            label: "client-go",
+            binary: options.bench.join("go/client-go-bench"),
+            env: vec![],
+            peer: true,
+        });
+    }
+    programs
+}
+
+/// Runs `programs` round by round with `args`; checks they all saw the same data.
+fn interleave(
+    options: &Options,
+    programs: &[Program],
+    args: &[String],
+    env: &[(&'static str, String)],
+    expect_count: usize,
+) -> Vec<(Program, Vec<Cost>)> {
+    let mut results: Vec<(Program, Vec<Cost>)> =
+        programs.iter().map(|p| (p.clone(), Vec::new())).collect();
+    let mut sums: Vec<(String, String)> = Vec::new();
+    for round in 0..options.rounds {
+        for k in 0..programs.len() {
+            let index = (k + round) % programs.len();
+            let program = &programs[index];
+            let (cost, out) = measure::run(&mut program.command(args, env));
+            let out = out.trim().to_string();
+            let count = out
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("count="))
+                .and_then(|n| n.parse::<usize>().ok());
+            assert_eq!(
+                count,
+                Some(expect_count),
+                "{} {args:?} printed {out:?}",
+                program.label
+            );
+            sums.push((program.label.to_string(), out));
+            results[index].1.push(cost);
+        }
+    }
+    let first = &sums[0].1;
+    if let Some((label, out)) = sums.iter().find(|(_, out)| out != first) {
+        panic!(
+            "programs disagree on {args:?}: {} printed {first:?}, {label} printed {out:?}",
+            sums[0].0
+        );
+    }
+    results
+}
+
+fn k8s_env(port: u16, sa_dir: &Path) -> Vec<(&'static str, String)> {
+    vec![
+        ("KUBERNETES_SERVICE_HOST", "127.0.0.1".to_string()),
+        ("KUBERNETES_SERVICE_PORT_HTTPS", port.to_string()),
+        ("KUBERNETES_SERVICE_PORT", port.to_string()),
+        ("BENCH_SERVER", format!("https://127.0.0.1:{port}")),
+        ("BENCH_SA_DIR", sa_dir.display().to_string()),
+    ]
+}
+
+fn run_runtime_workloads(options: &Options, tables: &mut Vec<Table>) {
+    let programs = programs(options);
+    let (mut gets, list_items, events) = if options.smoke {
+        (60, 1200, 2_000)
+    } else {
+        (3_000, 5_000, 100_000)
+    };
+    // For profiling runs (e.g. under BENCH_WRAP): another request count.
+    if let Some(n) = std::env::var("BENCH_GETS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        gets = n;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let local = ["w1", "w3", "w4"].iter().any(|w| options.wants(w));
+    if local {
+        let data = Arc::new(server::Data::new(list_items, events));
+        let tls = server::Tls::new();
+        let https = runtime.block_on(server::serve(data.clone(), Some(tls.acceptor())));
+        let http = runtime.block_on(server::serve(data.clone(), None));
+        let sa_dir = options.scratch.join("sa-local");
+        server::write_sa_dir(&sa_dir, "bench-token", &tls.ca_pem);
+        let env = k8s_env(https.port(), &sa_dir);
+        if options.wants("w1") {
+            let args = vec!["get".to_string(), gets.to_string(), "1".to_string()];
+            let results = interleave(options, &programs, &args, &env, gets);
+            tables.push(Table::new(
+                "w1",
+                format!("{gets} sequential GETs of small ConfigMaps, one keep-alive HTTP/1.1 TLS connection, local test server"),
+                per_request(results, gets),
+                vec![Goal::CpuVsFloor(1.05), Goal::CpuVsPeer("kube-rs", 0.9), Goal::CpuVsPeer("client-go", 0.5)],
+            ));
+        }
+        if options.wants("w3") {
+            let args = vec!["list".to_string()];
+            let results = interleave(options, &programs, &args, &env, list_items);
+            let full_rss = incluster_rss(&results);
+            tables.push(Table::new(
+                "w3",
+                format!("one LIST of {list_items} ConfigMaps ({:.1} MB of JSON), local HTTPS test server", data.list.len() as f64 / 1e6),
+                rows(results),
+                vec![Goal::RssVsFloor(1.05), Goal::CpuVsFloor(1.05)],
+            ));
+            let args = vec!["list-paged".to_string()];
+            let results = interleave(options, &programs, &args, &env, list_items);
+            let paged_rss = incluster_rss(&results);
+            let how = if options.list_stream {
+                "incluster::ListStream"
+            } else {
+                "incluster: pages by hand (ListStream not in the runtime yet)"
+            };
+            tables.push(Table::new(
+                "w3p",
+                format!(
+                    "the same LIST paginated, limit=500 ({} pages); {how}",
+                    data.pages.len()
+                ),
+                rows(results),
+                vec![Goal::RssVsFloor(1.05), Goal::CpuVsFloor(1.05)],
+            ));
+            println!(
+                "  incluster peak RSS, paginated ÷ whole LIST: {:.1} / {:.1} MiB = {:.2} (bounded by a page: well under 1)",
+                paged_rss,
+                full_rss,
+                paged_rss / full_rss
+            );
+        }
+        if options.wants("w4") {
+            let env = vec![("BENCH_SERVER", format!("http://{http}"))];
+            let watchers: Vec<Program> = programs.iter().filter(|p| !p.peer).cloned().collect();
+            let args = vec!["watch".to_string()];
+            let results = interleave(options, &watchers, &args, &env, events);
+            tables.push(Table::new(
+                "w4",
+                format!("watch decoding: {events} ConfigMap events ({:.0} MB) over loopback plain HTTP; floor = serde_json line by line; events/s per CPU-second", data.watch.len() as f64 / 1e6),
+                rows(results),
+                vec![Goal::ThroughputVsFloor(0.8)],
+            ));
+        }
+    }
+    if options.wants("w2") {
+        let binary = controlplane::binary(&options.repo);
+        if !binary.exists() {
+            println!(
+                "\n(w2 skipped: {} is missing; run ./scripts/build-controlplane)",
+                binary.display()
+            );
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("incluster-bench-cp-{}", std::process::id()));
+        let log = options.scratch.join("controlplane.log");
+        let started = Instant::now();
+        let plane = controlplane::ControlPlane::start(&binary, &dir, &log);
+        runtime.block_on(plane.prepare());
+        println!(
+            "(kube-apiserver ready in {}: {})",
+            measure::secs(started.elapsed()),
+            plane.server
+        );
+        let sa_dir = options.scratch.join("sa-apiserver");
+        server::write_sa_dir(&sa_dir, &plane.token, &plane.ca_pem);
+        let env = k8s_env(plane.port, &sa_dir);
+        let mut with_h1 = programs.clone();
+        with_h1.insert(
+            1,
+            Program {
+                label: "floor-h1",
+                binary: options.bin.join("client-floor"),
+                env: vec![("BENCH_ALPN", "http/1.1".to_string())],
+                peer: false,
+            },
+        );
+        let concurrent = gets;
+        let args = vec!["get".to_string(), concurrent.to_string(), "32".to_string()];
+        let results = interleave(options, &with_h1, &args, &env, concurrent);
+        tables.push(Table::new(
+            "w2",
+            format!("{concurrent} GETs, 32 in flight, one client, real kube-apiserver (floor/incluster negotiate HTTP/2; floor-h1 = HTTP/1.1 only)"),
+            per_request(results, concurrent),
+            vec![Goal::CpuVsFloor(1.05), Goal::CpuVsPeer("kube-rs", 0.9), Goal::CpuVsPeer("client-go", 0.5)],
+        ));
+        let sequential = gets / 3;
+        let args = vec!["get".to_string(), sequential.to_string(), "1".to_string()];
+        let results = interleave(options, &with_h1, &args, &env, sequential);
+        tables.push(Table::new(
+            "w2s",
+            format!("{sequential} sequential GETs, real kube-apiserver (protocol policy: HTTP/2 vs floor-h1)"),
+            per_request(results, sequential),
+            vec![Goal::CpuVsFloor(1.05)],
+        ));
+        drop(plane);
+    }
+}
+
+/// The median peak RSS of the `incluster` program.
+fn incluster_rss(results: &[(Program, Vec<Cost>)]) -> f64 {
+    results
+        .iter()
+        .find(|(p, _)| p.label == "incluster")
+        .map_or(f64::NAN, |(_, runs)| measure::median_cost(runs).rss_mib)
+}
+
+fn rows(results: Vec<(Program, Vec<Cost>)>) -> Vec<Row> {
+    results
+        .into_iter()
+        .map(|(program, runs)| Row::new(program.label, &runs, None))
+        .collect()
+}
+
+fn per_request(results: Vec<(Program, Vec<Cost>)>, n: usize) -> Vec<Row> {
+    results
+        .into_iter()
+        .map(|(program, runs)| Row::new(program.label, &runs, Some(n)))
+        .collect()
+}
+
+fn run_build_workloads(options: &Options, tables: &mut Vec<Table>) {
+    use builds::Crate;
+    if options.wants("w5") {
+        let crates = [
+            Crate {
+                label: "floor",
+                package: "reader-floor",
+            },
+            Crate {
+                label: "incluster",
+                package: "reader-incluster",
+            },
+        ];
+        let mut costs: Vec<Vec<Cost>> = vec![Vec::new(); crates.len()];
+        let mut sizes = vec![0.0; crates.len()];
+        for round in 0..options.build_rounds {
+            for k in 0..crates.len() {
+                let index = (k + round) % crates.len();
+                println!("(w5: cold release build of {} …)", crates[index].package);
+                let (cost, size) =
+                    builds::cold_release(&options.bench, &options.scratch, &crates[index]);
+                costs[index].push(cost);
+                sizes[index] = size;
+            }
+        }
+        let rows = crates
+            .iter()
+            .zip(costs)
+            .zip(sizes)
+            .map(|((krate, runs), size)| {
+                let mut row = Row::new(krate.label, &runs, None);
+                row.size_mb = Some(size);
+                row
+            })
+            .collect();
+        tables.push(Table::new(
+            "w5",
+            format!("cold `cargo build --release` of a minimal in-cluster reader ({} round(s)); stripped binary size", options.build_rounds),
+            rows,
+            vec![Goal::CpuVsFloor(1.05), Goal::SizeVsFloor(1.03)],
+        ));
+    }
+    if options.wants("w6") {
+        let crates = [
+            Crate {
+                label: "hand-written",
+                package: "macro-handwritten",
+            },
+            Crate {
+                label: "incluster",
+                package: "macro-annotated",
+            },
+        ];
+        let mut cold: Vec<Vec<Cost>> = vec![Vec::new(); crates.len()];
+        for round in 0..options.build_rounds {
+            for k in 0..crates.len() {
+                let index = (k + round) % crates.len();
+                println!("(w6: cold cargo check of {} …)", crates[index].package);
+                cold[index].push(builds::cold_check(
+                    &options.bench,
+                    &options.scratch,
+                    &crates[index],
+                ));
+            }
+        }
+        let rows = crates
+            .iter()
+            .zip(&cold)
+            .map(|(c, runs)| Row::new(c.label, runs, None))
+            .collect();
+        tables.push(Table::new(
+            "w6",
+            format!("cold `cargo check` of 100 endpoints: annotated trait vs hand-written over reqwest ({} round(s))", options.build_rounds),
+            rows,
+            vec![Goal::CpuVsFloor(1.15)],
+        ));
+        let mut warm: Vec<Vec<Cost>> = vec![Vec::new(); crates.len()];
+        for round in 0..options.rounds {
+            for k in 0..crates.len() {
+                let index = (k + round) % crates.len();
+                warm[index].push(builds::check_crate_only(
+                    &options.bench,
+                    &options.scratch,
+                    &crates[index],
+                ));
+            }
+        }
+        let rows = crates
+            .iter()
+            .zip(&warm)
+            .map(|(c, runs)| Row::new(c.label, runs, None))
+            .collect();
+        tables.push(Table::new(
+            "w6c",
+            "`cargo check` of the 100-endpoint crate alone (dependencies already checked, non-incremental)".to_string(),
+            rows,
+            vec![Goal::CpuVsFloor(1.15)],
+        ));
+        for krate in &crates {
+            let _ = std::fs::remove_dir_all(builds::check_target(&options.scratch, krate));
+        }
+    }
+}
