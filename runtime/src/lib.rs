@@ -37,22 +37,13 @@ pub use incluster_macros::in_cluster_client;
 pub use list_stream::{ListStream, DEFAULT_PAGE_SIZE};
 pub use log_stream::{LineStream, CUT_MARKER, DEFAULT_MAX_LINE_BYTES};
 pub use patch::Patch;
-pub use query::{ParamValue, QueryValue};
-pub use request::{HeaderArg, Method, Request, RequestBuilder};
+pub use query::ParamValue;
+pub use request::{Method, Request, RequestBuilder};
 pub use retry::Retry;
 pub use status::{Status, StatusCause, StatusDetails};
 pub use watch::{Bookmark, WatchEvent, WatchStream};
 #[cfg(feature = "watcher")]
 pub use watcher::Watcher;
-
-// Until the request-building rework lands: the name the macro emits for a JSON body with a fixed
-// content type.
-impl RequestBuilder {
-    #[allow(missing_docs)]
-    pub fn json_body_as(self, body: &impl serde::Serialize, content_type: &'static str) -> Self {
-        self.body_as(body, content_type)
-    }
-}
 
 /// What generated clients call. Not a public API: names here change without notice.
 ///

@@ -21,10 +21,6 @@ pub trait ParamValue {
     fn each_text(&self, f: &mut dyn FnMut(&str));
 }
 
-/// The old name of [`ParamValue`] for query parameters.
-#[doc(hidden)]
-pub use self::ParamValue as QueryValue;
-
 impl ParamValue for str {
     fn each_text(&self, f: &mut dyn FnMut(&str)) {
         f(self)

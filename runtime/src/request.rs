@@ -290,11 +290,13 @@ impl RequestBuilder {
     pub fn header<V: ParamValue + ?Sized>(mut self, name: &'static str, value: &V) -> Self {
         let mut invalid = false;
         let headers = &mut self.request.headers;
+        // `HeaderValue::from_str` lets bytes >= 0x80 through (obs-text), so UTF-8 would go out raw:
+        // only visible ASCII and tabs are sent.
         value.each_text(&mut |text| match (
             HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(text),
+            HeaderValue::from_str(text).ok().filter(|_| text.is_ascii()),
         ) {
-            (Ok(name), Ok(value)) => {
+            (Ok(name), Some(value)) => {
                 headers.append(name, value);
             }
             _ => invalid = true,
@@ -352,20 +354,18 @@ impl RequestBuilder {
                     .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
             }
             Err(err) => {
-                let message = format!(
-                    "{} {}: the body does not serialize to JSON: {err}",
-                    self.request.method, self.request.template
-                );
-                self.fail(message);
+                if self.error.is_none() {
+                    self.error = Some(Error::InvalidRequest {
+                        message: format!(
+                            "{} {}: the body does not serialize to JSON",
+                            self.request.method, self.request.template
+                        ),
+                        source: Some(Box::new(err)),
+                    });
+                }
             }
         }
         self
-    }
-
-    /// The old name of [`json_body_as`](Self::json_body_as), kept until generated code moves.
-    #[doc(hidden)]
-    pub fn body_as(self, body: &impl Serialize, content_type: &'static str) -> Self {
-        self.json_body_as(body, content_type)
     }
 
     /// A timeout for this request alone.
@@ -432,10 +432,6 @@ fn fill_template<'t>(
     path.push_str(rest);
     Ok(())
 }
-
-/// The old name of [`ParamValue`](crate::ParamValue) for headers.
-#[doc(hidden)]
-pub use crate::query::ParamValue as HeaderArg;
 
 #[cfg(test)]
 mod tests {
@@ -528,6 +524,12 @@ mod tests {
         assert_eq!(request.headers["x-a"], "5");
         assert!(request.headers.get("x-b").is_none());
         assert_eq!(request.headers.get_all("x-c").iter().count(), 2);
+        let err = Request::builder(Method::GET, "/")
+            .header("x-a", "café")
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
+        assert!(err.to_string().contains("non-ASCII"), "{err}");
         let err = Request::builder(Method::GET, "/")
             .header("x-a", "a\nb")
             .build()
