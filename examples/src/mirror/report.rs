@@ -87,7 +87,8 @@ impl Recorder {
         let event = json!({
             "apiVersion": "events.k8s.io/v1",
             "kind": "Event",
-            "metadata": {"generateName": format!("{}.", meta.name), "namespace": meta.namespace},
+            // client-go's naming: the object's name and a unique suffix.
+            "metadata": {"name": format!("{}.{:x}", meta.name, unique()), "namespace": meta.namespace},
             "eventTime": rfc3339(now(), true),
             "reportingController": format!("{GROUP}/{MANAGER}"),
             "reportingInstance": self.instance,
@@ -107,6 +108,22 @@ impl Recorder {
             tracing::warn!(mirror = %format!("{}/{}", meta.namespace, meta.name), %reason, error = %err, "could not record an Event");
         }
     }
+}
+
+/// Nanoseconds since the epoch, bumped past the last value handed out.
+fn unique() -> u128 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos() as u64;
+    let prev = LAST.fetch_max(now, Ordering::SeqCst);
+    u128::from(if prev >= now {
+        LAST.fetch_add(1, Ordering::SeqCst) + 1
+    } else {
+        now
+    })
 }
 
 fn now() -> (u64, u32) {
