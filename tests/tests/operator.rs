@@ -83,7 +83,9 @@ impl Operator {
             .env("MIRROR_HEALTH_ADDR", "127.0.0.1:0")
             .env("MIRROR_LEASE_SECONDS", "4")
             .env("MIRROR_RENEW_SECONDS", "3")
-            .env("MIRROR_RETRY_MILLIS", "300")
+            // Not shorter: a renewal in flight when SIGTERM arrives can make the runtime's
+            // release answer 409 and leave the lease held (reported to the toolkit owner).
+            .env("MIRROR_RETRY_MILLIS", "1000")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
