@@ -1,6 +1,8 @@
-//! Operators built with incluster. `api` holds the typed clients they share.
+//! Operators built with incluster. `api` holds the typed clients they share; `mirror` is the
+//! `config-mirror` operator.
 
 pub mod api;
+pub mod mirror;
 
 use incluster::{Client, Config};
 

@@ -1,0 +1,744 @@
+//! The `config-mirror` example operator against the real kube-apiserver: its own CRD and RBAC
+//! from `examples/deploy/mirror-*.yaml` applied with the real kubectl, the binary run as
+//! simulated Pods of its ServiceAccount. The control plane has no controller-manager, so
+//! ownerReference garbage collection does not run here: the tests check the references are
+//! right, and that the finalizer path removes every copy by itself.
+//!
+//! Each test scopes its operator to its own namespace (`MIRROR_WATCH_NAMESPACE`) and Lease, so
+//! the tests run in parallel on the shared control plane. Deadlines are hang guards, never
+//! assertions on speed.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use incluster_tests::controlplane::{repo_root, Admin, ControlPlane, Identity};
+use incluster_tests::podfs::PodFs;
+use serde_json::{json, Value};
+
+const API: &str = "/apis/mirror.incluster.dev/v1alpha1";
+const OPERATOR_NS: &str = "incluster-mirror";
+const HANG_GUARD: Duration = Duration::from_secs(180);
+
+/// Applies the example's CRD, RBAC and Deployment once, and waits for the CRD to be served.
+async fn install(plane: &ControlPlane) {
+    static ONCE: Mutex<bool> = Mutex::new(false);
+    {
+        let mut done = ONCE.lock().unwrap_or_else(|e| e.into_inner());
+        if !*done {
+            for manifest in [
+                "mirror-crd.yaml",
+                "mirror-rbac.yaml",
+                "mirror-deployment.yaml",
+            ] {
+                plane.kubectl_apply(&repo_root().join("examples/deploy").join(manifest));
+            }
+            *done = true;
+        }
+    }
+    let admin = plane.admin();
+    wait_for("the CRD to be served", || async {
+        matches!(
+            admin
+                .raw("GET", &format!("{API}/configmirrors"), None)
+                .await,
+            Ok((200, _))
+        )
+    })
+    .await;
+}
+
+/// A Pod filesystem with a token of `service_account` in the operator's namespace.
+async fn pod(plane: &ControlPlane, service_account: &str, tag: &str) -> PodFs {
+    let id = Identity {
+        namespace: OPERATOR_NS.into(),
+        service_account: service_account.into(),
+    };
+    let token = plane.admin().mint_token(&id, None).await;
+    let dir = std::env::temp_dir().join(format!("incluster-mirror-{tag}-{}", std::process::id()));
+    PodFs::new(&dir, &token, &plane.ca_pem, OPERATOR_NS)
+}
+
+/// One operator process and the log lines it printed.
+struct Operator {
+    name: String,
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Operator {
+    fn start(
+        plane: &ControlPlane,
+        pod: &PodFs,
+        name: &str,
+        lease: &str,
+        watch_ns: &str,
+    ) -> Operator {
+        let mut child = plane
+            .pod_command(env!("CARGO_BIN_EXE_example-config-mirror"), pod)
+            .env("POD_NAME", name)
+            .env("MIRROR_LEASE_NAME", lease)
+            .env("MIRROR_WATCH_NAMESPACE", watch_ns)
+            .env("MIRROR_HEALTH_ADDR", "127.0.0.1:0")
+            .env("MIRROR_LEASE_SECONDS", "4")
+            .env("MIRROR_RENEW_SECONDS", "3")
+            // Not shorter: a renewal in flight when SIGTERM arrives can make the runtime's
+            // release answer 409 and leave the lease held (reported to the toolkit owner).
+            .env("MIRROR_RETRY_MILLIS", "1000")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start config-mirror");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (out, sink, tag) = (
+            child.stdout.take().unwrap(),
+            lines.clone(),
+            name.to_string(),
+        );
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                eprintln!("[{tag}] {line}");
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Operator {
+            name: name.into(),
+            child,
+            lines,
+        }
+    }
+
+    fn logged(&self, text: &str) -> bool {
+        self.lines.lock().unwrap().iter().any(|l| l.contains(text))
+    }
+
+    async fn wait_logged(&self, text: &str) {
+        let what = format!("{} to log {text:?}", self.name);
+        wait_for(&what, || async { self.logged(text) }).await;
+    }
+
+    /// The port its health endpoints listen on (from its log).
+    fn health_port(&self) -> u16 {
+        let lines = self.lines.lock().unwrap();
+        let line = lines
+            .iter()
+            .find(|l| l.contains("serving /healthz"))
+            .expect("health line");
+        let addr = line
+            .split("addr=")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap();
+        addr.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    fn signal(&self, name: &str) {
+        let ok = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+
+    /// Peak resident set size (`VmHWM`) in KiB.
+    fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    async fn exit_code(&mut self) -> Option<i32> {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(started.elapsed() < HANG_GUARD, "{} did not exit", self.name);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn wait_for<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < HANG_GUARD, "gave up waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn namespace(admin: &Admin, name: &str) {
+    let (status, body) = admin
+        .raw(
+            "POST",
+            "/api/v1/namespaces",
+            Some(json!({"metadata": {"name": name}})),
+        )
+        .await
+        .unwrap();
+    assert!(status == 201 || status == 409, "{status} {body}");
+}
+
+async fn configmap(admin: &Admin, ns: &str, name: &str, data: Value) {
+    admin
+        .call(
+            "POST",
+            &format!("/api/v1/namespaces/{ns}/configmaps"),
+            Some(json!({"metadata": {"name": name}, "data": data})),
+        )
+        .await;
+}
+
+async fn mirror(admin: &Admin, ns: &str, name: &str, source: (&str, &str), targets: &[&str]) {
+    admin
+        .call(
+            "POST",
+            &format!("{API}/namespaces/{ns}/configmirrors"),
+            Some(json!({
+                "apiVersion": "mirror.incluster.dev/v1alpha1", "kind": "ConfigMirror",
+                "metadata": {"name": name},
+                "spec": {"source": {"namespace": source.0, "name": source.1}, "targets": targets},
+            })),
+        )
+        .await;
+}
+
+async fn get(admin: &Admin, path: &str) -> Option<Value> {
+    match admin.raw("GET", path, None).await.unwrap() {
+        (200, v) => Some(v),
+        (404, _) => None,
+        (s, v) => panic!("GET {path}: {s} {v}"),
+    }
+}
+
+/// A JSON merge patch, applied as a read-modify-write `PUT` (the admin helper sends JSON only).
+async fn merge(admin: &Admin, path: &str, patch: Value) {
+    fn apply(target: &mut Value, patch: &Value) {
+        match (target, patch) {
+            (Value::Object(t), Value::Object(p)) => {
+                for (k, v) in p {
+                    if v.is_null() {
+                        t.remove(k);
+                    } else {
+                        apply(t.entry(k.clone()).or_insert(Value::Null), v);
+                    }
+                }
+            }
+            (t, p) => *t = p.clone(),
+        }
+    }
+    for _ in 0..20 {
+        let mut object = get(admin, path)
+            .await
+            .unwrap_or_else(|| panic!("{path} is gone"));
+        apply(&mut object, &patch);
+        match admin.raw("PUT", path, Some(object)).await.unwrap() {
+            (200, _) => return,
+            (409, _) => continue,
+            (status, body) => panic!("PUT {path}: {status} {body}"),
+        }
+    }
+    panic!("PUT {path}: conflicts all along");
+}
+
+fn ready_condition(mirror: &Value) -> Option<&Value> {
+    mirror["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "Ready")
+}
+
+/// Waits until the mirror's Ready condition has `status` and `reason` for its current generation.
+async fn wait_ready(admin: &Admin, ns: &str, name: &str, status: &str, reason: &str) -> Value {
+    let path = format!("{API}/namespaces/{ns}/configmirrors/{name}");
+    let mut last = Value::Null;
+    let started = Instant::now();
+    loop {
+        if let Some(m) = get(admin, &path).await {
+            let generation = &m["metadata"]["generation"];
+            if let Some(c) = ready_condition(&m) {
+                if c["status"] == status
+                    && c["reason"] == reason
+                    && &m["status"]["observedGeneration"] == generation
+                    && &c["observedGeneration"] == generation
+                {
+                    return m;
+                }
+            }
+            last = m;
+        }
+        assert!(
+            started.elapsed() < HANG_GUARD,
+            "{ns}/{name} never {status}/{reason}: {last}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn wait_copy(admin: &Admin, ns: &str, name: &str, data: &Value) -> Value {
+    let path = format!("/api/v1/namespaces/{ns}/configmaps/{name}");
+    let mut last = None;
+    let started = Instant::now();
+    loop {
+        last = get(admin, &path).await.or(last);
+        if let Some(cm) = &last {
+            if &cm["data"] == data {
+                return cm.clone();
+            }
+        }
+        assert!(
+            started.elapsed() < HANG_GUARD,
+            "copy {ns}/{name} never had {data}: {last:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn wait_gone(admin: &Admin, path: &str) {
+    wait_for(&format!("{path} to be gone"), || async {
+        get(admin, path).await.is_none()
+    })
+    .await;
+}
+
+async fn events(admin: &Admin, ns: &str) -> Vec<Value> {
+    admin
+        .call(
+            "GET",
+            &format!("/apis/events.k8s.io/v1/namespaces/{ns}/events"),
+            None,
+        )
+        .await["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn http_get(port: u16, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    answer
+}
+
+#[tokio::test]
+async fn mirrors_follow_edits_are_repaired_and_finalized_with_the_examples_rbac() {
+    let plane = ControlPlane::shared();
+    install(plane).await;
+    let admin = plane.admin();
+    for ns in ["mlc", "mlc-src", "mlc-a", "mlc-b"] {
+        namespace(&admin, ns).await;
+    }
+    configmap(
+        &admin,
+        "mlc-src",
+        "settings",
+        json!({"color": "blue", "size": "L"}),
+    )
+    .await;
+    let pod = pod(plane, "config-mirror", "lifecycle").await;
+    let op = Operator::start(plane, &pod, "mirror-lc-0", "mirror-lc", "mlc");
+
+    // Create → copies everywhere, Ready for this generation, ownerReferences only in-namespace.
+    mirror(
+        &admin,
+        "mlc",
+        "settings",
+        ("mlc-src", "settings"),
+        &["mlc", "mlc-a", "mlc-b"],
+    )
+    .await;
+    let data = json!({"color": "blue", "size": "L"});
+    for ns in ["mlc", "mlc-a", "mlc-b"] {
+        let copy = wait_copy(&admin, ns, "settings", &data).await;
+        assert_eq!(
+            copy["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+            "config-mirror"
+        );
+        assert_eq!(
+            copy["metadata"]["annotations"]["mirror.incluster.dev/owner"],
+            "mlc/settings"
+        );
+    }
+    let m = wait_ready(&admin, "mlc", "settings", "True", "Mirrored").await;
+    assert_eq!(m["status"]["copies"], 3);
+    assert_eq!(
+        m["metadata"]["finalizers"],
+        json!(["mirror.incluster.dev/copies"])
+    );
+    let local = get(&admin, "/api/v1/namespaces/mlc/configmaps/settings")
+        .await
+        .unwrap();
+    let owners = &local["metadata"]["ownerReferences"];
+    assert_eq!(owners.as_array().map(Vec::len), Some(1), "{owners}");
+    assert_eq!(owners[0]["kind"], "ConfigMirror");
+    assert_eq!(owners[0]["apiVersion"], "mirror.incluster.dev/v1alpha1");
+    assert_eq!(owners[0]["uid"], m["metadata"]["uid"]);
+    assert_eq!(owners[0]["controller"], true);
+    let remote = get(&admin, "/api/v1/namespaces/mlc-a/configmaps/settings")
+        .await
+        .unwrap();
+    assert!(
+        remote["metadata"]["ownerReferences"].is_null(),
+        "no cross-namespace owner: {remote}"
+    );
+
+    // Edit the source → copies follow.
+    merge(
+        &admin,
+        "/api/v1/namespaces/mlc-src/configmaps/settings",
+        json!({"data": {"color": "green"}}),
+    )
+    .await;
+    let data = json!({"color": "green", "size": "L"});
+    for ns in ["mlc", "mlc-a", "mlc-b"] {
+        wait_copy(&admin, ns, "settings", &data).await;
+    }
+
+    // Edit a copy by hand (a changed value and an extra key) → repaired; delete one → back.
+    merge(
+        &admin,
+        "/api/v1/namespaces/mlc-a/configmaps/settings",
+        json!({"data": {"color": "red", "extra": "x"}}),
+    )
+    .await;
+    wait_copy(&admin, "mlc-a", "settings", &data).await;
+    admin
+        .call(
+            "DELETE",
+            "/api/v1/namespaces/mlc-b/configmaps/settings",
+            None,
+        )
+        .await;
+    wait_copy(&admin, "mlc-b", "settings", &data).await;
+
+    // Remove a target → that copy goes; the status follows the new generation.
+    merge(
+        &admin,
+        &format!("{API}/namespaces/mlc/configmirrors/settings"),
+        json!({"spec": {"targets": ["mlc", "mlc-a"]}}),
+    )
+    .await;
+    wait_gone(&admin, "/api/v1/namespaces/mlc-b/configmaps/settings").await;
+    let m = wait_ready(&admin, "mlc", "settings", "True", "Mirrored").await;
+    assert_eq!(m["metadata"]["generation"], 2);
+    assert_eq!(m["status"]["copies"], 2);
+    let mirrored = events(&admin, "mlc").await;
+    assert!(
+        mirrored.iter().any(|e| e["reason"] == "Mirrored"
+            && e["type"] == "Normal"
+            && e["regarding"]["name"] == "settings"
+            && e["reportingController"] == "mirror.incluster.dev/config-mirror"),
+        "{mirrored:?}"
+    );
+
+    // A source that does not exist → Ready=False, SourceNotFound, and a Warning Event.
+    mirror(&admin, "mlc", "ghost", ("mlc-src", "nope"), &["mlc-a"]).await;
+    let m = wait_ready(&admin, "mlc", "ghost", "False", "SourceNotFound").await;
+    let message = ready_condition(&m).unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains("mlc-src/nope") && message.contains("does not exist"),
+        "{message}"
+    );
+    wait_for("a SourceNotFound Event", || async {
+        events(&admin, "mlc").await.iter().any(|e| {
+            e["reason"] == "SourceNotFound"
+                && e["type"] == "Warning"
+                && e["regarding"]["name"] == "ghost"
+        })
+    })
+    .await;
+    // …and once it appears, the mirror catches up (the source watcher queues it).
+    configmap(&admin, "mlc-src", "nope", json!({"now": "here"})).await;
+    wait_copy(&admin, "mlc-a", "nope", &json!({"now": "here"})).await;
+    wait_ready(&admin, "mlc", "ghost", "True", "Mirrored").await;
+
+    // Probes.
+    let port = op.health_port();
+    assert!(http_get(port, "/healthz").await.starts_with("HTTP/1.1 200"));
+    assert!(http_get(port, "/readyz").await.starts_with("HTTP/1.1 200"));
+    assert!(http_get(port, "/other").await.starts_with("HTTP/1.1 404"));
+
+    // Delete → the finalizer removes every copy, then the object goes.
+    admin
+        .call(
+            "DELETE",
+            &format!("{API}/namespaces/mlc/configmirrors/settings"),
+            None,
+        )
+        .await;
+    wait_gone(
+        &admin,
+        &format!("{API}/namespaces/mlc/configmirrors/settings"),
+    )
+    .await;
+    for ns in ["mlc", "mlc-a"] {
+        assert!(get(
+            &admin,
+            &format!("/api/v1/namespaces/{ns}/configmaps/settings")
+        )
+        .await
+        .is_none());
+    }
+    assert!(
+        get(&admin, "/api/v1/namespaces/mlc-src/configmaps/settings")
+            .await
+            .is_some(),
+        "the source stays"
+    );
+
+    // SIGTERM → releases the lease and exits 0.
+    let mut op = op;
+    op.signal("TERM");
+    assert_eq!(op.exit_code().await, Some(0));
+    assert!(op.logged("released the lease"));
+    let lease = admin
+        .call(
+            "GET",
+            &format!("/apis/coordination.k8s.io/v1/namespaces/{OPERATOR_NS}/leases/mirror-lc"),
+            None,
+        )
+        .await;
+    assert!(
+        lease["spec"]["holderIdentity"]
+            .as_str()
+            .unwrap_or("")
+            .is_empty(),
+        "{lease}"
+    );
+}
+
+/// resourceVersion of every copy and mirror in the given namespaces.
+async fn versions(admin: &Admin, mirror_ns: &str, targets: &[&str]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut paths = vec![format!("{API}/namespaces/{mirror_ns}/configmirrors")];
+    paths.extend(targets.iter().map(|t| {
+        format!("/api/v1/namespaces/{t}/configmaps?labelSelector=app.kubernetes.io/managed-by%3Dconfig-mirror")
+    }));
+    for path in paths {
+        for item in admin.call("GET", &path, None).await["items"]
+            .as_array()
+            .unwrap()
+        {
+            let meta = &item["metadata"];
+            out.push((
+                format!(
+                    "{}/{}",
+                    meta["namespace"].as_str().unwrap(),
+                    meta["name"].as_str().unwrap()
+                ),
+                meta["resourceVersion"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn two_replicas_one_leader_failover_without_double_writes() {
+    let plane = ControlPlane::shared();
+    install(plane).await;
+    let admin = plane.admin();
+    let targets = ["mha-a", "mha-b"];
+    for ns in ["mha", "mha-src", "mha-a", "mha-b"] {
+        namespace(&admin, ns).await;
+    }
+    let pod = pod(plane, "config-mirror", "ha").await;
+    let a = Operator::start(plane, &pod, "mirror-ha-a", "mirror-ha", "mha");
+    let b = Operator::start(plane, &pod, "mirror-ha-b", "mirror-ha", "mha");
+    wait_for("a leader", || async {
+        a.logged("leading") || b.logged("leading")
+    })
+    .await;
+    let (mut leader, standby) = if a.logged("leading") { (a, b) } else { (b, a) };
+    for i in 0..5 {
+        let name = format!("cm{i}");
+        configmap(&admin, "mha-src", &name, json!({"i": i.to_string()})).await;
+        mirror(&admin, "mha", &name, ("mha-src", &name), &targets).await;
+    }
+    for i in 0..5 {
+        wait_ready(&admin, "mha", &format!("cm{i}"), "True", "Mirrored").await;
+    }
+    assert!(!standby.logged("leading"), "only one replica leads");
+    assert!(!standby.logged("mirrored"), "the standby never writes");
+
+    // A quiet period: nothing changes, nothing is written.
+    let before = versions(&admin, "mha", &targets).await;
+    assert_eq!(before.len(), 5 + 10);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        versions(&admin, "mha", &targets).await,
+        before,
+        "writes in a quiet period"
+    );
+
+    // Kill the leader: the standby takes over, re-reconciles everything, and writes nothing.
+    leader.signal("KILL");
+    leader.exit_code().await;
+    standby.wait_logged("leading").await;
+    standby.wait_logged("caches synced").await;
+    // Give its first pass over all five keys a chance to (wrongly) write, then prove it works.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        versions(&admin, "mha", &targets).await,
+        before,
+        "the new leader rewrote converged objects"
+    );
+    merge(
+        &admin,
+        "/api/v1/namespaces/mha-src/configmaps/cm0",
+        json!({"data": {"i": "changed"}}),
+    )
+    .await;
+    for t in targets {
+        let copy = wait_copy(&admin, t, "cm0", &json!({"i": "changed"})).await;
+        // One writer: a single field manager, applying.
+        let managers = copy["metadata"]["managedFields"].as_array().unwrap();
+        assert_eq!(managers.len(), 1, "{managers:?}");
+        assert_eq!(managers[0]["manager"], "config-mirror");
+        assert_eq!(managers[0]["operation"], "Apply");
+    }
+    let after = versions(&admin, "mha", &targets).await;
+    let changed: Vec<_> = after
+        .iter()
+        .filter(|v| !before.contains(v))
+        .map(|v| v.0.clone())
+        .collect();
+    let mut expected = vec!["mha-a/cm0".to_string(), "mha-b/cm0".to_string()];
+    // cm0's own status does not change (still Ready, same generation): only the two copies.
+    expected.sort();
+    assert_eq!(
+        changed, expected,
+        "exactly the two copies of the edited source were written"
+    );
+}
+
+#[tokio::test]
+async fn without_the_lease_permission_it_says_so() {
+    let plane = ControlPlane::shared();
+    install(plane).await;
+    let admin = plane.admin();
+    // Same ClusterRole as the example, but no Role for the Lease.
+    let sa = "config-mirror-nolease";
+    admin
+        .call(
+            "POST",
+            &format!("/api/v1/namespaces/{OPERATOR_NS}/serviceaccounts"),
+            Some(json!({"metadata": {"name": sa}})),
+        )
+        .await;
+    admin
+        .call(
+            "POST",
+            "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+            Some(json!({
+                "metadata": {"name": sa},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "config-mirror"},
+                "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": OPERATOR_NS}],
+            })),
+        )
+        .await;
+    let pod = pod(plane, sa, "nolease").await;
+    let mut op = Operator::start(plane, &pod, "mirror-nolease", "mirror-nolease", "mnl");
+    assert_eq!(op.exit_code().await, Some(3));
+    let log = op.lines.lock().unwrap().join("\n");
+    assert!(
+        log.contains("RBAC forbids leader election")
+            && log.contains("leases")
+            && log.contains("mirror-rbac.yaml"),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn two_hundred_mirrors_times_three_targets_converge() {
+    let plane = ControlPlane::shared();
+    install(plane).await;
+    let admin = plane.admin();
+    let targets = ["msc-a", "msc-b", "msc-c"];
+    for ns in ["msc", "msc-src", "msc-a", "msc-b", "msc-c"] {
+        namespace(&admin, ns).await;
+    }
+    configmap(&admin, "msc-src", "shared", json!({"k": "v"})).await;
+    let pod = pod(plane, "config-mirror", "scale").await;
+    let op = Operator::start(plane, &pod, "mirror-scale", "mirror-scale", "msc");
+    op.wait_logged("caches synced").await;
+    const N: usize = 200;
+    let started = Instant::now();
+    // Each mirror copies its own source (so 600 distinct copies).
+    for chunk in (0..N).collect::<Vec<_>>().chunks(20) {
+        let creates = chunk.iter().map(|i| {
+            let admin = &admin;
+            async move {
+                let name = format!("m{i:03}");
+                configmap(admin, "msc-src", &name, json!({"n": i.to_string()})).await;
+                mirror(admin, "msc", &name, ("msc-src", &name), &targets).await;
+            }
+        });
+        futures::future::join_all(creates).await;
+    }
+    wait_for("200 mirrors Ready and 600 copies", || async {
+        let mirrors = admin.call("GET", &format!("{API}/namespaces/msc/configmirrors"), None).await;
+        let ready = mirrors["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| {
+                ready_condition(m).is_some_and(|c| c["status"] == "True")
+                    && m["status"]["observedGeneration"] == m["metadata"]["generation"]
+            })
+            .count();
+        if ready < N {
+            return false;
+        }
+        let mut copies = 0;
+        for t in targets {
+            copies += admin
+                .call("GET", &format!("/api/v1/namespaces/{t}/configmaps?labelSelector=app.kubernetes.io/managed-by%3Dconfig-mirror"), None)
+                .await["items"]
+                .as_array()
+                .unwrap()
+                .len();
+        }
+        copies == N * targets.len()
+    })
+    .await;
+    let elapsed = started.elapsed();
+    let rss = op.peak_rss_kib();
+    println!(
+        "config-mirror: {N} ConfigMirrors x {} targets converged in {:.1} s (from the first create); operator peak RSS (VmHWM) {} KiB",
+        targets.len(),
+        elapsed.as_secs_f64(),
+        rss
+    );
+    eprintln!(
+        "config-mirror scale figures: converged in {:.1} s, peak RSS {rss} KiB",
+        elapsed.as_secs_f64()
+    );
+}
