@@ -112,37 +112,52 @@ impl LeaseClient {
     }
 
     /// Writes the lease with no holder and a 1 s duration (client-go's release), if it is
-    /// still the one this candidate last wrote.
+    /// still held by this candidate. A conflict means the lease changed since it was last seen
+    /// (possibly by this candidate's own renewal, cancelled after it was sent): it is read again
+    /// and released if still ours.
     pub(crate) async fn release(&self) -> Result<()> {
-        let Some(mut lease) = self
+        let observed = self
             .observed
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .lease
-            .clone()
-        else {
+            .clone();
+        let Some(mut lease) = observed else {
             return Ok(());
         };
-        if lease["spec"]["holderIdentity"].as_str() != Some(self.settings.identity.as_str()) {
-            return Ok(());
-        }
-        let now = micro_time_now();
-        let transitions = lease["spec"]["leaseTransitions"].as_i64().unwrap_or(0);
-        lease["spec"] = json!({
-            "leaseDurationSeconds": 1,
-            "acquireTime": now,
-            "renewTime": now,
-            "leaseTransitions": transitions,
-        });
-        match self.put(&lease).await {
-            Ok(updated) => {
-                self.observe(updated);
-                Ok(())
+        for _ in 0..3 {
+            if lease["spec"]["holderIdentity"].as_str() != Some(self.settings.identity.as_str()) {
+                return Ok(());
             }
-            // Someone else wrote it since: it is not ours to release.
-            Err(err) if err.is_conflict() => Ok(()),
-            Err(err) => Err(self.explain(err, "update")),
+            let now = micro_time_now();
+            let transitions = lease["spec"]["leaseTransitions"].as_i64().unwrap_or(0);
+            lease["spec"] = json!({
+                "leaseDurationSeconds": 1,
+                "acquireTime": now,
+                "renewTime": now,
+                "leaseTransitions": transitions,
+            });
+            match self.put(&lease).await {
+                Ok(updated) => {
+                    self.observe(updated);
+                    return Ok(());
+                }
+                Err(err) if err.is_conflict() => {
+                    lease = self.get().await.map_err(|err| self.explain(err, "get"))?;
+                }
+                Err(err) => return Err(self.explain(err, "update")),
+            }
         }
+        Err(Error::Api(Box::new(crate::Status {
+            code: 409,
+            reason: "Conflict".to_string(),
+            message: format!(
+                "lease {:?} kept changing while it was being released; it expires on its own",
+                self.settings.name
+            ),
+            status: "Failure".to_string(),
+            details: None,
+        })))
     }
 
     fn spec(&self, acquired: &str, renewed: &str, transitions: i64) -> Value {

@@ -328,8 +328,11 @@ impl Leadership {
     /// leadership.release().await?;
     /// # Ok(()) }
     /// ```
-    pub async fn release(self) -> Result<()> {
+    pub async fn release(mut self) -> Result<()> {
         self.renewer.abort();
+        // Wait until the renewal task is gone, so that no renewal of ours is written after the
+        // release (one already sent is handled by the release's conflict check).
+        let _ = (&mut self.renewer).await;
         let was_leader = self.is_leader();
         self.shared.lose();
         if !was_leader {
