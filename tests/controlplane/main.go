@@ -1,6 +1,7 @@
 // Command controlplane runs a real Kubernetes control plane for incluster's tests:
-// etcd embedded in-process and kube-apiserver from k8s.io/kubernetes, on listeners it binds
-// itself (port 0, handed over as listeners: no free-port race). It writes everything a client
+// etcd embedded in-process and kube-apiserver from k8s.io/kubernetes, on loopback ports
+// that cannot be taken by another process first (the apiserver is handed its bound listener;
+// etcd is restarted on new ports if one was taken). It writes everything a client
 // needs into --dir:
 //
 //	ca.crt            the CA that signed the serving certificate (a Pod's ca.crt)
@@ -19,6 +20,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,6 +29,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -226,17 +229,40 @@ func runAPIServer(listener net.Listener, args []string) error {
 	return app.Run(context.Background(), completed)
 }
 
-// startEtcd starts etcd on loopback ports the kernel picks; returns its client URL.
+// startEtcd starts etcd on free loopback ports; returns its client URL. etcd binds its own
+// listeners and advertises their URLs, so it cannot be handed listeners: if another process takes
+// a port between choosing and binding it, etcd is started again on new ports.
 func startEtcd(dataDir string) (string, error) {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		var url string
+		if url, err = startEtcdOnce(dataDir); err == nil {
+			return url, nil
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) && !strings.Contains(err.Error(), "address already in use") {
+			return "", err
+		}
+		os.RemoveAll(dataDir)
+	}
+	return "", err
+}
+
+func startEtcdOnce(dataDir string) (string, error) {
+	clientPort, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	peerPort, err := freePort()
+	if err != nil {
+		return "", err
+	}
 	cfg := embed.NewConfig()
 	cfg.Name = "incluster-test"
 	cfg.Dir = dataDir
 	cfg.LogLevel = "error"
 	cfg.UnsafeNoFsync = true // test data only; keeps the slow test disks out of the latency
-	// Port 0: etcd binds the listeners itself, so the kernel's choice cannot be taken by another
-	// process in between. The advertised URLs are only used inside this one-member cluster.
-	client := url.URL{Scheme: "http", Host: "127.0.0.1:0"}
-	peer := url.URL{Scheme: "http", Host: "127.0.0.1:0"}
+	client := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", clientPort)}
+	peer := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", peerPort)}
 	cfg.ListenClientUrls = []url.URL{client}
 	cfg.AdvertiseClientUrls = []url.URL{client}
 	cfg.ListenPeerUrls = []url.URL{peer}
@@ -260,7 +286,17 @@ func startEtcd(dataDir string) (string, error) {
 			fmt.Fprintf(os.Stderr, "controlplane: etcd failed: %v\n", err)
 		}
 	}()
-	return "http://" + e.Clients[0].Addr().String(), nil
+	return client.String(), nil
+}
+
+// freePort is a port that was free a moment ago (see startEtcd).
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func writeJSONAtomically(path string, v any) error {
