@@ -862,6 +862,7 @@ fn build_image(
         let target = rootfs.join(dest);
         std::fs::create_dir_all(target.parent().expect("parent")).expect("image dir");
         let stripped = Command::new("strip")
+            .stderr(Stdio::null())
             .arg("--strip-debug")
             .arg("-o")
             .arg(&target)
