@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Deploys the examples to a local kind cluster (needs docker, kind and kubectl; not runnable on
-# machines without a Docker engine — CI proves the same binaries and manifests against a real
-# kube-apiserver instead, see tests/tests/examples.rs).
+# machines without a Docker engine — CI runs the same binaries and manifests as real Pods on a real
+# node instead: tests/tests/node.rs, and `./scripts/demo --node`).
 #   examples/deploy/kind.sh            # create cluster if needed, build, load, deploy, show output
 #   KIND_CLUSTER=other examples/deploy/kind.sh
 set -euo pipefail

@@ -26,11 +26,17 @@ type pkiFiles struct {
 	tokenAuthFile   string
 	adminTokenFile  string
 	adminToken      string
+	// In node mode: the client certificate the apiserver presents to the kubelet.
+	kubeletClientCertFile string
+	kubeletClientKeyFile  string
 }
 
-// writePKI mints a fresh CA, a serving certificate for 127.0.0.1 signed by it, a
-// service-account signing key and a system:masters token, and writes them under dir.
-func writePKI(dir string) (pkiFiles, error) {
+// writePKI mints a fresh CA, a serving certificate for 127.0.0.1 (and the `kubernetes` Service's
+// ClusterIP, and the node address if there is one) signed by it, a service-account signing key
+// and a system:masters token, and writes them under dir. With a node it also mints the client
+// certificate the apiserver shows the kubelet (system:masters, so the kubelet's webhook
+// authorization lets `kubectl logs` through).
+func writePKI(dir string, node net.IP) (pkiFiles, error) {
 	var p pkiFiles
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -66,7 +72,7 @@ func writePKI(dir string) (pkiFiles, error) {
 		NotAfter:     now.Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.96.0.1")},
+		IPAddresses:  servingIPs(node),
 		DNSNames:     []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"},
 	}
 	servingDER, err := x509.CreateCertificate(rand.Reader, servingTemplate, caCert, &servingKey.PublicKey, caKey)
@@ -96,16 +102,41 @@ func writePKI(dir string) (pkiFiles, error) {
 	if err != nil {
 		return p, err
 	}
-	writes := []struct {
-		path string
-		data []byte
-	}{
+	writes := []file{
 		{p.caFile, pemBlock("CERTIFICATE", caDER)},
 		{p.servingCertFile, pemBlock("CERTIFICATE", servingDER)},
 		{p.servingKeyFile, pemBlock("EC PRIVATE KEY", servingKeyDER)},
 		{p.saKeyFile, pemBlock("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(saKey))},
 		{p.tokenAuthFile, []byte(fmt.Sprintf("%s,admin,admin-uid,\"system:masters\"\n", p.adminToken))},
 		{p.adminTokenFile, []byte(p.adminToken)},
+	}
+	if node != nil {
+		clientKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return p, err
+		}
+		clientTemplate := &x509.Certificate{
+			SerialNumber: big.NewInt(3),
+			Subject:      pkix.Name{CommonName: "kube-apiserver-kubelet-client", Organization: []string{"system:masters"}},
+			NotBefore:    now.Add(-time.Hour),
+			NotAfter:     now.Add(24 * time.Hour),
+			KeyUsage:     x509.KeyUsageDigitalSignature,
+			ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		}
+		clientDER, err := x509.CreateCertificate(rand.Reader, clientTemplate, caCert, &clientKey.PublicKey, caKey)
+		if err != nil {
+			return p, err
+		}
+		clientKeyDER, err := x509.MarshalECPrivateKey(clientKey)
+		if err != nil {
+			return p, err
+		}
+		p.kubeletClientCertFile = filepath.Join(dir, "apiserver-kubelet-client.crt")
+		p.kubeletClientKeyFile = filepath.Join(dir, "apiserver-kubelet-client.key")
+		writes = append(writes,
+			file{p.kubeletClientCertFile, pemBlock("CERTIFICATE", clientDER)},
+			file{p.kubeletClientKeyFile, pemBlock("EC PRIVATE KEY", clientKeyDER)},
+		)
 	}
 	for _, w := range writes {
 		if err := os.WriteFile(w.path, w.data, 0o600); err != nil {
@@ -115,11 +146,28 @@ func writePKI(dir string) (pkiFiles, error) {
 	return p, nil
 }
 
+// servingIPs are the serving certificate's IP SANs: loopback (the tests), the `kubernetes`
+// Service's ClusterIP (what a Pod's KUBERNETES_SERVICE_HOST says) and the node address.
+func servingIPs(node net.IP) []net.IP {
+	ips := []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.96.0.1")}
+	if node != nil {
+		ips = append(ips, node)
+	}
+	return ips
+}
+
+// file is one file writePKI writes.
+type file struct {
+	path string
+	data []byte
+}
+
 func pemBlock(kind string, der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der})
 }
 
-func writeKubeconfig(path, server string, p pkiFiles) error {
+// writeKubeconfig writes a kubeconfig for server (trusting caFile) with the bearer token in tokenFile.
+func writeKubeconfig(path, server, caFile, tokenFile string) error {
 	content := fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters:
@@ -137,6 +185,6 @@ contexts:
     cluster: incluster-test
     user: admin
 current-context: admin
-`, server, p.caFile, p.adminTokenFile)
+`, server, caFile, tokenFile)
 	return os.WriteFile(path, []byte(content), 0o600)
 }

@@ -29,6 +29,8 @@ pub struct ControlPlane {
     pub kubeconfig: PathBuf,
     /// The embedded etcd's client URL (`http://127.0.0.1:PORT`, with the v3 JSON gateway).
     pub etcd_url: String,
+    /// Everything `cluster.json` says (e.g. `etcdUrl`, and `node` for a node's control plane).
+    pub info: Value,
     admin_token: String,
     _process: Mutex<(Child, ChildStdin)>,
 }
@@ -41,16 +43,47 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Path of a binary built by `scripts/build-controlplane`, building it first if needed.
+/// The cargo target directory: `CARGO_TARGET_DIR` if set, else `target/` in the repository.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => repo_root().join(dir),
+        None => repo_root().join("target"),
+    }
+}
+
+/// The binaries `scripts/build-controlplane` builds; every other name is one of the node's
+/// (`scripts/build-node`).
+const CONTROL_PLANE_BINARIES: [&str; 2] = ["controlplane", "kubectl"];
+
+/// Path of a binary built by `scripts/build-controlplane` (`controlplane`, `kubectl`) or
+/// `scripts/build-node` (`kubelet`, `containerd`, `pause`, ...), building it first if needed.
+/// The binaries live in the cache outside the clone that the script names.
 pub fn built_binary(name: &str) -> PathBuf {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let status = Command::new(repo_root().join("scripts/build-controlplane"))
-            .status()
-            .expect("run scripts/build-controlplane");
-        assert!(status.success(), "scripts/build-controlplane failed");
-    });
-    repo_root().join(".cache/bin").join(name)
+    static CONTROL_PLANE: OnceLock<PathBuf> = OnceLock::new();
+    static NODE: OnceLock<PathBuf> = OnceLock::new();
+    let dir = if CONTROL_PLANE_BINARIES.contains(&name) {
+        CONTROL_PLANE.get_or_init(|| run_build_script("build-controlplane"))
+    } else {
+        NODE.get_or_init(|| run_build_script("build-node"))
+    };
+    let path = dir.join(name);
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
+
+/// Runs a build script (progress on our stderr); returns the directory it prints first.
+fn run_build_script(script: &str) -> PathBuf {
+    let output = Command::new(repo_root().join("scripts").join(script))
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|err| panic!("run scripts/{script}: {err}"));
+    assert!(output.status.success(), "scripts/{script} failed");
+    let stdout = String::from_utf8(output.stdout).expect("script output");
+    let dir = stdout
+        .lines()
+        .next()
+        .unwrap_or_else(|| panic!("scripts/{script} printed no directory"));
+    PathBuf::from(dir)
 }
 
 impl ControlPlane {
@@ -61,44 +94,43 @@ impl ControlPlane {
     }
 
     fn start() -> ControlPlane {
-        ControlPlane::start_with("", &[])
+        let dir =
+            std::env::temp_dir().join(format!("incluster-controlplane-{}", std::process::id()));
+        let mut command = Command::new(built_binary("controlplane"));
+        command.arg("--dir").arg(&dir).arg("--remove-on-exit");
+        ControlPlane::launch(command, &dir, &std::process::id().to_string())
     }
 
     /// A control plane of its own (not the shared one) whose kube-apiserver gets `apiserver_args`
     /// after the defaults, e.g. `["--watch-cache-sizes=configmaps#0"]`. `name` tells its state
     /// directory and log apart. It stops when the returned value is dropped.
     pub fn dedicated(name: &str, apiserver_args: &[&str]) -> ControlPlane {
-        ControlPlane::start_with(name, apiserver_args)
+        let suffix = format!("{}-{name}", std::process::id());
+        let dir = std::env::temp_dir().join(format!("incluster-controlplane-{suffix}"));
+        let mut command = Command::new(built_binary("controlplane"));
+        command.arg("--dir").arg(&dir).arg("--remove-on-exit").args(
+            apiserver_args
+                .iter()
+                .map(|a| format!("--apiserver-arg={a}")),
+        );
+        ControlPlane::launch(command, &dir, &suffix)
     }
 
-    fn start_with(name: &str, apiserver_args: &[&str]) -> ControlPlane {
-        let binary = built_binary("controlplane");
-        let suffix = if name.is_empty() {
-            std::process::id().to_string()
-        } else {
-            format!("{}-{name}", std::process::id())
-        };
-        let dir = std::env::temp_dir().join(format!("incluster-controlplane-{suffix}"));
-        let _ = std::fs::remove_dir_all(&dir);
+    /// Starts `command` (the control plane, writing into `dir`), waits until it is ready.
+    /// Its output goes to `<target>/controlplane-logs/<log_name>.log`.
+    pub(crate) fn launch(mut command: Command, dir: &Path, log_name: &str) -> ControlPlane {
+        let _ = std::fs::remove_dir_all(dir);
         // The control plane's own log, kept for a look after a failure (target/ is ignored by git).
-        let log_dir = repo_root().join("target/controlplane-logs");
-        std::fs::create_dir_all(&log_dir).expect("create target/controlplane-logs");
-        let log = std::fs::File::create(log_dir.join(format!("{suffix}.log")))
-            .expect("control plane log file");
-        let mut child = Command::new(&binary)
-            .arg("--dir")
-            .arg(&dir)
-            .arg("--remove-on-exit")
-            .args(
-                apiserver_args
-                    .iter()
-                    .map(|a| format!("--apiserver-arg={a}")),
-            )
+        let log_dir = target_dir().join("controlplane-logs");
+        std::fs::create_dir_all(&log_dir).expect("create the controlplane-logs directory");
+        let log_path = log_dir.join(format!("{log_name}.log"));
+        let log = std::fs::File::create(&log_path).expect("control plane log file");
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
             .spawn()
-            .unwrap_or_else(|err| panic!("cannot start {}: {err}", binary.display()));
+            .unwrap_or_else(|err| panic!("cannot start the control plane: {err}"));
         let stdin = child.stdin.take().expect("control plane stdin");
         let info_path = dir.join("cluster.json");
         let deadline = Instant::now() + Duration::from_secs(120);
@@ -107,7 +139,10 @@ impl ControlPlane {
                 break serde_json::from_str(&text).expect("cluster.json");
             }
             if let Ok(Some(status)) = child.try_wait() {
-                panic!("the control plane exited with {status} before writing cluster.json; see target/controlplane-logs/{suffix}.log");
+                panic!(
+                    "the control plane exited with {status} before writing cluster.json; see {}",
+                    log_path.display()
+                );
             }
             assert!(
                 Instant::now() < deadline,
@@ -132,6 +167,7 @@ impl ControlPlane {
             ca_pem,
             kubeconfig: PathBuf::from(text("kubeconfig")),
             etcd_url: text("etcdUrl"),
+            info,
             admin_token,
             _process: Mutex::new((child, stdin)),
         };
@@ -330,6 +366,16 @@ pub struct Identity {
 }
 
 impl Admin {
+    /// The same client sending `token` instead of the admin's (e.g. a ServiceAccount's, to see
+    /// what its RBAC allows).
+    pub fn with_token(&self, token: &str) -> Admin {
+        Admin {
+            http: self.http.clone(),
+            server: self.server.clone(),
+            token: token.to_string(),
+        }
+    }
+
     /// Sends a request as cluster admin; returns the status and the JSON body.
     pub async fn raw(
         &self,

@@ -5,6 +5,7 @@ pub mod api;
 pub mod certs;
 pub mod controlplane;
 pub mod logcapture;
+pub mod node;
 pub mod podfs;
 pub mod testserver;
 

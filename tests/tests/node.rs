@@ -1,0 +1,364 @@
+//! The examples as real Pods on a real node (see `incluster_tests::node`): a real kubelet
+//! injects `KUBERNETES_SERVICE_HOST/PORT`, projects the token, `ca.crt` and `namespace`, and the
+//! Pods reach the API server through the `kubernetes` Service's ClusterIP via a real kube-proxy.
+//!
+//! Where no node can be had (not root, no overlayfs) each test prints why and skips.
+
+use std::time::{Duration, Instant};
+
+use incluster_tests::controlplane::{repo_root, Identity};
+use incluster_tests::node::{block_on, Node, EXAMPLES_IMAGE, KUBECTL_IMAGE, NODE_IP};
+use serde_json::{json, Value};
+
+/// Generous limits: a failure guard, never a measurement.
+const POD_LIMIT: Duration = Duration::from_secs(240);
+
+/// A namespace with a ServiceAccount allowed to get and list ConfigMaps (the seed's Role in
+/// `examples/deploy/seed.yaml`), and a ConfigMap for the seed to find.
+fn seed_namespace(namespace: &str, service_account: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": service_account, "namespace": namespace}},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+         "metadata": {"name": service_account, "namespace": namespace},
+         "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list"]}]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+         "metadata": {"name": service_account, "namespace": namespace},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": service_account},
+         "subjects": [{"kind": "ServiceAccount", "name": service_account, "namespace": namespace}]},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app-settings", "namespace": namespace},
+         "data": {"color": "blue"}},
+    ]})
+}
+
+/// The container securityContext of `examples/deploy/*.yaml`.
+fn restricted() -> Value {
+    json!({"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true,
+           "runAsNonRoot": true, "runAsUser": 65532})
+}
+
+/// Waits for the Pod to finish; panics with its description and logs unless it Succeeded.
+fn expect_succeeded(node: &Node, namespace: &str, pod: &str, containers: &[&str]) {
+    let started = Instant::now();
+    let finished = node.wait_pod_finished(namespace, pod, POD_LIMIT);
+    let phase = finished["status"]["phase"].as_str().unwrap_or_default();
+    if phase != "Succeeded" {
+        let logs: Vec<String> = containers
+            .iter()
+            .map(|c| {
+                let out = node.kubectl(&["-n", namespace, "logs", pod, "-c", c]);
+                format!(
+                    "--- {c}:\n{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            })
+            .collect();
+        panic!(
+            "Pod {namespace}/{pod} ended {phase}\n{}\n{}",
+            node.describe(namespace, pod),
+            logs.join("\n")
+        );
+    }
+    eprintln!(
+        "Pod {namespace}/{pod} Succeeded (watched for {:.1?})",
+        started.elapsed()
+    );
+}
+
+/// What the seed prints, checked: the `GET /api` answer (the apiserver at the node address, as
+/// the `kubernetes` Service's endpoint), then the ConfigMaps of the Pod's own namespace —
+/// including `kube-root-ca.crt`, which the controller-manager publishes and the kubelet projects
+/// as the Pod's `ca.crt`.
+fn check_seed_output(out: &str, namespace: &str) {
+    assert!(out.contains("\"kind\": \"APIVersions\""), "{out}");
+    assert!(
+        out.contains(&format!("\"serverAddress\": \"{NODE_IP}:")),
+        "the apiserver should advertise the node address: {out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "ConfigMaps in namespace {namespace:?} (the Pod's own)"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("kube-root-ca.crt") && out.contains("data keys: ca.crt"),
+        "{out}"
+    );
+}
+
+/// The ConfigMap [`seed_namespace`] creates, in the seed's listing.
+fn check_lists_app_settings(out: &str) {
+    assert!(
+        out.contains("app-settings") && out.contains("data keys: color"),
+        "{out}"
+    );
+}
+
+#[test]
+fn seed_runs_in_a_real_pod_with_the_kubelets_env_and_projected_files() {
+    let Some(node) = Node::shared() else { return };
+    let ns = "seed-in-a-pod";
+    node.apply(&seed_namespace(ns, "seed").to_string());
+    let pod = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "seed", "namespace": ns},
+        "spec": {
+            "serviceAccountName": "seed",
+            "restartPolicy": "Never",
+            "containers": [{
+                "name": "seed", "image": EXAMPLES_IMAGE, "imagePullPolicy": "Never",
+                "command": ["/usr/local/bin/seed"],
+                "securityContext": restricted(),
+            }],
+        },
+    });
+    node.apply(&pod.to_string());
+    expect_succeeded(node, ns, "seed", &["seed"]);
+    let out = node.logs(ns, "seed", "seed");
+    check_seed_output(&out, ns);
+    check_lists_app_settings(&out);
+
+    // What the kubelet gave the container: the Service's ClusterIP in its environment (the seed
+    // had nothing else to go by) and a projected token volume.
+    let spec = block_on(node.plane.admin().call(
+        "GET",
+        &format!("/api/v1/namespaces/{ns}/pods/seed"),
+        None,
+    ));
+    let projected = spec["spec"]["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| {
+            v["name"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("kube-api-access-")
+        })
+        .unwrap_or_else(|| panic!("no kube-api-access volume: {}", spec["spec"]));
+    let sources = projected["projected"]["sources"].to_string();
+    assert!(
+        sources.contains("serviceAccountToken") && sources.contains("kube-root-ca.crt"),
+        "{sources}"
+    );
+    let services = block_on(node.plane.admin().call(
+        "GET",
+        "/api/v1/namespaces/default/services/kubernetes",
+        None,
+    ));
+    assert_eq!(services["spec"]["clusterIP"], "10.96.0.1");
+}
+
+/// One example operator that `examples/deploy/` deploys: its Deployment and what proves it
+/// does its job. The lead adds an entry per operator.
+struct Operator {
+    namespace: &'static str,
+    deployment: &'static str,
+    /// Checks, through the API, that the operator did its job (waiting as long as it needs).
+    did_its_job: fn(&Node, &[String]),
+    /// Requests its ServiceAccount's RBAC must refuse: (method, path).
+    forbidden: &'static [(&'static str, &'static str)],
+    /// A request its RBAC must allow (the control for `forbidden`).
+    allowed: (&'static str, &'static str),
+}
+
+const OPERATORS: &[Operator] = &[Operator {
+    namespace: "incluster-demo",
+    deployment: "heartbeat",
+    did_its_job: heartbeat_beats,
+    forbidden: &[
+        // Its Role grants ConfigMaps get/create/patch only, in its own namespace.
+        ("GET", "/api/v1/namespaces/incluster-demo/configmaps"),
+        (
+            "DELETE",
+            "/api/v1/namespaces/incluster-demo/configmaps/incluster-heartbeat",
+        ),
+        ("GET", "/api/v1/namespaces/incluster-demo/secrets"),
+        (
+            "GET",
+            "/api/v1/namespaces/kube-system/configmaps/kube-root-ca.crt",
+        ),
+        ("GET", "/api/v1/namespaces/incluster-demo/pods"),
+    ],
+    allowed: (
+        "GET",
+        "/api/v1/namespaces/incluster-demo/configmaps/incluster-heartbeat",
+    ),
+}];
+
+/// The heartbeat ConfigMap names the operator's real Pod (its `POD_NAME` comes from the
+/// downward API) and is managed by its field manager.
+fn heartbeat_beats(node: &Node, pods: &[String]) {
+    let admin = node.plane.admin();
+    let path = "/api/v1/namespaces/incluster-demo/configmaps/incluster-heartbeat";
+    let deadline = Instant::now() + POD_LIMIT;
+    let cm = loop {
+        if let Ok((200, cm)) = block_on(admin.raw("GET", path, None)) {
+            if pods.iter().any(|p| cm["data"]["pod"] == p.as_str()) {
+                break cm;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no heartbeat from {pods:?}; operator log:\n{}",
+            String::from_utf8_lossy(
+                &node
+                    .kubectl(&["-n", "incluster-demo", "logs", "deploy/heartbeat"])
+                    .stdout
+            )
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let beats: u64 = cm["data"]["beats"]
+        .as_str()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(0);
+    assert!(beats >= 1, "{cm}");
+    assert!(
+        cm["metadata"]["managedFields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|f| f["manager"] == "incluster-heartbeat"),
+        "{cm}"
+    );
+}
+
+#[test]
+fn kubectl_apply_examples_deploy_runs_the_operators_with_their_rbac() {
+    let Some(node) = Node::shared() else { return };
+    let deploy = repo_root().join("examples/deploy").display().to_string();
+    // kubectl applies a directory's files in name order, so seed-pod.yaml comes before seed.yaml
+    // creates the Pod's ServiceAccount, and the ServiceAccount admission plugin refuses the Pod.
+    // Applying again (as a user would) then succeeds; anything else fails the test.
+    let first = node.kubectl(&["apply", "-f", &deploy]);
+    if !first.status.success() {
+        let stderr = String::from_utf8_lossy(&first.stderr);
+        assert!(
+            stderr
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .all(|l| l.contains("serviceaccount")),
+            "kubectl apply -f examples/deploy/ failed: {stderr}"
+        );
+        eprintln!("first apply (ServiceAccount created after its Pod; applying again): {stderr}");
+    }
+    eprintln!("{}", node.kubectl_ok(&["apply", "-f", &deploy]));
+
+    // seed-pod.yaml: the seed, once, as its own ServiceAccount.
+    expect_succeeded(node, "incluster-demo", "seed", &["seed"]);
+    check_seed_output(
+        &node.logs("incluster-demo", "seed", "seed"),
+        "incluster-demo",
+    );
+
+    for op in OPERATORS {
+        node.kubectl_ok(&[
+            "-n",
+            op.namespace,
+            "rollout",
+            "status",
+            &format!("deployment/{}", op.deployment),
+            &format!("--timeout={}s", POD_LIMIT.as_secs()),
+        ]);
+        let selector = node.kubectl_ok(&[
+            "-n",
+            op.namespace,
+            "get",
+            "deployment",
+            op.deployment,
+            "-o",
+            "jsonpath={.spec.selector.matchLabels}",
+        ]);
+        let labels: serde_json::Map<String, Value> =
+            serde_json::from_str(&selector).expect("matchLabels");
+        let selector: Vec<String> = labels
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+            .collect();
+        let pods: Vec<String> = node
+            .kubectl_ok(&[
+                "-n",
+                op.namespace,
+                "get",
+                "pods",
+                "-l",
+                &selector.join(","),
+                "-o",
+                "jsonpath={.items[*].metadata.name}",
+            ])
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        assert!(!pods.is_empty(), "no Pods for {}", op.deployment);
+        (op.did_its_job)(node, &pods);
+
+        // RBAC: the operator's own ServiceAccount token (the one its Pods get), against the API.
+        let service_account = node.kubectl_ok(&[
+            "-n",
+            op.namespace,
+            "get",
+            "deployment",
+            op.deployment,
+            "-o",
+            "jsonpath={.spec.template.spec.serviceAccountName}",
+        ]);
+        let id = Identity {
+            namespace: op.namespace.into(),
+            service_account,
+        };
+        let admin = node.plane.admin();
+        let token = block_on(admin.mint_token(&id, None));
+        let as_operator = admin.with_token(&token);
+        for (method, path) in op.forbidden {
+            let (status, body) = block_on(as_operator.raw(method, path, None)).expect("request");
+            assert_eq!(status, 403, "{method} {path} as {}: {body}", op.deployment);
+        }
+        let (method, path) = op.allowed;
+        let (status, body) = block_on(as_operator.raw(method, path, None)).expect("request");
+        assert_eq!(status, 200, "{method} {path} as {}: {body}", op.deployment);
+    }
+}
+
+#[test]
+fn seed_beside_a_kubectl_proxy_sidecar_uses_config_proxy() {
+    let Some(node) = Node::shared() else { return };
+    let ns = "seed-with-proxy";
+    node.apply(&seed_namespace(ns, "seed").to_string());
+    let proxy = ["kubectl", "proxy", "--address=127.0.0.1", "--port=8001"];
+    let pod = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "seed-proxy", "namespace": ns},
+        "spec": {
+            "serviceAccountName": "seed",
+            "restartPolicy": "Never",
+            // A native sidecar: started (and probed ready) before the seed, stopped after it.
+            "initContainers": [{
+                "name": "kubectl-proxy", "image": KUBECTL_IMAGE, "imagePullPolicy": "Never",
+                "restartPolicy": "Always",
+                "command": proxy,
+                "startupProbe": {
+                    "exec": {"command": ["kubectl", "--server=http://127.0.0.1:8001", "get", "--raw=/api"]},
+                    "periodSeconds": 1, "failureThreshold": 60,
+                },
+                "securityContext": restricted(),
+            }],
+            "containers": [{
+                "name": "seed", "image": EXAMPLES_IMAGE, "imagePullPolicy": "Never",
+                "command": ["/usr/local/bin/seed"],
+                "env": [
+                    {"name": "INCLUSTER_PROXY", "value": "http://127.0.0.1:8001"},
+                    {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+                ],
+                "securityContext": restricted(),
+            }],
+        },
+    });
+    node.apply(&pod.to_string());
+    expect_succeeded(node, ns, "seed-proxy", &["seed", "kubectl-proxy"]);
+    let out = node.logs(ns, "seed-proxy", "seed");
+    check_seed_output(&out, ns);
+    check_lists_app_settings(&out);
+}
