@@ -36,6 +36,8 @@ pub struct Client {
 
 struct Inner {
     server: String,
+    /// `server`, parsed once (each request's URL is built from it without parsing again).
+    base: url::Url,
     namespace: String,
     token: Option<Arc<TokenFile>>,
     ca: Option<Arc<CaFile>>,
@@ -151,8 +153,15 @@ impl Client {
                 (None, None, https, http)
             }
         };
+        let base = url::Url::parse(&config.server).map_err(|err| {
+            Error::config_with(
+                format!("the server URL {:?} does not parse", config.server),
+                err,
+            )
+        })?;
         Ok(Client {
             inner: Arc::new(Inner {
+                base,
                 server: config.server,
                 namespace: config.namespace,
                 token,
@@ -364,8 +373,7 @@ impl Client {
         request: &Request,
         token: Option<&SecretToken>,
     ) -> std::result::Result<reqwest::Response, Failure> {
-        let url = format!("{}{}", self.inner.server, request.path_and_query());
-        let mut builder = http.request(request.method.clone(), url);
+        let mut builder = http.request(request.method.clone(), request.url_in(&self.inner.base));
         if !request.headers.is_empty() {
             builder = builder.headers(request.headers.clone());
         }

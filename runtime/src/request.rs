@@ -98,7 +98,6 @@ impl Request {
     /// The request's URL under `base` (the server URL, parsed once per client): what
     /// `Client::execute` can hand reqwest instead of a string, which reqwest would parse again
     /// (≈ 8,000 instructions, 8 % of a small GET). Equal to parsing `self.url(base.as_str())`.
-    #[allow(dead_code)] // For client.rs (the lead's): see the bench report of issue 12.
     pub(crate) fn url_in(&self, base: &url::Url) -> url::Url {
         let mut url = base.clone();
         let prefix = base.path().trim_end_matches('/');
