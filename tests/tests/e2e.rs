@@ -35,6 +35,24 @@ fn stdout(output: &Output) -> String {
     text
 }
 
+/// The probe's observations: one JSON object per line of its output.
+fn observations(out: &str) -> Vec<serde_json::Value> {
+    out.lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|err| panic!("not JSON ({err}): {line}"))
+        })
+        .collect()
+}
+
+/// Asserts that the probe observed exactly `expected` (one whole observation).
+fn assert_observed(out: &str, expected: serde_json::Value) {
+    assert!(
+        observations(out).contains(&expected),
+        "missing {expected} in:\n{out}"
+    );
+}
+
 async fn pod_for(plane: &ControlPlane, namespace: &str) -> (Identity, PodFs, String) {
     let admin = plane.admin();
     let id = admin
@@ -69,17 +87,17 @@ async fn configmap_crud_in_the_service_accounts_namespace() {
     let output = run_in_pod(plane, &pod, &["crud"]);
     let out = stdout(&output);
     for expected in [
-        "created=crud-a namespace=Some(\"e2e-crud\")",
-        "dry_run_name=crud-dry",
-        "got=crud-a greeting=hello",
-        "listed=crud-a\n",
-        "replaced greeting=bonjour",
-        "stale_replace_conflict=true",
-        "merge_patched=yes",
-        "applied=yes",
-        "deleted not_found=true",
+        json!({"created": "crud-a", "namespace": "e2e-crud"}),
+        json!({"dry_run_name": "crud-dry"}),
+        json!({"got": "crud-a", "greeting": "hello"}),
+        json!({"listed": ["crud-a"]}),
+        json!({"replaced_greeting": "bonjour"}),
+        json!({"stale_replace_conflict": true}),
+        json!({"merge_patched": "yes"}),
+        json!({"applied": "yes"}),
+        json!({"deleted_not_found": true}),
     ] {
-        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+        assert_observed(&out, expected);
     }
     // The dry-run create persisted nothing.
     let (status, _) = plane
@@ -104,9 +122,9 @@ async fn a_verb_the_role_does_not_grant_is_forbidden() {
     let plane = ControlPlane::shared();
     let (_, pod, _) = pod_for(plane, "e2e-rbac").await;
     let out = stdout(&run_in_pod(plane, &pod, &["forbidden"]));
-    assert!(
-        out.contains("forbidden=true code=403 reason=Forbidden"),
-        "{out}"
+    assert_observed(
+        &out,
+        json!({"forbidden": true, "code": 403, "reason": "Forbidden"}),
     );
 }
 
@@ -115,11 +133,8 @@ async fn missing_objects_and_duplicate_names() {
     let plane = ControlPlane::shared();
     let (_, pod, _) = pod_for(plane, "e2e-errors").await;
     let out = stdout(&run_in_pod(plane, &pod, &["errors"]));
-    assert!(out.contains("not_found=true code=Some(404)"), "{out}");
-    assert!(
-        out.contains("conflict=true reason=Some(\"AlreadyExists\")"),
-        "{out}"
-    );
+    assert_observed(&out, json!({"not_found": true, "code": 404}));
+    assert_observed(&out, json!({"conflict": true, "reason": "AlreadyExists"}));
 }
 
 #[tokio::test]
@@ -190,10 +205,15 @@ async fn token_rotation_loses_no_request() {
     let output = child.wait_with_output().unwrap();
     let out = stdout(&output);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        out.contains("failed=0"),
+    let summary = observations(&out)
+        .into_iter()
+        .find(|o| o.get("failed").is_some())
+        .expect("the loop's summary");
+    assert_eq!(
+        summary["failed"], 0,
         "requests failed during rotation:\n{out}"
     );
+    assert!(summary["ok"].as_u64().unwrap() > 0, "{out}");
     assert!(
         stderr.contains("retrying once with the re-read service-account token"),
         "the 401 retry path was not exercised:\n{stderr}"
@@ -215,17 +235,14 @@ async fn a_ca_crt_from_another_ca_is_refused_before_any_request() {
     let foreign = TestCa::new("some-other-cluster");
     let pod = PodFs::new(&pod_dir("e2e-tls"), &token, &foreign.cert_pem, "e2e-tls");
     let out = stdout(&run_in_pod(plane, &pod, &["tls"]));
-    assert!(
-        out.contains(&format!(
-            "tls_error server=https://127.0.0.1:{}",
-            plane.port
-        )),
+    let tls = &observations(&out)[0]["tls_error"];
+    assert_eq!(
+        tls["server"],
+        format!("https://127.0.0.1:{}", plane.port),
         "{out}"
     );
-    assert!(
-        out.contains("UnknownIssuer") || out.contains("unknown issuer"),
-        "{out}"
-    );
+    assert_eq!(tls["unknown_issuer"], true, "{out}");
+    assert!(tls["message"].as_str().unwrap().contains("ca.crt"), "{out}");
 }
 
 #[tokio::test]
@@ -250,13 +267,10 @@ async fn the_same_client_through_a_real_kubectl_proxy() {
             .unwrap()
     };
     let out = stdout(&run(&["api"]));
-    assert!(out.contains("\"kind\":\"APIVersions\""), "{out}");
+    assert_eq!(observations(&out)[0]["kind"], "APIVersions");
     let out = stdout(&run(&["crud"]));
-    assert!(
-        out.contains("created=crud-a namespace=Some(\"e2e-proxy\")")
-            && out.contains("deleted not_found=true"),
-        "{out}"
-    );
+    assert_observed(&out, json!({"created": "crud-a", "namespace": "e2e-proxy"}));
+    assert_observed(&out, json!({"deleted_not_found": true}));
 }
 
 #[tokio::test]
@@ -264,10 +278,13 @@ async fn a_watch_streams_added_modified_deleted() {
     let plane = ControlPlane::shared();
     let (_, pod, _) = pod_for(plane, "e2e-watch").await;
     let out = stdout(&run_in_pod(plane, &pod, &["watch"]));
-    assert!(
-        out.contains(
-            "event ADDED watched v=1\nevent MODIFIED watched v=2\nevent DELETED watched v=2"
-        ),
+    assert_eq!(
+        observations(&out),
+        [
+            json!({"event": "ADDED", "name": "watched", "v": "1"}),
+            json!({"event": "MODIFIED", "name": "watched", "v": "2"}),
+            json!({"event": "DELETED", "name": "watched", "v": "2"}),
+        ],
         "{out}"
     );
 }

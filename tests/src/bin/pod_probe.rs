@@ -2,8 +2,9 @@
 //! real one: `Config::in_cluster_at($INCLUSTER_SA_DIR)` with the kubelet's environment, or
 //! `Config::proxy($INCLUSTER_PROXY)` beside a `kubectl proxy`.
 //!
-//! Usage: `pod_probe <scenario> [args]`; prints one line per observation, exits non-zero on an
-//! unexpected result. Logs (incluster's own `tracing` output) go to standard error.
+//! Usage: `pod_probe <scenario> [args]`; prints one JSON object per observation (typed values:
+//! booleans, codes, names), exits non-zero on an unexpected result. Logs (incluster's own
+//! `tracing` output) go to standard error.
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,7 @@ use incluster::{Client, Error, Patch};
 use incluster_tests::api::{
     ConfigMap, ConfigMaps, ConfigMapsClient, Discovery, DiscoveryClient, Secrets, SecretsClient,
 };
+use serde_json::json;
 
 #[tokio::main]
 async fn main() {
@@ -56,11 +58,8 @@ async fn run(scenario: &str, args: &[String], client: Client) -> Result<(), Stri
             let status = err
                 .status()
                 .ok_or_else(|| format!("not an API error: {err}"))?;
-            println!(
-                "forbidden={} code={} reason={}",
-                err.is_forbidden(),
-                status.code,
-                status.reason
+            observe(
+                json!({"forbidden": err.is_forbidden(), "code": status.code, "reason": status.reason}),
             );
         }
         "errors" => {
@@ -69,10 +68,8 @@ async fn run(scenario: &str, args: &[String], client: Client) -> Result<(), Stri
                 .await
                 .err()
                 .ok_or("get of a missing ConfigMap succeeded")?;
-            println!(
-                "not_found={} code={:?}",
-                missing.is_not_found(),
-                missing.status().map(|s| s.code)
+            observe(
+                json!({"not_found": missing.is_not_found(), "code": missing.status().map(|s| s.code)}),
             );
             let cm = ConfigMap::new("twice", &[("k", "v")], &[]);
             configmaps
@@ -84,10 +81,8 @@ async fn run(scenario: &str, args: &[String], client: Client) -> Result<(), Stri
                 .await
                 .err()
                 .ok_or("second create succeeded")?;
-            println!(
-                "conflict={} reason={:?}",
-                again.is_conflict(),
-                again.status().map(|s| s.reason.clone())
+            observe(
+                json!({"conflict": again.is_conflict(), "reason": again.status().map(|s| s.reason.clone())}),
             );
             configmaps
                 .delete("twice")
@@ -96,10 +91,16 @@ async fn run(scenario: &str, args: &[String], client: Client) -> Result<(), Stri
         }
         "tls" => match DiscoveryClient::new(client).api_versions().await {
             Err(Error::Tls {
-                server, message, ..
-            }) => {
-                println!("tls_error server={server} message={message}")
-            }
+                server,
+                message,
+                source,
+            }) => observe(json!({
+                "tls_error": {
+                    "server": server,
+                    "message": message,
+                    "unknown_issuer": source == rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+                }
+            })),
             other => return Err(format!("expected Error::Tls, got {other:?}")),
         },
         "watch" => {
@@ -129,10 +130,8 @@ async fn run(scenario: &str, args: &[String], client: Client) -> Result<(), Stri
                     WatchEvent::Bookmark(_) => continue,
                 };
                 if cm.metadata.name == "watched" {
-                    println!(
-                        "event {kind} {} v={}",
-                        cm.metadata.name,
-                        cm.data.get("v").map(String::as_str).unwrap_or("-")
+                    observe(
+                        json!({"event": kind, "name": cm.metadata.name, "v": cm.data.get("v")}),
                     );
                     seen += 1;
                     if seen == 3 {
@@ -156,12 +155,12 @@ async fn run(scenario: &str, args: &[String], client: Client) -> Result<(), Stri
                     Ok(_) => ok += 1,
                     Err(err) => {
                         failed += 1;
-                        println!("request failed: {err}");
+                        observe(json!({"request_failed": err.to_string()}));
                     }
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            println!("ok={ok} failed={failed}");
+            observe(json!({"ok": ok, "failed": failed}));
         }
         other => return Err(format!("unknown scenario {other:?}")),
     }
@@ -172,23 +171,17 @@ async fn run(scenario: &str, args: &[String], client: Client) -> Result<(), Stri
 async fn crud(configmaps: &ConfigMapsClient, namespace: &str) -> incluster::Result<()> {
     let cm = ConfigMap::new("crud-a", &[("greeting", "hello")], &[("app", "crud")]);
     let created = configmaps.create(&cm, None).await?;
-    println!(
-        "created={} namespace={:?}",
-        created.metadata.name, created.metadata.namespace
-    );
+    observe(json!({"created": created.metadata.name, "namespace": created.metadata.namespace}));
     configmaps
         .create(&ConfigMap::new("crud-b", &[], &[("app", "other")]), None)
         .await?;
     let dry = configmaps
         .create(&ConfigMap::new("crud-dry", &[], &[]), Some("All"))
         .await?;
-    println!("dry_run_name={}", dry.metadata.name);
+    observe(json!({"dry_run_name": dry.metadata.name}));
 
     let got = configmaps.get("crud-a").await?;
-    println!(
-        "got={} greeting={}",
-        got.metadata.name, got.data["greeting"]
-    );
+    observe(json!({"got": got.metadata.name, "greeting": got.data["greeting"]}));
 
     let listed = configmaps
         .list(namespace, Some("app=crud"), Some(10))
@@ -198,17 +191,17 @@ async fn crud(configmaps: &ConfigMapsClient, namespace: &str) -> incluster::Resu
         .iter()
         .map(|c| c.metadata.name.as_str())
         .collect();
-    println!("listed={}", names.join(","));
+    observe(json!({"listed": names}));
 
     let mut replacement = got.clone();
     replacement.data.insert("greeting".into(), "bonjour".into());
     let replaced = configmaps.replace("crud-a", &replacement).await?;
-    println!("replaced greeting={}", replaced.data["greeting"]);
+    observe(json!({"replaced_greeting": replaced.data["greeting"]}));
     let stale = configmaps
         .replace("crud-a", &replacement)
         .await
         .unwrap_err();
-    println!("stale_replace_conflict={}", stale.is_conflict());
+    observe(json!({"stale_replace_conflict": stale.is_conflict()}));
 
     let merged = configmaps
         .patch(
@@ -218,10 +211,7 @@ async fn crud(configmaps: &ConfigMapsClient, namespace: &str) -> incluster::Resu
             None,
         )
         .await?;
-    println!(
-        "merge_patched={}",
-        merged.data.get("merged").map(String::as_str).unwrap_or("-")
-    );
+    observe(json!({"merge_patched": merged.data.get("merged")}));
     let applied = configmaps
         .patch(
             "crud-a",
@@ -230,18 +220,16 @@ async fn crud(configmaps: &ConfigMapsClient, namespace: &str) -> incluster::Resu
             Some(true),
         )
         .await?;
-    println!(
-        "applied={}",
-        applied
-            .data
-            .get("applied")
-            .map(String::as_str)
-            .unwrap_or("-")
-    );
+    observe(json!({"applied": applied.data.get("applied")}));
 
     configmaps.delete("crud-a").await?;
     configmaps.delete("crud-b").await?;
     let gone = configmaps.get("crud-a").await.unwrap_err();
-    println!("deleted not_found={}", gone.is_not_found());
+    observe(json!({"deleted_not_found": gone.is_not_found()}));
     Ok(())
+}
+
+/// Prints one observation as a line of JSON.
+fn observe(value: serde_json::Value) {
+    println!("{value}");
 }
