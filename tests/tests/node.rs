@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use incluster_tests::controlplane::{repo_root, Identity};
+use incluster_tests::controlplane::{repo_root, Admin, Identity};
 use incluster_tests::node::{block_on, Node, EXAMPLES_IMAGE, KUBECTL_IMAGE, NODE_IP};
 use serde_json::{json, Value};
 
@@ -164,29 +164,138 @@ struct Operator {
     allowed: (&'static str, &'static str),
 }
 
-const OPERATORS: &[Operator] = &[Operator {
-    namespace: "incluster-demo",
-    deployment: "heartbeat",
-    did_its_job: heartbeat_beats,
-    forbidden: &[
-        // Its Role grants ConfigMaps get/create/patch only, in its own namespace.
-        ("GET", "/api/v1/namespaces/incluster-demo/configmaps"),
-        (
-            "DELETE",
+const OPERATORS: &[Operator] = &[
+    Operator {
+        namespace: "incluster-demo",
+        deployment: "heartbeat",
+        did_its_job: heartbeat_beats,
+        forbidden: &[
+            // Its Role grants ConfigMaps get/create/patch only, in its own namespace.
+            ("GET", "/api/v1/namespaces/incluster-demo/configmaps"),
+            (
+                "DELETE",
+                "/api/v1/namespaces/incluster-demo/configmaps/incluster-heartbeat",
+            ),
+            ("GET", "/api/v1/namespaces/incluster-demo/secrets"),
+            (
+                "GET",
+                "/api/v1/namespaces/kube-system/configmaps/kube-root-ca.crt",
+            ),
+            ("GET", "/api/v1/namespaces/incluster-demo/pods"),
+        ],
+        allowed: (
+            "GET",
             "/api/v1/namespaces/incluster-demo/configmaps/incluster-heartbeat",
         ),
-        ("GET", "/api/v1/namespaces/incluster-demo/secrets"),
-        (
-            "GET",
-            "/api/v1/namespaces/kube-system/configmaps/kube-root-ca.crt",
-        ),
-        ("GET", "/api/v1/namespaces/incluster-demo/pods"),
-    ],
-    allowed: (
-        "GET",
-        "/api/v1/namespaces/incluster-demo/configmaps/incluster-heartbeat",
-    ),
-}];
+    },
+    Operator {
+        namespace: "incluster-mirror",
+        deployment: "config-mirror",
+        did_its_job: mirror_mirrors_and_fails_over,
+        forbidden: &[
+            // Its ClusterRole covers ConfigMirrors, ConfigMaps and Events; its Role only Leases.
+            ("GET", "/api/v1/namespaces/incluster-mirror/secrets"),
+            ("GET", "/api/v1/pods"),
+            (
+                "DELETE",
+                "/apis/mirror.incluster.dev/v1alpha1/namespaces/default/configmirrors/x",
+            ),
+            (
+                "GET",
+                "/apis/coordination.k8s.io/v1/namespaces/default/leases",
+            ),
+        ],
+        allowed: ("GET", "/api/v1/configmaps"),
+    },
+];
+
+/// config-mirror, two replicas on the node: a ConfigMirror gets its copies and Ready, then the
+/// leader Pod is deleted and the other replica takes the Lease and keeps mirroring.
+fn mirror_mirrors_and_fails_over(node: &Node, pods: &[String]) {
+    let admin = node.plane.admin();
+    let ns = "mirror-on-node";
+    for namespace in [ns, "mirror-on-node-b"] {
+        node.apply(
+            &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+                .to_string(),
+        );
+    }
+    node.apply(
+        &json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "settings", "namespace": ns}, "data": {"color": "blue"}})
+        .to_string(),
+    );
+    node.apply(
+        &json!({"apiVersion": "mirror.incluster.dev/v1alpha1", "kind": "ConfigMirror",
+            "metadata": {"name": "to-b", "namespace": ns},
+            "spec": {"source": {"namespace": ns, "name": "settings"}, "targets": ["mirror-on-node-b"]}})
+        .to_string(),
+    );
+    let copy_has = |color: &str| {
+        let path = "/api/v1/namespaces/mirror-on-node-b/configmaps/settings";
+        let deadline = Instant::now() + POD_LIMIT;
+        loop {
+            if let Ok((200, cm)) = block_on(admin.raw("GET", path, None)) {
+                if cm["data"]["color"] == color {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no copy with color={color} in mirror-on-node-b; operator logs:\n{}",
+                pods.iter()
+                    .map(|p| node.logs("incluster-mirror", p, "config-mirror"))
+                    .collect::<Vec<_>>()
+                    .join("\n---\n")
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    };
+    copy_has("blue");
+
+    // Leader election across the two Pods: delete the holder, the other one takes over.
+    let lease_path =
+        "/apis/coordination.k8s.io/v1/namespaces/incluster-mirror/leases/config-mirror";
+    let holder = |admin: &Admin| -> String {
+        block_on(admin.raw("GET", lease_path, None))
+            .ok()
+            .and_then(|(_, lease)| lease["spec"]["holderIdentity"].as_str().map(String::from))
+            .unwrap_or_default()
+    };
+    let leader = holder(&admin);
+    assert!(
+        pods.contains(&leader),
+        "the Lease holder {leader:?} is not one of {pods:?}"
+    );
+    node.kubectl_ok(&[
+        "-n",
+        "incluster-mirror",
+        "delete",
+        "pod",
+        &leader,
+        "--wait=false",
+    ]);
+    let deadline = Instant::now() + POD_LIMIT;
+    let successor = loop {
+        let now = holder(&admin);
+        if !now.is_empty() && now != leader {
+            break now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nobody took the Lease over from {leader}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    eprintln!("config-mirror leader {leader} deleted; {successor} leads now");
+    // The new leader keeps mirroring.
+    node.apply(
+        &json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "settings", "namespace": ns}, "data": {"color": "green"}})
+        .to_string(),
+    );
+    copy_has("green");
+}
 
 /// The heartbeat ConfigMap names the operator's real Pod (its `POD_NAME` comes from the
 /// downward API) and is managed by its field manager.
@@ -231,7 +340,8 @@ fn kubectl_apply_examples_deploy_runs_the_operators_with_their_rbac() {
     let Some(node) = Node::shared() else { return };
     let deploy = repo_root().join("examples/deploy").display().to_string();
     // kubectl applies a directory's files in name order, so seed-pod.yaml comes before seed.yaml
-    // creates the Pod's ServiceAccount, and the ServiceAccount admission plugin refuses the Pod.
+    // creates the Pod's ServiceAccount, and the ServiceAccount admission plugin refuses the Pod;
+    // likewise mirror-deployment.yaml comes before mirror-rbac.yaml creates its namespace.
     // Applying again (as a user would) then succeeds; anything else fails the test.
     let first = node.kubectl(&["apply", "-f", &deploy]);
     if !first.status.success() {
@@ -240,7 +350,7 @@ fn kubectl_apply_examples_deploy_runs_the_operators_with_their_rbac() {
             stderr
                 .lines()
                 .filter(|l| !l.trim().is_empty())
-                .all(|l| l.contains("serviceaccount")),
+                .all(|l| l.contains("serviceaccount") || l.contains("namespaces \"")),
             "kubectl apply -f examples/deploy/ failed: {stderr}"
         );
         eprintln!("first apply (ServiceAccount created after its Pod; applying again): {stderr}");
