@@ -146,9 +146,15 @@ impl Client {
                 (Some(token), Some(ca), true, http)
             }
             Mode::Proxy { https } => {
+                // Plain http is only ever to loopback: no roots to load for it.
+                let tls = if https {
+                    tls::platform_tls()?
+                } else {
+                    tls::no_tls_expected()?
+                };
                 let http = Http {
                     ca_version: 0,
-                    client: http_client(tls::platform_tls()?, https)?,
+                    client: http_client(tls, https)?,
                 };
                 (None, None, https, http)
             }

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::client::danger::ServerCertVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
@@ -162,6 +162,57 @@ pub(crate) fn platform_tls() -> Result<rustls::ClientConfig> {
     let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
         .map_err(|err| Error::config_with("cannot load the platform's trusted roots", err))?;
     client_config(provider, Arc::new(verifier))
+}
+
+/// A rustls configuration for a plain-http `kubectl proxy` on loopback: TLS is never used there
+/// (every URL is the proxy's `http://` one, and redirects are not followed), so no roots are
+/// loaded — a container image needs no CA bundle — and a TLS server, should one ever be met, is
+/// refused.
+pub(crate) fn no_tls_expected() -> Result<rustls::ClientConfig> {
+    let provider = provider();
+    client_config(provider.clone(), Arc::new(RefuseEveryServer(provider)))
+}
+
+/// Refuses every server certificate: for configurations that must never complete a TLS handshake.
+#[derive(Debug)]
+struct RefuseEveryServer(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for RefuseEveryServer {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        Err(rustls::Error::General(
+            "this client talks plain http to a loopback kubectl proxy and trusts no TLS server"
+                .into(),
+        ))
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _: &[u8],
+        _: &CertificateDer<'_>,
+        _: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        Err(rustls::Error::General("no TLS server is trusted".into()))
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        _: &[u8],
+        _: &CertificateDer<'_>,
+        _: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        Err(rustls::Error::General("no TLS server is trusted".into()))
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 /// Safe protocol versions, `verifier` for the server, no client certificate, ALPN h2 then http/1.1.

@@ -98,6 +98,28 @@ async fn probe(server: &TestServer, path: &str, max_response_bytes: u64) -> (Str
     )
 }
 
+#[tokio::test]
+async fn a_plain_http_proxy_needs_no_ca_bundle_on_the_machine() {
+    // An image without a CA bundle: the platform roots are not needed for http to loopback.
+    let server = TestServer::http(ok).await;
+    let output = Command::new(env!("CARGO_BIN_EXE_body_probe"))
+        .arg(format!("http://127.0.0.1:{}", server.port()))
+        .arg("/api")
+        .arg("1048576")
+        .env("SSL_CERT_FILE", "/nonexistent/ca-certificates.crt")
+        .env("SSL_CERT_DIR", "/nonexistent")
+        .output()
+        .await
+        .expect("run body_probe");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line: serde_json::Value = serde_json::from_slice(&output.stdout).expect("probe JSON");
+    assert_eq!(line["outcome"], "ok", "{line}");
+}
+
 /// `total` bytes of `byte`, in 1 MiB chunks, generated as they are sent.
 fn chunks(total: u64, byte: u8) -> impl futures::Stream<Item = Bytes> + Send {
     let chunk = Bytes::from(vec![byte; 1 << 20]);
