@@ -554,19 +554,12 @@ evictionHard: {{memory.available: 100Mi, nodefs.available: 1%, imagefs.available
             "no example-* binaries beside {}: build them (cargo build -p incluster-tests --bins)",
             std::env::current_exe().expect("current exe").display()
         );
-        let mut example_files: Vec<(PathBuf, String)> = examples
+        // No CA bundle in the image: in a Pod the only roots are the projected ca.crt, and the
+        // proxy sidecar variant talks plain http to loopback, which needs none.
+        let example_files: Vec<(PathBuf, String)> = examples
             .iter()
             .map(|(name, path)| (path.clone(), format!("usr/local/bin/{name}")))
             .collect();
-        // examples/Dockerfile's base image (distroless/cc) carries the CA bundle; so does this
-        // one (the runtime loads the platform's roots in proxy mode, see the proxy sidecar test).
-        let bundle = Path::new("/etc/ssl/certs/ca-certificates.crt");
-        if bundle.exists() {
-            example_files.push((
-                bundle.to_path_buf(),
-                "etc/ssl/certs/ca-certificates.crt".into(),
-            ));
-        }
         let images = [
             build_image(
                 &dir,
