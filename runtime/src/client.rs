@@ -225,16 +225,7 @@ impl Client {
         let mut response = self.send_streaming(&request).await?;
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
-        let body = match read_limited(response, self.inner.max_response_bytes).await {
-            Ok(body) => body,
-            Err(Some(err)) => return Err(self.transport_error(err)),
-            Err(None) => {
-                return Err(Error::ResponseTooLarge {
-                    request: request.to_string(),
-                    limit: self.inner.max_response_bytes,
-                })
-            }
-        };
+        let body = self.read_body(&request, response).await?;
         tracing::debug!(request = %request, status, bytes = body.len(), "response");
         Ok(Response {
             status,

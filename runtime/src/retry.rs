@@ -109,16 +109,22 @@ impl Retry {
         (elapsed + wait <= self.max_elapsed).then_some(wait)
     }
 
-    /// Exponential backoff with "equal jitter": half fixed, half random.
     fn backoff_for(&self, attempt: u32) -> Duration {
-        let exponent = attempt.saturating_sub(1).min(16);
-        let full = self
-            .initial_backoff
-            .saturating_mul(1 << exponent)
-            .min(self.max_backoff);
-        let half = full / 2;
-        half + half.mul_f64(jitter())
+        exponential_backoff(
+            self.initial_backoff,
+            self.max_backoff,
+            attempt.saturating_sub(1),
+        )
     }
+}
+
+/// `initial` doubled `doublings` times (at most 16), capped at `max`, with "equal jitter": half of
+/// it fixed, half drawn at random, so that many clients failing together spread out. Retries and
+/// the watcher's reconnects both wait this way.
+pub(crate) fn exponential_backoff(initial: Duration, max: Duration, doublings: u32) -> Duration {
+    let full = initial.saturating_mul(1 << doublings.min(16)).min(max);
+    let half = full / 2;
+    half + half.mul_f64(jitter())
 }
 
 /// A number in `[0, 1)`, different on every call (std's per-instance random hash keys).

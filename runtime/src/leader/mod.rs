@@ -216,11 +216,7 @@ fn is_fatal(err: &Error) -> bool {
 
 /// `period` stretched by up to 20 % (client-go's `JitterUntil(retryPeriod, 1.2)`).
 fn jittered(period: Duration) -> Duration {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u8(1);
-    let unit = (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64;
-    period.mul_f64(1.0 + 0.2 * unit)
+    period.mul_f64(1.0 + 0.2 * crate::retry::jitter())
 }
 
 /// Holding the lease: renewed in the background until lost or released.

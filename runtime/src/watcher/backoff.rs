@@ -1,8 +1,8 @@
 //! Capped exponential backoff with jitter between a watcher's failed attempts.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
+
+use crate::retry::exponential_backoff;
 
 /// 800 ms, 1.6 s, 3.2 s, … up to 30 s (client-go's and kube-rs' defaults), each delay drawn
 /// uniformly from its upper half so that many watchers restarting together spread out.
@@ -26,26 +26,15 @@ impl Default for Backoff {
 impl Backoff {
     /// The delay before the next attempt after one more failure.
     pub(crate) fn next_delay(&mut self) -> Duration {
-        let ceiling = self
-            .initial
-            .saturating_mul(1u32 << self.failures.min(16))
-            .min(self.max);
+        let delay = exponential_backoff(self.initial, self.max, self.failures);
         self.failures = self.failures.saturating_add(1);
-        let half = ceiling / 2;
-        half + half.mul_f64(random_unit())
+        delay
     }
 
     /// Forget past failures (after a success).
     pub(crate) fn reset(&mut self) {
         self.failures = 0;
     }
-}
-
-/// A number in `[0, 1)`, from the standard library's per-instance random hash keys.
-fn random_unit() -> f64 {
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u64(0x9e37_79b9_7f4a_7c15);
-    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]
