@@ -52,15 +52,19 @@ impl PodFs {
     /// The in-cluster configuration a container of this Pod would discover, with the service at
     /// `host`:`port` (what the kubelet puts in `KUBERNETES_SERVICE_HOST`/`_PORT_HTTPS`).
     pub fn config(&self, host: &str, port: &str) -> Config {
+        Config::in_cluster_with(self.options(host, port)).expect("discover the simulated Pod")
+    }
+
+    /// What [`PodFs::config`] discovers from, for tests that expect discovery to fail.
+    pub fn options(&self, host: &str, port: &str) -> InClusterOptions {
         let (host, port) = (host.to_string(), port.to_string());
-        let options = InClusterOptions::new()
+        InClusterOptions::new()
             .dir(&self.dir)
             .env(move |name| match name {
                 "KUBERNETES_SERVICE_HOST" => Some(host.clone()),
                 "KUBERNETES_SERVICE_PORT_HTTPS" => Some(port.clone()),
                 _ => None,
-            });
-        Config::in_cluster_with(options).expect("discover the simulated Pod")
+            })
     }
 
     /// A client for a test server on 127.0.0.1, with the default settings.

@@ -4,24 +4,14 @@
 
 use std::time::{Duration, Instant};
 
-use incluster::{Client, Config, InClusterOptions, Method, Request};
+use incluster::{Client, Config, Method, Request};
 use incluster_tests::certs::TestCa;
 use incluster_tests::podfs::PodFs;
 use incluster_tests::testserver::{Recorded, Reply, TestServer};
 use serde_json::json;
 
-fn options(pod: &PodFs) -> InClusterOptions {
-    InClusterOptions::new()
-        .dir(pod.dir())
-        .env(|name| match name {
-            "KUBERNETES_SERVICE_HOST" => Some("127.0.0.1".into()),
-            "KUBERNETES_SERVICE_PORT" => Some("6443".into()),
-            _ => None,
-        })
-}
-
 fn start_up_error(pod: &PodFs) -> String {
-    match Config::in_cluster_with(options(pod)) {
+    match Config::in_cluster_with(pod.options("127.0.0.1", "6443")) {
         Err(err @ incluster::Error::Config { .. }) => err.to_string(),
         other => panic!("expected Error::Config, got {other:?}"),
     }

@@ -75,12 +75,19 @@ async fn a_proxy_redirect_to_plain_http_elsewhere_is_not_followed() {
     assert!(target.requests().is_empty());
 }
 
-/// Runs `body_probe` against `path` of `server` and returns (outcome, display bytes, peak RSS KiB).
-async fn probe(server: &TestServer, path: &str, max_response_bytes: u64) -> (String, u64, u64) {
+/// Runs `body_probe` against `path` of `server` with `env` added to its environment, and returns
+/// (outcome, display bytes, peak RSS KiB).
+async fn probe(
+    server: &TestServer,
+    path: &str,
+    max_response_bytes: u64,
+    env: &[(&str, &str)],
+) -> (String, u64, u64) {
     let output = Command::new(env!("CARGO_BIN_EXE_body_probe"))
         .arg(format!("http://127.0.0.1:{}", server.port()))
         .arg(path)
         .arg(max_response_bytes.to_string())
+        .envs(env.iter().copied())
         .output()
         .await
         .expect("run body_probe");
@@ -102,28 +109,23 @@ async fn probe(server: &TestServer, path: &str, max_response_bytes: u64) -> (Str
 async fn a_plain_http_proxy_needs_no_ca_bundle_on_the_machine() {
     // An image without a CA bundle: the platform roots are not needed for http to loopback.
     let server = TestServer::http(ok).await;
-    let output = Command::new(env!("CARGO_BIN_EXE_body_probe"))
-        .arg(format!("http://127.0.0.1:{}", server.port()))
-        .arg("/api")
-        .arg("1048576")
-        .env("SSL_CERT_FILE", "/nonexistent/ca-certificates.crt")
-        .env("SSL_CERT_DIR", "/nonexistent")
-        .output()
-        .await
-        .expect("run body_probe");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let line: serde_json::Value = serde_json::from_slice(&output.stdout).expect("probe JSON");
-    assert_eq!(line["outcome"], "ok", "{line}");
+    let no_bundle = [
+        ("SSL_CERT_FILE", "/nonexistent/ca-certificates.crt"),
+        ("SSL_CERT_DIR", "/nonexistent"),
+    ];
+    let (outcome, _, _) = probe(&server, "/api", 1 << 20, &no_bundle).await;
+    assert_eq!(outcome, "ok");
 }
 
 /// `total` bytes of `byte`, in 1 MiB chunks, generated as they are sent.
 fn chunks(total: u64, byte: u8) -> impl futures::Stream<Item = Bytes> + Send {
     let chunk = Bytes::from(vec![byte; 1 << 20]);
     futures::stream::iter((0..total.div_ceil(1 << 20)).map(move |_| chunk.clone()))
+}
+
+/// 1 MiB chunks without end.
+fn endless() -> impl futures::Stream<Item = Bytes> + Send {
+    futures::stream::repeat(Bytes::from(vec![b' '; 1 << 20]))
 }
 
 /// A `Status` whose message is `total` bytes, streamed.
@@ -148,11 +150,7 @@ async fn oversized_and_endless_bodies_cost_bounded_memory() {
         "/huge-html" => Reply::streamed(502, "text/html", chunks(300 << 20, b'h')),
         // 2 GiB of success body, and a chunked body that never ends.
         "/huge-ok" => Reply::streamed(200, "application/json", chunks(2 << 30, b' ')),
-        "/endless" => Reply::streamed(
-            200,
-            "application/json",
-            futures::stream::repeat(Bytes::from(vec![b' '; 1 << 20])),
-        ),
+        "/endless" => Reply::streamed(200, "application/json", endless()),
         _ => Reply::json(404, json!({})),
     })
     .await;
@@ -163,7 +161,7 @@ async fn oversized_and_endless_bodies_cost_bounded_memory() {
         ("/huge-ok", "ResponseTooLarge"),
         ("/endless", "ResponseTooLarge"),
     ] {
-        let (outcome, display_bytes, peak_rss_kib) = probe(&server, path, limit).await;
+        let (outcome, display_bytes, peak_rss_kib) = probe(&server, path, limit, &[]).await;
         assert_eq!(outcome, expected, "{path}");
         assert!(
             display_bytes < 2048,
@@ -178,16 +176,15 @@ async fn oversized_and_endless_bodies_cost_bounded_memory() {
 
 #[tokio::test]
 async fn the_default_response_limit_stops_an_endless_body() {
-    let server = TestServer::http(|_: &Recorded| {
-        Reply::streamed(
-            200,
-            "application/json",
-            futures::stream::repeat(Bytes::from(vec![b' '; 1 << 20])),
-        )
-    })
+    let server =
+        TestServer::http(|_: &Recorded| Reply::streamed(200, "application/json", endless())).await;
+    let (outcome, _, peak_rss_kib) = probe(
+        &server,
+        "/endless",
+        incluster::DEFAULT_MAX_RESPONSE_BYTES,
+        &[],
+    )
     .await;
-    let (outcome, _, peak_rss_kib) =
-        probe(&server, "/endless", incluster::DEFAULT_MAX_RESPONSE_BYTES).await;
     assert_eq!(outcome, "ResponseTooLarge");
     // The default limit is 256 MiB: memory is bounded by it (plus the baseline and buffer growth).
     let bound = 2 * (incluster::DEFAULT_MAX_RESPONSE_BYTES >> 10) + SMALL_BOUND_KIB;
@@ -258,13 +255,7 @@ async fn after_a_ca_rotation_no_tls_session_is_resumed_under_the_old_roots() {
 async fn an_expired_anchor_is_refused_naming_ca_crt() {
     let expired = TestCa::with_validity("expired-ca", (2015, 1, 1), (2016, 1, 1));
     let pod = PodFs::temp("t", &expired.cert_pem, "team-a");
-    let options = incluster::InClusterOptions::new()
-        .dir(pod.dir())
-        .env(|name| match name {
-            "KUBERNETES_SERVICE_HOST" => Some("127.0.0.1".into()),
-            "KUBERNETES_SERVICE_PORT" => Some("6443".into()),
-            _ => None,
-        });
+    let options = pod.options("127.0.0.1", "6443");
     let err = Config::in_cluster_with(options).unwrap_err().to_string();
     assert!(
         err.contains("ca.crt") && err.contains("expired on 2016-01-01T00:00:00Z"),
@@ -272,13 +263,7 @@ async fn an_expired_anchor_is_refused_naming_ca_crt() {
     );
     let future = TestCa::with_validity("future-ca", (2090, 1, 1), (2091, 1, 1));
     let pod = PodFs::temp("t", &future.cert_pem, "team-a");
-    let options = incluster::InClusterOptions::new()
-        .dir(pod.dir())
-        .env(|name| match name {
-            "KUBERNETES_SERVICE_HOST" => Some("127.0.0.1".into()),
-            "KUBERNETES_SERVICE_PORT" => Some("6443".into()),
-            _ => None,
-        });
+    let options = pod.options("127.0.0.1", "6443");
     let err = Config::in_cluster_with(options).unwrap_err().to_string();
     assert!(err.contains("not valid before 2090-01-01"), "{err}");
 }
