@@ -2,46 +2,33 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod cert_validity;
-mod client;
-mod config;
+mod discovery;
 mod error;
+mod http;
 #[cfg(feature = "leader-election")]
 pub mod leader;
-mod lines;
-mod list_stream;
-mod log_stream;
-mod mounted_file;
-mod patch;
-mod path;
-mod query;
 mod request;
-mod retry;
-mod secret;
-mod status;
+mod stream;
 mod tls;
-mod token;
-mod transport_error;
-mod watch;
 #[cfg(feature = "watcher")]
 pub mod watcher;
 
-pub use client::{Client, Response};
-pub use config::{
+pub use discovery::config::{
     Config, InClusterOptions, DEFAULT_MAX_ERROR_BYTES, DEFAULT_MAX_RESPONSE_BYTES,
     SERVICE_ACCOUNT_DIR,
 };
+pub use error::status::{Status, StatusCause, StatusDetails};
 pub use error::{BoxError, Error, Result};
+pub use http::client::{Client, Response};
+pub use http::retry::Retry;
 #[doc = include_str!("vocabulary.md")]
 pub use incluster_macros::in_cluster_client;
-pub use list_stream::{ListStream, DEFAULT_PAGE_SIZE};
-pub use log_stream::{LineStream, CUT_MARKER, DEFAULT_MAX_LINE_BYTES};
-pub use patch::Patch;
-pub use query::ParamValue;
+pub use request::patch::Patch;
+pub use request::query::ParamValue;
 pub use request::{Method, Request, RequestBuilder};
-pub use retry::Retry;
-pub use status::{Status, StatusCause, StatusDetails};
-pub use watch::{Bookmark, WatchEvent, WatchStream};
+pub use stream::lines::{LineStream, CUT_MARKER, DEFAULT_MAX_LINE_BYTES};
+pub use stream::list::{ListStream, DEFAULT_PAGE_SIZE};
+pub use stream::watch::{Bookmark, WatchEvent, WatchStream};
 #[cfg(feature = "watcher")]
 pub use watcher::Watcher;
 
@@ -52,8 +39,8 @@ pub use watcher::Watcher;
 #[doc(hidden)]
 #[allow(clippy::manual_async_fn)]
 pub mod __private {
-    pub use crate::client::Client;
     pub use crate::error::Result;
+    pub use crate::http::client::Client;
     pub use crate::request::{Method, Request};
     pub use ::core::future::Future;
 
@@ -77,7 +64,7 @@ pub mod __private {
     pub fn watch<T: serde::de::DeserializeOwned + Send + 'static>(
         client: &Client,
         request: Result<Request>,
-    ) -> impl Future<Output = Result<crate::watch::WatchStream<T>>> + Send + '_ {
+    ) -> impl Future<Output = Result<crate::stream::watch::WatchStream<T>>> + Send + '_ {
         async move { client.watch(request?).await }
     }
 
@@ -85,7 +72,7 @@ pub mod __private {
     pub fn list_stream<T: serde::de::DeserializeOwned + Send + 'static>(
         client: &Client,
         request: Result<Request>,
-    ) -> impl Future<Output = Result<crate::list_stream::ListStream<T>>> + Send + '_ {
+    ) -> impl Future<Output = Result<crate::stream::list::ListStream<T>>> + Send + '_ {
         async move { client.list_stream(request?).await }
     }
 
@@ -102,7 +89,7 @@ pub mod __private {
     pub fn lines(
         client: &Client,
         request: Result<Request>,
-    ) -> impl Future<Output = Result<crate::log_stream::LineStream>> + Send + '_ {
+    ) -> impl Future<Output = Result<crate::stream::lines::LineStream>> + Send + '_ {
         async move { client.lines(request?).await }
     }
 
@@ -110,8 +97,8 @@ pub mod __private {
     /// the same line splitter and decoder as a live watch.
     pub fn watch_stream_from_chunks<T: serde::de::DeserializeOwned + Send + 'static>(
         chunks: Vec<bytes::Bytes>,
-    ) -> crate::watch::WatchStream<T> {
-        crate::watch::WatchStream::from_chunks(chunks)
+    ) -> crate::stream::watch::WatchStream<T> {
+        crate::stream::watch::WatchStream::from_chunks(chunks)
     }
 
     /// Sends `request` (if it was built) and ignores the body of its 2xx response.

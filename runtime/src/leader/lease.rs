@@ -8,8 +8,8 @@ use tokio::time::Instant;
 
 use super::time::micro_time_now;
 use super::LeaseSettings;
-use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::http::client::Client;
 use crate::request::{Method, Request};
 
 const LEASES: &str = "/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases";

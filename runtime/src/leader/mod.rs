@@ -39,8 +39,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::http::client::Client;
 use lease::{LeaseClient, Outcome};
 
 /// Where the lease lives, who this candidate is, and the timing (client-go's defaults).
@@ -216,7 +216,7 @@ fn is_fatal(err: &Error) -> bool {
 
 /// `period` stretched by up to 20 % (client-go's `JitterUntil(retryPeriod, 1.2)`).
 fn jittered(period: Duration) -> Duration {
-    period.mul_f64(1.0 + 0.2 * crate::retry::jitter())
+    period.mul_f64(1.0 + 0.2 * crate::http::retry::jitter())
 }
 
 /// Holding the lease: renewed in the background until lost or released.

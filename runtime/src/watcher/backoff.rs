@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::retry::exponential_backoff;
+use crate::http::retry::exponential_backoff;
 
 /// 800 ms, 1.6 s, 3.2 s, … up to 30 s (client-go's and kube-rs' defaults), each delay drawn
 /// uniformly from its upper half so that many watchers restarting together spread out.

@@ -12,11 +12,11 @@ use serde_json::value::RawValue;
 use super::backoff::Backoff;
 use super::store::ObjectKey;
 use super::{Event, Settings};
-use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::list_stream::fetch_page;
+use crate::http::client::Client;
 use crate::request::Request;
-use crate::watch::{ObjectMeta, WatchEvent, WatchStream};
+use crate::stream::list::fetch_page;
+use crate::stream::watch::{ObjectMeta, WatchEvent, WatchStream};
 
 /// Query parameters the watcher sets itself; any value in the user's LIST request is replaced.
 const OWN_PARAMS: &[&str] = &[
@@ -367,8 +367,8 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
         };
         let object = serde_json::from_str(raw.get())
             .map_err(|err| decode_error(std::any::type_name::<T>(), err))?;
-        let meta =
-            crate::watch::object_meta(raw.get()).map_err(|err| decode_error("ObjectMeta", err))?;
+        let meta = crate::stream::watch::object_meta(raw.get())
+            .map_err(|err| decode_error("ObjectMeta", err))?;
         Ok((object, key(meta)))
     }
 }

@@ -49,8 +49,8 @@ use std::time::Duration;
 use futures::Stream;
 use serde::de::DeserializeOwned;
 
-use crate::client::Client;
 use crate::error::Result;
+use crate::http::client::Client;
 use crate::request::Request;
 
 pub use store::Store;
@@ -184,7 +184,7 @@ impl<T: DeserializeOwned + Send + 'static> Watcher<T> {
             client,
             list,
             settings: Settings {
-                page_size: crate::list_stream::DEFAULT_PAGE_SIZE,
+                page_size: crate::stream::list::DEFAULT_PAGE_SIZE,
                 server_timeout: Duration::from_secs(290),
                 streaming_list: true,
             },
@@ -282,21 +282,6 @@ impl<T: DeserializeOwned + Send + 'static> Stream for Watcher<T> {
             }
             Err(err) => Poll::Ready(Some(Err(err))),
         }
-    }
-}
-
-impl Client {
-    /// A [`Watcher`] of the collection that the LIST request `list` reads (nothing is sent
-    /// before the first poll).
-    ///
-    /// ```no_run
-    /// # fn f(client: incluster::Client) -> incluster::Result<()> {
-    /// let list = incluster::Request::builder(incluster::Method::GET, "/api/v1/namespaces").build()?;
-    /// let namespaces = client.watcher::<serde_json::Value>(list);
-    /// # Ok(()) }
-    /// ```
-    pub fn watcher<T: DeserializeOwned + Send + 'static>(&self, list: Request) -> Watcher<T> {
-        Watcher::new(self.clone(), list)
     }
 }
 

@@ -6,10 +6,8 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures::Stream;
 
-use crate::client::Client;
 use crate::error::Result;
-use crate::lines::{BodyLine, BodyLines};
-use crate::request::Request;
+use crate::stream::splitter::{BodyLine, BodyLines};
 
 /// The default longest line a [`LineStream`] yields whole: 64 KiB.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024;
@@ -77,7 +75,7 @@ impl LineStream {
     /// ```
     pub fn max_line_bytes(mut self, max: usize) -> LineStream {
         self.max = max.max(1);
-        self.body.splitter.set_max(self.max);
+        self.body.set_max_line(self.max);
         self
     }
 }
@@ -90,7 +88,7 @@ impl Stream for LineStream {
             None => return Poll::Ready(None),
             Some(BodyLine::Line(line)) => Ok(text(&line, "")),
             Some(BodyLine::TooLong) => {
-                let head = self.body.splitter.cut();
+                let head = self.body.cut_line();
                 Ok(text(&char_boundary(&head), CUT_MARKER))
             }
             Some(BodyLine::Failed(err)) => Err(err),
@@ -127,37 +125,6 @@ fn char_boundary(bytes: &Bytes) -> Bytes {
         };
     }
     bytes.clone()
-}
-
-impl Client {
-    /// Sends a request whose response is text and returns its lines as a stream (see
-    /// [`LineStream`]); a non-2xx answer is [`Error::Api`](crate::Error::Api).
-    ///
-    /// ```no_run
-    /// use futures::StreamExt;
-    /// # async fn run(client: incluster::Client) -> incluster::Result<()> {
-    /// let request = incluster::Request::builder(incluster::Method::GET, "/api/v1/namespaces/{namespace}/pods/{name}/log")
-    ///     .path_param("namespace", "default")
-    ///     .path_param("name", "web-0")
-    ///     .query("follow", &true)
-    ///     .build()?;
-    /// let mut lines = client.lines(request).await?;
-    /// while let Some(line) = lines.next().await {
-    ///     println!("{}", line?);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub async fn lines(&self, request: Request) -> Result<LineStream> {
-        let response = self.send_streaming(&request).await?;
-        tracing::debug!(request = %request, "line stream started");
-        let client = self.clone();
-        let classify = Box::new(move |err| client.transport_error(err));
-        Ok(LineStream::new(BodyLines::new(
-            response,
-            DEFAULT_MAX_LINE_BYTES,
-            classify,
-        )))
-    }
 }
 
 #[cfg(test)]

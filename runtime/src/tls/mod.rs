@@ -2,6 +2,8 @@
 //! The file is followed as it is replaced by [`MountedFile`]; the client builds a new TLS
 //! configuration (and connection pool) whenever the roots change.
 
+pub(crate) mod cert_validity;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,9 +15,9 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::RootCertStore;
 
-use crate::cert_validity::{format_utc, validity};
+use crate::discovery::mounted_file::{explain_missing, MountedFile};
 use crate::error::{Error, Result};
-use crate::mounted_file::{explain_missing, MountedFile};
+use crate::tls::cert_validity::{format_utc, validity};
 
 /// How often `ca.crt` is checked for a new version by default.
 pub(crate) const DEFAULT_CA_RECHECK: Duration = Duration::from_secs(60);

@@ -7,16 +7,21 @@ use bytes::{Bytes, BytesMut};
 use reqwest::header::{HeaderMap, AUTHORIZATION, LOCATION};
 use serde::de::DeserializeOwned;
 
-use crate::config::{Config, Mode};
+use crate::discovery::config::{Config, Mode};
+use crate::discovery::secret::SecretToken;
+use crate::discovery::token::TokenFile;
+use crate::error::status::Status;
+use crate::error::transport;
 use crate::error::{Error, Result};
+use crate::http::retry::{self, Outcome, Retry};
 use crate::request::Request;
-use crate::retry::{self, Outcome, Retry};
-use crate::secret::SecretToken;
-use crate::status::Status;
+use crate::stream::lines::{LineStream, DEFAULT_MAX_LINE_BYTES};
+use crate::stream::list::ListStream;
+use crate::stream::splitter::{BodyLines, ClassifyTransport};
+use crate::stream::watch::WatchStream;
 use crate::tls::{self, CaFile};
-use crate::token::TokenFile;
-use crate::transport_error;
-use crate::watch::WatchStream;
+#[cfg(feature = "watcher")]
+use crate::watcher::Watcher;
 
 /// A connection to the Kubernetes API: one connection pool, the credentials, the default namespace.
 ///
@@ -250,9 +255,65 @@ impl Client {
     ) -> Result<WatchStream<T>> {
         let response = self.send_streaming(&request).await?;
         tracing::debug!(request = %request, "watch started");
-        let client = self.clone();
-        let classify = Box::new(move |err| client.transport_error(err));
+        let classify = self.classify_transport();
         Ok(WatchStream::new(response, request.to_string(), classify))
+    }
+
+    /// Sends a request whose response is text and returns its lines as a stream (see
+    /// [`LineStream`]); a non-2xx answer is [`Error::Api`](crate::Error::Api).
+    ///
+    /// ```no_run
+    /// use futures::StreamExt;
+    /// # async fn run(client: incluster::Client) -> incluster::Result<()> {
+    /// let request = incluster::Request::builder(incluster::Method::GET, "/api/v1/namespaces/{namespace}/pods/{name}/log")
+    ///     .path_param("namespace", "default")
+    ///     .path_param("name", "web-0")
+    ///     .query("follow", &true)
+    ///     .build()?;
+    /// let mut lines = client.lines(request).await?;
+    /// while let Some(line) = lines.next().await {
+    ///     println!("{}", line?);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn lines(&self, request: Request) -> Result<LineStream> {
+        let response = self.send_streaming(&request).await?;
+        tracing::debug!(request = %request, "line stream started");
+        Ok(LineStream::new(
+            self.body_lines(response, DEFAULT_MAX_LINE_BYTES),
+        ))
+    }
+
+    /// Sends a LIST request and returns its items as a stream across pages (see [`ListStream`]).
+    ///
+    /// ```no_run
+    /// use futures::TryStreamExt;
+    /// # async fn run(client: incluster::Client) -> incluster::Result<()> {
+    /// let request = incluster::Request::builder(incluster::Method::GET, "/api/v1/namespaces")
+    ///     .query("limit", &100)
+    ///     .build()?;
+    /// let namespaces: Vec<serde_json::Value> = client.list_stream(request).await?.try_collect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_stream<T: DeserializeOwned + Send + 'static>(
+        &self,
+        request: Request,
+    ) -> Result<ListStream<T>> {
+        ListStream::start(self.clone(), request).await
+    }
+
+    /// A [`Watcher`] of the collection that the LIST request `list` reads (nothing is sent
+    /// before the first poll).
+    ///
+    /// ```no_run
+    /// # fn f(client: incluster::Client) -> incluster::Result<()> {
+    /// let list = incluster::Request::builder(incluster::Method::GET, "/api/v1/namespaces").build()?;
+    /// let namespaces = client.watcher::<serde_json::Value>(list);
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "watcher")]
+    pub fn watcher<T: DeserializeOwned + Send + 'static>(&self, list: Request) -> Watcher<T> {
+        Watcher::new(self.clone(), list)
     }
 
     /// Sends a request and decodes the JSON response into `T`.
@@ -444,9 +505,20 @@ impl Client {
     }
 
     /// An error of the exchange, as [`Error::Tls`] or [`Error::Transport`].
+    /// How a stream of this client's turns a failure while reading a body into an [`Error`].
+    pub(crate) fn classify_transport(&self) -> ClassifyTransport {
+        let client = self.clone();
+        Box::new(move |err| client.transport_error(err))
+    }
+
+    /// A streaming `response` of this client's read as lines of at most `max` bytes.
+    pub(crate) fn body_lines(&self, response: reqwest::Response, max: usize) -> BodyLines {
+        BodyLines::new(response, max, self.classify_transport())
+    }
+
     pub(crate) fn transport_error(&self, err: reqwest::Error) -> Error {
         let ca_path = self.inner.ca.as_ref().map(|ca| ca.path());
-        transport_error::classify(err, &self.inner.server, ca_path)
+        transport::classify(err, &self.inner.server, ca_path)
     }
 }
 

@@ -11,11 +11,11 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::error::status::{excerpt, reason_for_code, Status};
 use crate::error::{Error, Result};
-use crate::lines::{BodyLine, BodyLines};
-use crate::status::{excerpt, reason_for_code, Status};
+use crate::stream::splitter::{BodyLine, BodyLines};
 
-pub(crate) use crate::lines::ClassifyTransport;
+pub(crate) use crate::stream::splitter::ClassifyTransport;
 
 /// Longest single event accepted (etcd caps objects at 1.5 MiB; JSON framing adds little).
 pub(crate) const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
@@ -187,7 +187,7 @@ impl<T: DeserializeOwned> WatchStream<T> {
                         &self.request,
                         "WatchEvent",
                         format!("one event is larger than {MAX_EVENT_BYTES} bytes; the watch was stopped"),
-                        self.body.splitter.pending_bytes(),
+                        self.body.pending_bytes(),
                     );
                     self.body.stop();
                     return Poll::Ready(Some(Err(error)));

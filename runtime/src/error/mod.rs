@@ -1,6 +1,9 @@
 //! The one error type of incluster.
 
-use crate::status::Status;
+pub(crate) mod status;
+pub(crate) mod transport;
+
+use crate::error::status::Status;
 
 /// `Result` with incluster's [`Error`] as the default error type.
 ///
@@ -159,7 +162,7 @@ impl Error {
         Error::Decode {
             request: request.to_string(),
             type_name,
-            excerpt: crate::status::excerpt(body),
+            excerpt: crate::error::status::excerpt(body),
             source: source.into(),
         }
     }

@@ -2,6 +2,10 @@
 //!
 //! Generated clients build one per call; hand-written code can too.
 
+pub(crate) mod patch;
+pub(crate) mod path;
+pub(crate) mod query;
+
 use std::fmt;
 use std::time::Duration;
 
@@ -10,9 +14,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::patch::Patch;
-use crate::path::{placeholder_ahead, push_segment};
-use crate::query::{self, ParamValue};
+use crate::request::patch::Patch;
+use crate::request::path::{placeholder_ahead, push_segment};
+use crate::request::query::ParamValue;
 
 pub use reqwest::Method;
 

@@ -6,9 +6,9 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::discovery::mounted_file::{explain_missing, MountedFile};
+use crate::discovery::secret::SecretToken;
 use crate::error::{Error, Result};
-use crate::mounted_file::{explain_missing, MountedFile};
-use crate::secret::SecretToken;
 
 /// How often the token file is re-read by default.
 pub(crate) const DEFAULT_TOKEN_REREAD: Duration = Duration::from_secs(60);

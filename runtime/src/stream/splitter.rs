@@ -22,7 +22,7 @@ type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 /// A streaming response body read as lines.
 pub(crate) struct BodyLines {
     bytes: Option<ByteStream>,
-    pub(crate) splitter: LineSplitter,
+    splitter: LineSplitter,
     classify: ClassifyTransport,
 }
 
@@ -55,6 +55,21 @@ impl BodyLines {
             splitter: LineSplitter::new(max),
             classify,
         }
+    }
+
+    /// Sets the longest line yielded whole (see [`LineSplitter::set_max`]).
+    pub(crate) fn set_max_line(&mut self, max: usize) {
+        self.splitter.set_max(max);
+    }
+
+    /// The head of a line that passed the limit (see [`LineSplitter::cut`]).
+    pub(crate) fn cut_line(&mut self) -> Bytes {
+        self.splitter.cut()
+    }
+
+    /// How many bytes of an unfinished line are buffered.
+    pub(crate) fn pending_bytes(&self) -> &[u8] {
+        self.splitter.pending_bytes()
     }
 
     /// Closes the connection and forgets buffered bytes; the next poll returns `None`.

@@ -10,8 +10,8 @@ use futures::Stream;
 use serde::de::{DeserializeOwned, Deserializer};
 use serde::Deserialize;
 
-use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::http::client::Client;
 use crate::request::Request;
 
 /// The page size a [`ListStream`] asks for when the request has no `limit`.
@@ -251,26 +251,6 @@ impl<T: DeserializeOwned + Send + 'static> Stream for ListStream<T> {
                 },
             }
         }
-    }
-}
-
-impl Client {
-    /// Sends a LIST request and returns its items as a stream across pages (see [`ListStream`]).
-    ///
-    /// ```no_run
-    /// use futures::TryStreamExt;
-    /// # async fn run(client: incluster::Client) -> incluster::Result<()> {
-    /// let request = incluster::Request::builder(incluster::Method::GET, "/api/v1/namespaces")
-    ///     .query("limit", &100)
-    ///     .build()?;
-    /// let namespaces: Vec<serde_json::Value> = client.list_stream(request).await?.try_collect().await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn list_stream<T: DeserializeOwned + Send + 'static>(
-        &self,
-        request: Request,
-    ) -> Result<ListStream<T>> {
-        ListStream::start(self.clone(), request).await
     }
 }
 

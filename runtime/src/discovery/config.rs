@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
+use crate::discovery::mounted_file::{read_with_deadline, FIRST_READ_DEADLINE};
+use crate::discovery::token::{self, TokenFile};
 use crate::error::{Error, Result};
-use crate::mounted_file::{read_with_deadline, FIRST_READ_DEADLINE};
-use crate::retry::Retry;
+use crate::http::retry::Retry;
 use crate::tls::{self, CaFile};
-use crate::token::{self, TokenFile};
 
 /// Where the kubelet mounts a Pod's service-account credentials.
 pub const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";

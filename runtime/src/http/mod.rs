@@ -1,0 +1,5 @@
+//! The HTTP client every generated client calls into: auth, TLS, limits, no redirects, and when a
+//! failed request is sent again.
+
+pub(crate) mod client;
+pub(crate) mod retry;
