@@ -9,6 +9,7 @@ mod http;
 pub mod leader;
 mod request;
 mod stream;
+pub mod time;
 mod tls;
 #[cfg(feature = "watcher")]
 pub mod watcher;

@@ -135,23 +135,11 @@ fn now() -> (u64, u32) {
 
 /// `2006-01-02T15:04:05Z`, or with `.000000` microseconds (a `MicroTime`).
 pub fn rfc3339((secs, micros): (u64, u32), with_micros: bool) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let (h, min, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    let at = UNIX_EPOCH + std::time::Duration::new(secs, micros * 1000);
     if with_micros {
-        format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{micros:06}Z")
+        incluster::time::micro_time(at)
     } else {
-        format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}Z")
+        incluster::time::rfc3339(at)
     }
 }
 

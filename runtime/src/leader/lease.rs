@@ -6,11 +6,11 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
-use super::time::micro_time_now;
 use super::LeaseSettings;
 use crate::error::{Error, Result};
 use crate::http::client::Client;
 use crate::request::{Method, Request};
+use crate::time::micro_time_now;
 
 const LEASES: &str = "/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases";
 const LEASE: &str = "/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{name}";

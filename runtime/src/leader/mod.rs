@@ -32,7 +32,6 @@
 //! `update` on `leases` in the API group `coordination.k8s.io`.
 
 mod lease;
-mod time;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -17,7 +17,8 @@ use rustls::RootCertStore;
 
 use crate::discovery::mounted_file::{explain_missing, MountedFile};
 use crate::error::{Error, Result};
-use crate::tls::cert_validity::{format_utc, validity};
+use crate::time::format_unix as format_utc;
+use crate::tls::cert_validity::validity;
 
 /// How often `ca.crt` is checked for a new version by default.
 pub(crate) const DEFAULT_CA_RECHECK: Duration = Duration::from_secs(60);
