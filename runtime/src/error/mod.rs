@@ -119,7 +119,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 const SHOWN_LIMIT: usize = 1024;
 
 /// `text`, cut to [`SHOWN_LIMIT`] bytes at a character boundary.
-fn bounded(text: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn bounded(text: &str) -> std::borrow::Cow<'_, str> {
     if text.len() <= SHOWN_LIMIT {
         return text.into();
     }

@@ -6,6 +6,7 @@ pub(crate) mod patch;
 pub(crate) mod path;
 pub(crate) mod query;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -13,9 +14,9 @@ use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::{bounded, Error, Result};
 use crate::request::patch::Patch;
-use crate::request::path::{placeholder_ahead, push_segment};
+use crate::request::path::{check_runtime_template, placeholder_ahead, push_segment};
 use crate::request::query::ParamValue;
 
 pub use reqwest::Method;
@@ -35,7 +36,8 @@ pub use reqwest::Method;
 #[derive(Clone)]
 pub struct Request {
     pub(crate) method: Method,
-    pub(crate) template: &'static str,
+    /// The path template: borrowed for a literal (no allocation), owned when built at run time.
+    pub(crate) template: Cow<'static, str>,
     pub(crate) path: String,
     pub(crate) query: Vec<(String, String)>,
     pub(crate) headers: HeaderMap,
@@ -46,26 +48,79 @@ pub struct Request {
 impl Request {
     /// Starts a request for `method` on a path template such as `/api/v1/namespaces/{namespace}/pods`.
     ///
+    /// The template is usually a literal (`&'static str`: kept as it is, nothing is copied), but
+    /// it may be built at run time (a `String`), for a resource discovered at run time. A template
+    /// built at run time is checked when the request is built: it must start with `/` and may hold
+    /// only `/`, `{placeholder}`s and the characters a path needs no encoding for (letters, digits,
+    /// `-`, `.`, `_`, `~`), with no empty, `.` or `..` segment; put anything else, and every value
+    /// that came from the network, into a placeholder, which [`RequestBuilder::path_param`]
+    /// encodes as one segment.
+    ///
     /// ```
     /// let request = incluster::Request::builder(incluster::Method::GET, "/api").build()?;
     /// assert_eq!(request.to_string(), "GET /api");
     /// # Ok::<(), incluster::Error>(())
     /// ```
-    pub fn builder(method: Method, template: &'static str) -> RequestBuilder {
+    ///
+    /// A resource found at run time (say, through the discovery API): the template's shape is
+    /// chosen at run time, and the discovered names are bound as placeholders.
+    ///
+    /// ```
+    /// use incluster::{Method, Request};
+    ///
+    /// /// What `/apis` said about a resource (here, as if discovered).
+    /// struct Discovered { group: String, version: String, plural: String }
+    ///
+    /// fn list_request(found: &Discovered, namespace: &str) -> incluster::Result<Request> {
+    ///     let root = if found.group.is_empty() { "/api/{version}" } else { "/apis/{group}/{version}" };
+    ///     let template = format!("{root}/namespaces/{{namespace}}/{{plural}}");
+    ///     let mut builder = Request::builder(Method::GET, template);
+    ///     if !found.group.is_empty() {
+    ///         builder = builder.path_param("group", found.group.clone());
+    ///     }
+    ///     builder
+    ///         .path_param("version", &found.version)
+    ///         .path_param("namespace", namespace)
+    ///         .path_param("plural", &found.plural)
+    ///         .build()
+    /// }
+    ///
+    /// let crontabs = Discovered { group: "stable.example.com".into(), version: "v1".into(), plural: "crontabs".into() };
+    /// let request = list_request(&crontabs, "default")?;
+    /// assert_eq!(request.path_and_query(), "/apis/stable.example.com/v1/namespaces/default/crontabs");
+    /// assert_eq!(request.to_string(), "GET /apis/{group}/{version}/namespaces/{namespace}/{plural}");
+    ///
+    /// // A discovered name is one encoded segment, never more path.
+    /// let odd = Discovered { group: String::new(), version: "v1".into(), plural: "pods/../secrets".into() };
+    /// assert_eq!(list_request(&odd, "default")?.path_and_query(), "/api/v1/namespaces/default/pods%2F..%2Fsecrets");
+    /// # Ok::<(), incluster::Error>(())
+    /// ```
+    pub fn builder(method: Method, template: impl Into<Cow<'static, str>>) -> RequestBuilder {
+        let template = template.into();
+        let error = match &template {
+            // Literals are the programmer's (and the macro checks the ones it generates).
+            Cow::Borrowed(_) => None,
+            Cow::Owned(built) => check_runtime_template(built).err().map(|why| {
+                let shown = bounded(built);
+                Error::invalid(format!(
+                    "{method} {shown:?}: the path template built at run time {why}; bind values with `path_param` (nothing was sent)"
+                ))
+            }),
+        };
         RequestBuilder {
             request: Request {
                 method,
-                template,
                 // Room for the template and two typical names: the path is written once, here.
                 path: String::with_capacity(template.len() + 64),
+                template,
                 query: Vec::new(),
                 headers: HeaderMap::new(),
                 body: None,
                 timeout: None,
             },
-            rest: template,
+            filled: 0,
             pending: Vec::new(),
-            error: None,
+            error,
         }
     }
 
@@ -120,15 +175,6 @@ impl Request {
         url
     }
 
-    /// `GET /api/v1/namespaces/{namespace}/pods`: what error messages and logs name the request
-    /// by, without formatting it until it is shown.
-    pub(crate) fn label(&self) -> RequestLabel {
-        RequestLabel {
-            method: self.method.clone(),
-            template: self.template,
-        }
-    }
-
     /// The HTTP method.
     ///
     /// ```
@@ -143,20 +189,6 @@ impl Request {
 
 /// Shows the method and the path template, never values or headers: `GET /api/v1/namespaces/{namespace}/pods`.
 impl fmt::Display for Request {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.label().fmt(f)
-    }
-}
-
-/// The method and path template of a request (cheap to keep: no formatting, no allocation for
-/// the standard methods); shown as `GET /api/v1/namespaces/{namespace}/pods`.
-#[derive(Clone, Debug)]
-pub(crate) struct RequestLabel {
-    method: Method,
-    template: &'static str,
-}
-
-impl fmt::Display for RequestLabel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.method, self.template)
     }
@@ -187,17 +219,18 @@ impl fmt::Debug for Request {
 #[must_use]
 pub struct RequestBuilder {
     request: Request,
-    /// The part of the template not yet written into `request.path`. Placeholders bound in
-    /// template order (as generated clients bind them) are encoded straight into the path.
-    rest: &'static str,
+    /// How much of the template is written into `request.path`; the rest is not yet. Placeholders
+    /// bound in template order (as generated clients bind them) are encoded straight into the path.
+    filled: usize,
     /// Values bound out of template order, encoded, for `build` to place.
-    pending: Vec<(&'static str, String)>,
+    pending: Vec<(Cow<'static, str>, String)>,
     error: Option<Error>,
 }
 
 impl RequestBuilder {
     /// Binds the template's `{name}` placeholder to `value`, encoded as exactly one path segment.
-    /// Empty, `.` and `..` are refused.
+    /// Empty, `.` and `..` are refused. `name` is usually a literal; like the template, it may be
+    /// built at run time (a `String`).
     ///
     /// ```
     /// let request = incluster::Request::builder(incluster::Method::GET, "/api/v1/namespaces/{namespace}")
@@ -206,19 +239,26 @@ impl RequestBuilder {
     /// assert_eq!(request.path_and_query(), "/api/v1/namespaces/%C3%BC%20b");
     /// # Ok::<(), incluster::Error>(())
     /// ```
-    pub fn path_param(mut self, name: &'static str, value: impl fmt::Display) -> Self {
+    pub fn path_param(
+        mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl fmt::Display,
+    ) -> Self {
         if self.error.is_some() {
             return self;
         }
-        let result = match placeholder_ahead(self.rest, name) {
+        let name = name.into();
+        let rest = &self.request.template[self.filled..];
+        let result = match placeholder_ahead(rest, &name) {
             // The next placeholder, and the only one of this name left: write it in place.
             Some((literal, after)) => {
+                let consumed = rest.len() - after.len();
                 let path = &mut self.request.path;
                 path.push_str(literal);
                 let start = path.len();
                 let result = push_segment(path, &value);
                 if result.is_ok() {
-                    self.rest = after;
+                    self.filled += consumed;
                 } else {
                     path.truncate(start - literal.len());
                 }
@@ -228,15 +268,15 @@ impl RequestBuilder {
                 let mut encoded = String::new();
                 let result = push_segment(&mut encoded, &value);
                 if result.is_ok() {
-                    self.pending.push((name, encoded));
+                    self.pending.push((name.clone(), encoded));
                 }
                 result
             }
         };
         if let Err(why) = result {
             let message = format!(
-                "{} {}: path parameter `{name}` {why}; pass a Kubernetes name (nothing was sent)",
-                self.request.method, self.request.template
+                "{}: path parameter `{name}` {why}; pass a Kubernetes name (nothing was sent)",
+                self.request
             );
             self.fail(message);
         }
@@ -273,10 +313,7 @@ impl RequestBuilder {
     /// ```
     pub fn query_flatten(mut self, value: &impl Serialize) -> Self {
         if let Err(why) = query::flatten(value, &mut self.request.query) {
-            let message = format!(
-                "{} {}: query parameters: {why}",
-                self.request.method, self.request.template
-            );
+            let message = format!("{}: query parameters: {why}", self.request);
             self.fail(message);
         }
         self
@@ -306,8 +343,8 @@ impl RequestBuilder {
         });
         if invalid {
             let message = format!(
-                "{} {}: header `{name}` has a value that is not valid in an HTTP header (control characters or non-ASCII)",
-                self.request.method, self.request.template
+                "{}: header `{name}` has a value that is not valid in an HTTP header (control characters or non-ASCII)",
+                self.request
             );
             self.fail(message);
         }
@@ -359,10 +396,7 @@ impl RequestBuilder {
             Err(err) => {
                 if self.error.is_none() {
                     self.error = Some(Error::InvalidRequest {
-                        message: format!(
-                            "{} {}: the body does not serialize to JSON",
-                            self.request.method, self.request.template
-                        ),
+                        message: format!("{}: the body does not serialize to JSON", self.request),
                         source: Some(Box::new(err)),
                     });
                 }
@@ -395,12 +429,11 @@ impl RequestBuilder {
             return Err(error);
         }
         let mut request = self.request;
-        fill_template(&mut request.path, self.rest, &self.pending).map_err(|placeholder| {
-            Error::invalid(format!(
-                "{} {}: no value for {{{placeholder}}}",
-                request.method, request.template
-            ))
-        })?;
+        let rest = &request.template[self.filled..];
+        if let Err(placeholder) = fill_template(&mut request.path, rest, &self.pending) {
+            let message = format!("{request}: no value for {{{placeholder}}}");
+            return Err(Error::invalid(message));
+        }
         Ok(request)
     }
 
@@ -415,7 +448,7 @@ impl RequestBuilder {
 fn fill_template<'t>(
     path: &mut String,
     template: &'t str,
-    params: &[(&str, String)],
+    params: &[(Cow<'static, str>, String)],
 ) -> std::result::Result<(), &'t str> {
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -425,7 +458,7 @@ fn fill_template<'t>(
         let name = &rest[open + 1..open + close];
         let value = params
             .iter()
-            .find(|(n, _)| *n == name)
+            .find(|(n, _)| n == name)
             .map(|(_, v)| v)
             .ok_or(name)?;
         path.push_str(&rest[..open]);
@@ -463,6 +496,88 @@ mod tests {
         assert_eq!(
             request.url("https://h:1"),
             "https://h:1/a/b?q=1&q=2&s=a+b%26c"
+        );
+    }
+
+    #[test]
+    fn a_template_built_at_run_time_fills_like_a_literal() {
+        let plural = String::from("crontabs");
+        let literal = Request::builder(
+            Method::GET,
+            "/apis/{group}/v1/namespaces/{namespace}/{plural}",
+        )
+        .path_param("namespace", "default")
+        .path_param("group", "stable.example.com")
+        .path_param("plural", &plural)
+        .build()
+        .unwrap();
+        assert!(matches!(literal.template, Cow::Borrowed(_)));
+        let built = format!(
+            "/apis/{{group}}/{}/namespaces/{{namespace}}/{{plural}}",
+            "v1"
+        );
+        // Placeholder names built at run time too, bound in and out of template order.
+        let owned = Request::builder(Method::GET, built)
+            .path_param(String::from("namespace"), "default")
+            .path_param(String::from("group"), "stable.example.com")
+            .path_param(format!("{}", "plural"), &plural)
+            .build()
+            .unwrap();
+        assert!(matches!(owned.template, Cow::Owned(_)));
+        assert_eq!(owned.path_and_query(), literal.path_and_query());
+        assert_eq!(owned.to_string(), literal.to_string());
+        assert_eq!(
+            owned.path_and_query(),
+            "/apis/stable.example.com/v1/namespaces/default/crontabs"
+        );
+        let clone = owned.clone();
+        assert_eq!(clone.to_string(), owned.to_string());
+    }
+
+    #[test]
+    fn a_template_built_at_run_time_is_checked_before_any_io() {
+        let discovered = "pods?watch=true";
+        let err = Request::builder(Method::GET, format!("/api/v1/{discovered}"))
+            .path_param("name", "x")
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
+        let message = err.to_string();
+        assert!(message.contains("built at run time"), "{message}");
+        assert!(message.contains("\"/api/v1/pods?watch=true\""), "{message}");
+        assert!(message.contains("path_param"), "{message}");
+        let err = Request::builder(Method::DELETE, String::from("/api/v1/../secrets"))
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("`..`"), "{err}");
+        let long = format!("/{}?", "a".repeat(4096));
+        let err = Request::builder(Method::GET, long).build().unwrap_err();
+        assert!(err.to_string().contains("more bytes"), "{err}");
+        assert!(err.to_string().len() < 2048, "{err}");
+        // A literal is the programmer's and is taken as written (unchanged behaviour).
+        let request = Request::builder(Method::GET, "/api/v1/pods?x")
+            .build()
+            .unwrap();
+        assert_eq!(request.to_string(), "GET /api/v1/pods?x");
+    }
+
+    #[test]
+    fn a_missing_placeholder_is_named_for_either_kind_of_template() {
+        let err = Request::builder(Method::GET, String::from("/a/{x}/{y}"))
+            .path_param("x", "1")
+            .build()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("GET /a/{x}/{y}: no value for {y}"),
+            "{err}"
+        );
+        let err = Request::builder(Method::GET, "/a/{x}/{y}")
+            .path_param("y", "1")
+            .build()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("GET /a/{x}/{y}: no value for {x}"),
+            "{err}"
         );
     }
 

@@ -69,12 +69,44 @@ impl Write for SegmentWriter<'_> {
     }
 }
 
+/// Checks a path template built at run time (literal templates are not checked: they are the
+/// programmer's, and the macro checks the ones it generates). It must start with `/`; between the
+/// slashes, each segment is non-empty, not `.` or `..`, and holds only `{placeholder}`s and
+/// characters a path needs no encoding for, so nothing in it can add a query, a fragment, an
+/// escape or a climb: values belong in placeholders, which are encoded.
+pub(crate) fn check_runtime_template(template: &str) -> Result<(), &'static str> {
+    let Some(segments) = template.strip_prefix('/') else {
+        return Err("does not start with `/`");
+    };
+    if segments.is_empty() {
+        return Ok(());
+    }
+    for segment in segments.split('/') {
+        match segment {
+            "" => return Err("has an empty segment (`//` or a trailing `/`)"),
+            "." | ".." => return Err("has a `.` or `..` segment"),
+            _ => {}
+        }
+        let mut open = false;
+        for b in segment.bytes() {
+            match b {
+                b'{' if !open => open = true,
+                b'}' if open => open = false,
+                b'{' | b'}' => return Err("has an unbalanced `{` or `}`"),
+                _ if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') => {}
+                _ => return Err("holds a character that would need encoding (only letters, digits, `-._~`, `/` and `{placeholder}`s)"),
+            }
+        }
+        if open {
+            return Err("has an unbalanced `{` or `}`");
+        }
+    }
+    Ok(())
+}
+
 /// When the next placeholder of `rest` (the unfilled tail of a path template) is `{name}` and
 /// no other `{name}` follows: the literal text before it and the template after it.
-pub(crate) fn placeholder_ahead(
-    rest: &'static str,
-    name: &str,
-) -> Option<(&'static str, &'static str)> {
+pub(crate) fn placeholder_ahead<'t>(rest: &'t str, name: &str) -> Option<(&'t str, &'t str)> {
     // Bytes, not chars: `{` and `}` are ASCII, and this runs for every path parameter.
     let open = rest.bytes().position(|b| b == b'{')?;
     let after = rest[open + 1..].strip_prefix(name)?.strip_prefix('}')?;
@@ -115,6 +147,40 @@ mod tests {
         let mut out = String::new();
         push_segment(&mut out, &42u64).unwrap();
         assert_eq!(out, "42");
+    }
+
+    #[test]
+    fn runtime_templates_hold_only_placeholders_and_plain_segments() {
+        for good in [
+            "/",
+            "/api",
+            "/apis/{group}/{version}/namespaces/{namespace}/{plural}",
+            "/apis/stable.example.com/v1/crontabs",
+            "/api/v1/namespaces/{namespace}/pods/{name}/log",
+            "/a/cm-{name}",
+            "/.well-known/openid-configuration",
+        ] {
+            assert_eq!(check_runtime_template(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            ("", "start with `/`"),
+            ("api/v1", "start with `/`"),
+            ("/api/v1?watch=true", "need encoding"),
+            ("/api#x", "need encoding"),
+            ("/api/%2e%2e/secrets", "need encoding"),
+            ("/api/v1 /pods", "need encoding"),
+            ("/api/ü", "need encoding"),
+            ("/api//v1", "empty segment"),
+            ("/api/", "empty segment"),
+            ("/api/../secrets", "`..`"),
+            ("/api/./v1", "`.`"),
+            ("/api/{name", "unbalanced"),
+            ("/api/name}", "unbalanced"),
+            ("/api/{{name}}", "unbalanced"),
+        ] {
+            let err = check_runtime_template(bad).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
     }
 
     #[test]
