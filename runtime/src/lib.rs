@@ -2,18 +2,28 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+// How a user names things (the rule, for every module added later, is in README.md,
+// "Public paths"):
+// 1. the client core at the root;
+// 2. each feature area a public module holding all its items;
+// 3. at the root too, only a feature type that a generated method returns.
+
+// The architecture, private: its public types are re-exported at the root below.
 mod discovery;
 mod error;
 mod http;
-#[cfg(feature = "leader-election")]
-pub mod leader;
 mod request;
 mod stream;
-pub mod time;
 mod tls;
+
+// Feature areas: one public module each, holding every public item of the area.
+#[cfg(feature = "leader-election")]
+pub mod leader;
+pub mod time;
 #[cfg(feature = "watcher")]
 pub mod watcher;
 
+// The client core: discovery and configuration, the client, requests, errors.
 pub use discovery::config::{
     Config, InClusterOptions, DEFAULT_MAX_ERROR_BYTES, DEFAULT_MAX_RESPONSE_BYTES,
     SERVICE_ACCOUNT_DIR,
@@ -27,9 +37,12 @@ pub use incluster_macros::in_cluster_client;
 pub use request::patch::Patch;
 pub use request::query::ParamValue;
 pub use request::{Method, Request, RequestBuilder};
+// The client core: the stream types a generated method returns, and what they yield.
 pub use stream::lines::{LineStream, CUT_MARKER, DEFAULT_MAX_LINE_BYTES};
 pub use stream::list::{ListStream, DEFAULT_PAGE_SIZE};
 pub use stream::watch::{Bookmark, WatchEvent, WatchStream};
+// A feature type a generated method returns (`-> incluster::Result<incluster::Watcher<T>>`),
+// so it is spelled like the stream types; `incluster::watcher::Watcher` is the same type.
 #[cfg(feature = "watcher")]
 pub use watcher::Watcher;
 
