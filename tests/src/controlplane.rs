@@ -15,6 +15,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use serde_json::{json, Value};
 
+use crate::blocking::block_on;
 use crate::podfs::PodFs;
 
 /// A running control plane.
@@ -177,43 +178,31 @@ impl ControlPlane {
 
     fn wait_ready(&self) {
         let admin = self.admin();
-        std::thread::scope(|scope| {
-            scope
-                .spawn(|| {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .expect("runtime");
-                    runtime.block_on(async {
-                        let deadline = Instant::now() + Duration::from_secs(180);
-                        loop {
-                            if let Ok((200, _)) = admin.raw("GET", "/readyz", None).await {
-                                // RBAC's bootstrap roles are created by a post-start hook; wait for the one we bind.
-                                if let Ok((200, _)) = admin
-                                    .raw(
-                                        "GET",
-                                        "/apis/rbac.authorization.k8s.io/v1/clusterroles/view",
-                                        None,
-                                    )
-                                    .await
-                                {
-                                    return;
-                                }
-                            }
-                            assert!(
-                                Instant::now() < deadline,
-                                "kube-apiserver was not ready within 180 s"
-                            );
-                            tokio::time::sleep(Duration::from_millis(250)).await;
-                        }
-                    });
-                })
-                .join()
-                .expect("readiness");
+        block_on(async {
+            let deadline = Instant::now() + Duration::from_secs(180);
+            loop {
+                if let Ok((200, _)) = admin.raw("GET", "/readyz", None).await {
+                    // RBAC's bootstrap roles are created by a post-start hook; wait for the one we bind.
+                    if let Ok((200, _)) = admin
+                        .raw(
+                            "GET",
+                            "/apis/rbac.authorization.k8s.io/v1/clusterroles/view",
+                            None,
+                        )
+                        .await
+                    {
+                        return;
+                    }
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "kube-apiserver was not ready within 180 s"
+                );
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
         });
     }
 
-    /// An admin client (a new one per caller: connection pools belong to one tokio runtime).
     pub fn admin(&self) -> Admin {
         let mut roots = rustls::RootCertStore::empty();
         for cert in CertificateDer::pem_slice_iter(self.ca_pem.as_bytes()) {
