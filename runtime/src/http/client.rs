@@ -394,7 +394,7 @@ impl Client {
             if let (Some(file), Some(rejected)) = (&self.inner.token, &token) {
                 let fresh = file.reread().await.value;
                 if fresh != *rejected {
-                    tracing::info!(request = %request, "401 Unauthorized; retrying once with the re-read service-account token");
+                    tracing::info!(request = %request, token_reread = true, "401 Unauthorized; retrying once with the re-read service-account token");
                     response = self.send_once(&http, request, Some(&fresh)).await?;
                 } else {
                     tracing::debug!(request = %request, path = %file.path().display(), "401 Unauthorized and the token file is unchanged");

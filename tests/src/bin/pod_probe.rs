@@ -6,6 +6,7 @@
 //! booleans, codes, names), exits non-zero on an unexpected result. Logs (incluster's own
 //! `tracing` output) go to standard error.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use incluster::{Client, Error, Patch};
@@ -13,13 +14,20 @@ use incluster_tests::api::{
     ConfigMap, ConfigMaps, ConfigMapsClient, Discovery, DiscoveryClient, Secrets, SecretsClient,
 };
 use serde_json::json;
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(std::io::stderr)
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(std::io::stderr),
+        )
+        .with(TokenRereads)
+        .with(LevelFilter::DEBUG)
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let scenario = args.first().map(String::as_str).unwrap_or("");
@@ -160,7 +168,8 @@ async fn run(scenario: &str, args: &[String], client: Client) -> Result<(), Stri
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            observe(json!({"ok": ok, "failed": failed}));
+            let token_rereads = TOKEN_REREADS.load(Ordering::Relaxed);
+            observe(json!({"ok": ok, "failed": failed, "token_rereads": token_rereads}));
         }
         other => return Err(format!("unknown scenario {other:?}")),
     }
@@ -230,6 +239,21 @@ async fn crud(configmaps: &ConfigMapsClient, namespace: &str) -> incluster::Resu
 }
 
 /// Prints one observation as a line of JSON.
+/// How many requests the client retried with a re-read token after a 401: the runtime's events
+/// that carry the `token_reread` field, counted by field, not by wording.
+static TOKEN_REREADS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts [`TOKEN_REREADS`].
+struct TokenRereads;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for TokenRereads {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if event.metadata().fields().field("token_reread").is_some() {
+            TOKEN_REREADS.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 fn observe(value: serde_json::Value) {
     println!("{value}");
 }
