@@ -81,38 +81,36 @@ impl Node {
         };
         let ca = host.state.join("controlplane/ca.crt");
 
-        let kc = kubeconfig("kube-controller-manager");
+        // The controller-manager and the scheduler: one kubeconfig each, for the API and to
+        // authenticate and authorize their own endpoints.
+        let kubeconfigs = |component: &str| {
+            let kc = kubeconfig(component);
+            ["", "authentication-", "authorization-"].map(|use_| format!("--{use_}kubeconfig={kc}"))
+        };
         host.spawn(
             "kube-controller-manager",
-            Command::new(bin_dir.join("kube-controller-manager")).args([
-                format!("--kubeconfig={kc}"),
-                format!("--authentication-kubeconfig={kc}"),
-                format!("--authorization-kubeconfig={kc}"),
-                // Each controller acts as its own ServiceAccount (as in kubeadm clusters).
-                "--use-service-account-credentials=true".into(),
-                format!(
-                    "--service-account-private-key-file={}",
-                    info["serviceAccountKeyFile"].as_str().expect("SA key")
-                ),
-                // Published in every namespace as the `kube-root-ca.crt` ConfigMap: a Pod's ca.crt.
-                format!("--root-ca-file={}", ca.display()),
-                "--cluster-name=incluster".into(),
-                "--leader-elect=false".into(),
-                "--bind-address=127.0.0.1".into(),
-                "--v=1".into(),
-            ]),
+            Command::new(bin_dir.join("kube-controller-manager"))
+                .args(kubeconfigs("kube-controller-manager"))
+                .args([
+                    // Each controller acts as its own ServiceAccount (as in kubeadm clusters).
+                    "--use-service-account-credentials=true".into(),
+                    format!(
+                        "--service-account-private-key-file={}",
+                        info["serviceAccountKeyFile"].as_str().expect("SA key")
+                    ),
+                    // Published in every namespace as the `kube-root-ca.crt` ConfigMap: a Pod's ca.crt.
+                    format!("--root-ca-file={}", ca.display()),
+                    "--cluster-name=incluster".into(),
+                    "--leader-elect=false".into(),
+                    "--bind-address=127.0.0.1".into(),
+                    "--v=1".into(),
+                ]),
         );
-        let sc = kubeconfig("kube-scheduler");
         host.spawn(
             "kube-scheduler",
-            Command::new(bin_dir.join("kube-scheduler")).args([
-                format!("--kubeconfig={sc}"),
-                format!("--authentication-kubeconfig={sc}"),
-                format!("--authorization-kubeconfig={sc}"),
-                "--leader-elect=false".into(),
-                "--bind-address=127.0.0.1".into(),
-                "--v=1".into(),
-            ]),
+            Command::new(bin_dir.join("kube-scheduler"))
+                .args(kubeconfigs("kube-scheduler"))
+                .args(["--leader-elect=false", "--bind-address=127.0.0.1", "--v=1"]),
         );
         host.spawn(
             "kubelet",
