@@ -2,7 +2,7 @@
 //! injects `KUBERNETES_SERVICE_HOST/PORT`, projects the token, `ca.crt` and `namespace`, and the
 //! Pods reach the API server through the `kubernetes` Service's ClusterIP via a real kube-proxy.
 //!
-//! Where no node can be had (not root, no overlayfs) each test prints why and skips.
+//! Where no node can be had (not root, no overlayfs, no cgroup v1) each test prints why and skips.
 
 use std::time::{Duration, Instant};
 
@@ -35,6 +35,26 @@ fn seed_namespace(namespace: &str, service_account: &str) -> Value {
 fn restricted() -> Value {
     json!({"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true,
            "runAsNonRoot": true, "runAsUser": 65532})
+}
+
+/// The Pod `name` that runs the seed once as the ServiceAccount `seed`, with `env` for the seed
+/// container and `sidecars` (native sidecars: init containers with `restartPolicy: Always`).
+fn seed_pod(namespace: &str, name: &str, env: Value, sidecars: Value) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "serviceAccountName": "seed",
+            "restartPolicy": "Never",
+            "initContainers": sidecars,
+            "containers": [{
+                "name": "seed", "image": EXAMPLES_IMAGE, "imagePullPolicy": "Never",
+                "command": ["/usr/local/bin/seed"],
+                "env": env,
+                "securityContext": restricted(),
+            }],
+        },
+    })
 }
 
 /// Waits for the Pod to finish; panics with its description and logs unless it Succeeded.
@@ -101,20 +121,7 @@ fn seed_runs_in_a_real_pod_with_the_kubelets_env_and_projected_files() {
     let Some(node) = Node::shared() else { return };
     let ns = "seed-in-a-pod";
     node.apply(&seed_namespace(ns, "seed").to_string());
-    let pod = json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "seed", "namespace": ns},
-        "spec": {
-            "serviceAccountName": "seed",
-            "restartPolicy": "Never",
-            "containers": [{
-                "name": "seed", "image": EXAMPLES_IMAGE, "imagePullPolicy": "Never",
-                "command": ["/usr/local/bin/seed"],
-                "securityContext": restricted(),
-            }],
-        },
-    });
-    node.apply(&pod.to_string());
+    node.apply(&seed_pod(ns, "seed", json!([]), json!([])).to_string());
     expect_succeeded(node, ns, "seed", &["seed"]);
     let out = node.logs(ns, "seed", "seed");
     check_seed_output(&out, ns);
@@ -438,34 +445,22 @@ fn seed_beside_a_kubectl_proxy_sidecar_uses_config_proxy() {
     let ns = "seed-with-proxy";
     node.apply(&seed_namespace(ns, "seed").to_string());
     let proxy = ["kubectl", "proxy", "--address=127.0.0.1", "--port=8001"];
-    let pod = json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "seed-proxy", "namespace": ns},
-        "spec": {
-            "serviceAccountName": "seed",
-            "restartPolicy": "Never",
-            // A native sidecar: started (and probed ready) before the seed, stopped after it.
-            "initContainers": [{
-                "name": "kubectl-proxy", "image": KUBECTL_IMAGE, "imagePullPolicy": "Never",
-                "restartPolicy": "Always",
-                "command": proxy,
-                "startupProbe": {
-                    "exec": {"command": ["kubectl", "--server=http://127.0.0.1:8001", "get", "--raw=/api"]},
-                    "periodSeconds": 1, "failureThreshold": 60,
-                },
-                "securityContext": restricted(),
-            }],
-            "containers": [{
-                "name": "seed", "image": EXAMPLES_IMAGE, "imagePullPolicy": "Never",
-                "command": ["/usr/local/bin/seed"],
-                "env": [
-                    {"name": "INCLUSTER_PROXY", "value": "http://127.0.0.1:8001"},
-                    {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
-                ],
-                "securityContext": restricted(),
-            }],
+    // A native sidecar: started (and probed ready) before the seed, stopped after it.
+    let sidecar = json!([{
+        "name": "kubectl-proxy", "image": KUBECTL_IMAGE, "imagePullPolicy": "Never",
+        "restartPolicy": "Always",
+        "command": proxy,
+        "startupProbe": {
+            "exec": {"command": ["kubectl", "--server=http://127.0.0.1:8001", "get", "--raw=/api"]},
+            "periodSeconds": 1, "failureThreshold": 60,
         },
-    });
+        "securityContext": restricted(),
+    }]);
+    let env = json!([
+        {"name": "INCLUSTER_PROXY", "value": "http://127.0.0.1:8001"},
+        {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+    ]);
+    let pod = seed_pod(ns, "seed-proxy", env, sidecar);
     node.apply(&pod.to_string());
     expect_succeeded(node, ns, "seed-proxy", &["seed", "kubectl-proxy"]);
     let out = node.logs(ns, "seed-proxy", "seed");
