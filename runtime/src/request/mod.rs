@@ -96,7 +96,11 @@ impl Request {
     /// # Ok::<(), incluster::Error>(())
     /// ```
     pub fn builder(method: Method, template: impl Into<Cow<'static, str>>) -> RequestBuilder {
-        let template = template.into();
+        Request::builder_for(method, template.into())
+    }
+
+    /// [`Request::builder`] past the conversion: one copy of the body, not one per caller's crate.
+    fn builder_for(method: Method, template: Cow<'static, str>) -> RequestBuilder {
         let error = match &template {
             // Literals are the programmer's (and the macro checks the ones it generates).
             Cow::Borrowed(_) => None,
