@@ -501,24 +501,3 @@ impl Admin {
 pub fn configmap_rules() -> Value {
     json!([{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]}])
 }
-
-impl ControlPlane {
-    /// `kubectl apply -f <manifest>` as cluster admin, with the real kubectl.
-    pub fn kubectl_apply(&self, manifest: &Path) -> String {
-        let output = Command::new(built_binary("kubectl"))
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .args(["apply", "-f"])
-            .arg(manifest)
-            .output()
-            .expect("run kubectl apply");
-        let text = String::from_utf8_lossy(&output.stdout).into_owned();
-        assert!(
-            output.status.success(),
-            "kubectl apply -f {} failed: {text}{}",
-            manifest.display(),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        text
-    }
-}

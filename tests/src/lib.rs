@@ -5,6 +5,7 @@ pub mod api;
 pub mod blocking;
 pub mod certs;
 pub mod controlplane;
+pub mod kubectl;
 pub mod logcapture;
 pub mod node;
 pub mod podfs;

@@ -27,11 +27,7 @@ fn main() {
     println!("==> kubectl apply -f examples/deploy/seed.yaml");
     print!(
         "{}",
-        indent(&node.kubectl_ok(&[
-            "apply",
-            "-f",
-            &deploy.join("seed.yaml").display().to_string()
-        ]))
+        indent(&node.plane.kubectl_apply(&deploy.join("seed.yaml")))
     );
     let admin = node.plane.admin();
     for (name, data) in [
@@ -57,11 +53,7 @@ fn main() {
     println!("==> kubectl apply -f examples/deploy/seed-pod.yaml (image incluster-examples:dev, imported into containerd)");
     print!(
         "{}",
-        indent(&node.kubectl_ok(&[
-            "apply",
-            "-f",
-            &deploy.join("seed-pod.yaml").display().to_string()
-        ]))
+        indent(&node.plane.kubectl_apply(&deploy.join("seed-pod.yaml")))
     );
     let pod = node.wait_pod_finished("incluster-demo", "seed", Duration::from_secs(300));
     println!(

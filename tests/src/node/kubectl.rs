@@ -1,36 +1,22 @@
 //! What the tests do with a running node: the real kubectl as cluster admin, and waiting for Pods.
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use super::Node;
 use crate::blocking::block_on;
-use crate::controlplane::built_binary;
 
 impl Node {
-    /// Runs the real kubectl as cluster admin.
+    /// Runs the real kubectl as cluster admin (see [`ControlPlane::kubectl`](crate::controlplane::ControlPlane::kubectl)).
     pub fn kubectl(&self, args: &[&str]) -> Output {
-        Command::new(built_binary("kubectl"))
-            .arg("--kubeconfig")
-            .arg(&self.plane.kubeconfig)
-            .args(args)
-            .output()
-            .expect("run kubectl")
+        self.plane.kubectl(args)
     }
 
     /// Runs the real kubectl as cluster admin; panics unless it succeeds; returns its stdout.
     pub fn kubectl_ok(&self, args: &[&str]) -> String {
-        let output = self.kubectl(args);
-        assert!(
-            output.status.success(),
-            "kubectl {} failed: {}{}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        self.plane.kubectl_ok(args)
     }
 
     /// Creates (kubectl apply) what `manifest` describes, given as YAML or JSON text.
