@@ -380,15 +380,20 @@ fn kubectl_apply_examples_deploy_runs_the_operators_with_their_rbac() {
             &format!("deployment/{}", op.deployment),
             &format!("--timeout={}s", POD_LIMIT.as_secs()),
         ]);
-        let selector = node.kubectl_ok(&[
-            "-n",
-            op.namespace,
-            "get",
-            "deployment",
-            op.deployment,
-            "-o",
-            "jsonpath={.spec.selector.matchLabels}",
-        ]);
+        // A field of the operator's Deployment, through kubectl's JSONPath.
+        let deployment_field = |path: &str| {
+            let jsonpath = format!("jsonpath={{{path}}}");
+            node.kubectl_ok(&[
+                "-n",
+                op.namespace,
+                "get",
+                "deployment",
+                op.deployment,
+                "-o",
+                &jsonpath,
+            ])
+        };
+        let selector = deployment_field(".spec.selector.matchLabels");
         let labels: serde_json::Map<String, Value> =
             serde_json::from_str(&selector).expect("matchLabels");
         let selector: Vec<String> = labels
@@ -413,15 +418,7 @@ fn kubectl_apply_examples_deploy_runs_the_operators_with_their_rbac() {
         (op.did_its_job)(node, &pods);
 
         // RBAC: the operator's own ServiceAccount token (the one its Pods get), against the API.
-        let service_account = node.kubectl_ok(&[
-            "-n",
-            op.namespace,
-            "get",
-            "deployment",
-            op.deployment,
-            "-o",
-            "jsonpath={.spec.template.spec.serviceAccountName}",
-        ]);
+        let service_account = deployment_field(".spec.template.spec.serviceAccountName");
         let id = Identity {
             namespace: op.namespace.into(),
             service_account,
