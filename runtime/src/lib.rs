@@ -7,6 +7,7 @@ mod error;
 mod http;
 #[cfg(feature = "leader-election")]
 pub mod leader;
+pub mod rbac;
 mod request;
 mod stream;
 pub mod time;
