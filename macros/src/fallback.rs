@@ -20,7 +20,8 @@ pub(crate) fn emit(item: &ItemTrait, krate: &Path, errors: TokenStream) -> Token
         let TraitItem::Fn(func) = trait_item else {
             continue;
         };
-        func.attrs.retain(|a| Verb::of(a).is_none());
+        func.attrs
+            .retain(|a| Verb::of(a).is_none() && !crate::attr::is_timeout(a));
         strip_arg_attrs(&mut func.sig);
         // Patterns are already reported; a method without a body cannot have them.
         for input in &mut func.sig.inputs {

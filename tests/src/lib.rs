@@ -2,6 +2,7 @@
 //! harness around a real Kubernetes control plane (kube-apiserver + embedded etcd + kubectl).
 
 pub mod api;
+pub mod builtin_resources;
 pub mod certs;
 pub mod controlplane;
 pub mod logcapture;
