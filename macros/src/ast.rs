@@ -201,7 +201,7 @@ impl<'a> Endpoint<'a> {
         &self,
         route: &Route,
     ) -> Option<Result<Vec<crate::rbac::DerivedRule>, String>> {
-        let template = route.template.as_ref()?;
+        let template = route.template.as_ref().filter(|t| t.valid)?;
         let watch_query = self
             .args
             .iter()

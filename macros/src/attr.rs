@@ -106,6 +106,13 @@ pub(crate) fn parse_timeout(attr: &Attribute, cx: &mut Ctxt) -> Option<Timeout> 
         cx.error_spanned_by(attr, format!("#[timeout] needs a duration: {USAGE}"));
         return None;
     }
+    if let Ok(lit) = attr.parse_args::<LitStr>() {
+        cx.error_spanned_by(
+            &lit,
+            format!("#[timeout] takes a number of seconds or milliseconds, not a string: {USAGE}"),
+        );
+        return None;
+    }
     let mut timeout: Option<Timeout> = None;
     let result = attr.parse_nested_meta(|meta| {
         let unit: fn(u64) -> Timeout = if meta.path.is_ident("secs") {

@@ -12,6 +12,8 @@ pub(crate) struct PathTemplate {
     /// The segments after the leading `/`, in order (none for `/`). A malformed segment is kept
     /// as a literal; it has been reported.
     pub(crate) segments: Vec<Segment>,
+    /// Whether the template parsed without errors (only then are its RBAC rules derived).
+    pub(crate) valid: bool,
 }
 
 /// One segment of a path template.
@@ -27,6 +29,7 @@ impl PathTemplate {
     /// Parses `lit`, recording every problem in `cx`.
     pub(crate) fn parse(lit: LitStr, cx: &mut Ctxt) -> PathTemplate {
         let text = lit.value();
+        let errors_before = cx.count();
         let mut placeholders = Vec::new();
         let mut parsed = Vec::new();
         if !text.starts_with('/') {
@@ -104,6 +107,7 @@ impl PathTemplate {
             lit,
             placeholders,
             segments: parsed,
+            valid: cx.count() == errors_before,
         }
     }
 }
