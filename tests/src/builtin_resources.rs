@@ -46,11 +46,7 @@ pub async fn discover(admin: &Admin) -> Table {
     }
     for (group, version, path) in versions {
         let list = admin.call("GET", &path, None).await;
-        let resources = table
-            .entry(group)
-            .or_default()
-            .entry(version)
-            .or_default();
+        let resources = table.entry(group).or_default().entry(version).or_default();
         let entries = list["resources"].as_array().cloned().unwrap_or_default();
         for entry in &entries {
             let name = entry["name"].as_str().unwrap_or_default();
@@ -96,7 +92,10 @@ pub fn render(table: &Table, release: &str) -> String {
          pub(crate) const GROUPS: &[Group] = &["
     );
     for (group, versions) in table {
-        let _ = writeln!(out, "    Group {{\n        name: {group:?},\n        versions: &[");
+        let _ = writeln!(
+            out,
+            "    Group {{\n        name: {group:?},\n        versions: &["
+        );
         for (version, resources) in versions {
             let _ = writeln!(
                 out,

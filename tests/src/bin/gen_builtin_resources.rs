@@ -12,7 +12,11 @@ async fn main() {
     let source = render(&table, &release(&admin).await);
     let path = repo_root().join(TABLE_PATH);
     std::fs::write(&path, source).unwrap_or_else(|err| panic!("write {}: {err}", path.display()));
-    let resources: usize = table.values().flat_map(|v| v.values()).map(|r| r.len()).sum();
+    let resources: usize = table
+        .values()
+        .flat_map(|v| v.values())
+        .map(|r| r.len())
+        .sum();
     eprintln!(
         "wrote {} ({} groups, {resources} resources across versions)",
         path.display(),
