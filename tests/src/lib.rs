@@ -14,3 +14,8 @@ pub mod testserver;
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+/// `docs/rbac.md`'s examples, compiled as doc tests (until it is merged into the README).
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/rbac.md")]
+pub struct RbacDocDoctests;
