@@ -2,7 +2,7 @@
 
 use super::rule::{MethodRules, Rule, Rules, Scope};
 
-/// What [`LeaderElection`](crate::leader::LeaderElection) needs: `get`, `create` and `update`
+/// What `incluster::leader::LeaderElection` (feature `leader-election`) needs: `get`, `create` and `update`
 /// on `coordination.k8s.io` Leases. The lease's namespace is chosen in `LeaseSettings`; these
 /// rules assume the usual choice, the Pod's own namespace ([`Scope::ClientNamespace`]).
 ///
