@@ -22,7 +22,7 @@ use incluster_examples::mirror::clients::{
 };
 use incluster_examples::rbac::{example, Example};
 use incluster_tests::builtin_resources;
-use incluster_tests::controlplane::{repo_root, Admin, ControlPlane, Identity};
+use incluster_tests::controlplane::{built_binary, repo_root, Admin, ControlPlane, Identity};
 use incluster_tests::podfs::PodFs;
 use serde_json::{json, Value};
 
@@ -101,6 +101,44 @@ async fn least_privilege(example: &'static Example) {
     }
     let token = client_token(plane, &admin, example).await;
     let baseline = baseline_token(plane, &admin, example.namespace).await;
+    // What an operator would look at: the real `kubectl auth can-i --list` (printed, for people;
+    // the assertions below read the same review as data).
+    // (Not the admin kubeconfig: its client certificate would win over the token.)
+    let kubectl_dir = tempfile::tempdir().expect("temporary directory");
+    let ca = kubectl_dir.path().join("ca.crt");
+    let empty_kubeconfig = kubectl_dir.path().join("config");
+    std::fs::write(&ca, &plane.ca_pem).expect("write ca.crt");
+    std::fs::write(&empty_kubeconfig, "").expect("write an empty kubeconfig");
+    let can_i = std::process::Command::new(built_binary("kubectl"))
+        .arg("--kubeconfig")
+        .arg(&empty_kubeconfig)
+        .arg("--server")
+        .arg(&plane.server)
+        .arg("--certificate-authority")
+        .arg(&ca)
+        .args([
+            "--token",
+            &token,
+            "-n",
+            example.namespace,
+            "auth",
+            "can-i",
+            "--list",
+        ])
+        .output()
+        .expect("run kubectl auth can-i --list");
+    assert!(
+        can_i.status.success(),
+        "{}",
+        String::from_utf8_lossy(&can_i.stderr)
+    );
+    println!(
+        "{}: kubectl auth can-i --list -n {} as {}:\n{}",
+        example.name,
+        example.namespace,
+        example.service_account,
+        String::from_utf8_lossy(&can_i.stdout)
+    );
     for ns in &namespaces {
         let expected: BTreeSet<Atom> = grants
             .iter()
