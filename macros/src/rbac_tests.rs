@@ -327,3 +327,16 @@ fn custom_resources_unknown_groups_and_unserved_betas_pass() {
     )
     .is_ok());
 }
+
+#[test]
+fn the_legacy_watch_prefix_is_the_watch_verb() {
+    let rule = one(
+        Verb::Get,
+        "/api/v1/watch/namespaces/{namespace}/configmaps",
+        None,
+        &[],
+    );
+    assert_eq!(rule.verbs, ["watch"]);
+    assert_eq!(rule.target, resource("", "configmaps", None));
+    assert_eq!(rule.scope, Scope::ClientNamespace);
+}
