@@ -102,6 +102,35 @@ pub trait Discovery {
     async fn api_versions(&self) -> incluster::Result<ApiVersions>;
 }
 
+/// What the seed lists, and nothing more: the ConfigMaps of its own namespace. (Its RBAC is
+/// derived from the traits it calls: `cargo run -p incluster-examples --bin rbac -- seed`.)
+#[in_cluster_client]
+pub trait OwnConfigMaps {
+    /// List the ConfigMaps of the Pod's namespace.
+    #[get("/api/v1/namespaces/{namespace}/configmaps")]
+    async fn list(&self) -> incluster::Result<ConfigMapList>;
+}
+
+/// The name of the heartbeat's ConfigMap.
+pub const HEARTBEAT_CONFIGMAP: &str = "incluster-heartbeat";
+
+/// The heartbeat's one ConfigMap, by name: its RBAC grants that object only (`resourceNames`).
+#[in_cluster_client]
+pub trait HeartbeatConfigMap {
+    /// Read it.
+    #[get("/api/v1/namespaces/{namespace}/configmaps/incluster-heartbeat")]
+    async fn get(&self) -> incluster::Result<ConfigMap>;
+
+    /// Server-side apply (creates it the first time).
+    #[apply("/api/v1/namespaces/{namespace}/configmaps/incluster-heartbeat")]
+    async fn apply(
+        &self,
+        #[body] object: &serde_json::Value,
+        #[query] field_manager: &str,
+        #[query] force: bool,
+    ) -> incluster::Result<ConfigMap>;
+}
+
 /// ConfigMaps in the Pod's namespace (or any, where a `namespace` argument is given).
 #[in_cluster_client]
 pub trait ConfigMaps {

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod mirror;
+pub mod rbac;
 
 use incluster::{Client, Config};
 

@@ -8,7 +8,7 @@ use syn::{
     Type,
 };
 
-use crate::attr::{self, ArgAttr, Verb};
+use crate::attr::{self, ArgAttr, Timeout, Verb};
 use crate::ctxt::Ctxt;
 use crate::naming::lower_camel_case;
 use crate::path::PathTemplate;
@@ -39,6 +39,8 @@ pub(crate) struct Endpoint<'a> {
     pub(crate) args: Vec<Arg<'a>>,
     /// `None` when the method does not return `Result<…>`.
     pub(crate) returns: Option<Returns<'a>>,
+    /// Each `#[timeout(…)]`, with its value when it parsed (a valid endpoint has at most one).
+    pub(crate) timeouts: Vec<(&'a Attribute, Option<Timeout>)>,
 }
 
 /// A verb attribute and its path template.
@@ -167,11 +169,18 @@ impl<'a> Endpoint<'a> {
             })
             .collect();
         let returns = types::ok_type(&func.sig.output).map(|ty| Returns::of(ty, krate));
+        let timeouts = func
+            .attrs
+            .iter()
+            .filter(|a| attr::is_timeout(a))
+            .map(|a| (a, attr::parse_timeout(a, cx)))
+            .collect();
         Endpoint {
             func,
             routes,
             args,
             returns,
+            timeouts,
         }
     }
 
@@ -185,6 +194,26 @@ impl<'a> Endpoint<'a> {
                 .as_ref()
                 .expect("a checked endpoint has a path"),
         )
+    }
+
+    /// What the RBAC rules depend on. Only for an endpoint with a readable path.
+    pub(crate) fn rbac_rules(
+        &self,
+        route: &Route,
+    ) -> Option<Result<Vec<crate::rbac::DerivedRule>, String>> {
+        let template = route.template.as_ref().filter(|t| t.valid)?;
+        let watch_query = self
+            .args
+            .iter()
+            .any(|a| matches!(a.binding(), Binding::Query { name } if name == "watch"));
+        let bound = |placeholder: &str| self.args.iter().any(|a| a.name == placeholder);
+        Some(crate::rbac::derive(&crate::rbac::Call {
+            verb: route.verb,
+            template,
+            stream: self.stream_kind(),
+            watch_query,
+            bound: &bound,
+        }))
     }
 
     /// The stream kind, if the method returns one.

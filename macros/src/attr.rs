@@ -42,7 +42,8 @@ pub(crate) fn parse_options(args: TokenStream, cx: &mut Ctxt) -> Options {
     }
 }
 
-/// The HTTP verbs, in the order they are documented.
+/// The verb attributes, in the order they are documented: the HTTP verbs, and `apply`
+/// (server-side apply: a PATCH with `Content-Type: application/apply-patch+yaml`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Verb {
     Get,
@@ -50,15 +51,17 @@ pub(crate) enum Verb {
     Put,
     Patch,
     Delete,
+    Apply,
 }
 
 impl Verb {
-    const ALL: [(&'static str, Verb); 5] = [
+    const ALL: [(&'static str, Verb); 6] = [
         ("get", Verb::Get),
         ("post", Verb::Post),
         ("put", Verb::Put),
         ("patch", Verb::Patch),
         ("delete", Verb::Delete),
+        ("apply", Verb::Apply),
     ];
 
     /// The verb an attribute names, if it is one of `#[get]` … `#[delete]`.
@@ -75,10 +78,93 @@ impl Verb {
             Verb::Get => "GET",
             Verb::Post => "POST",
             Verb::Put => "PUT",
-            Verb::Patch => "PATCH",
+            Verb::Patch | Verb::Apply => "PATCH",
             Verb::Delete => "DELETE",
         }
     }
+}
+
+/// `#[timeout(secs = 30)]` or `#[timeout(millis = 1500)]` on a method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Timeout {
+    Secs(u64),
+    Millis(u64),
+}
+
+/// Whether `attr` is `#[timeout(…)]`.
+pub(crate) fn is_timeout(attr: &Attribute) -> bool {
+    attr.path().is_ident("timeout")
+}
+
+/// The longest per-method timeout accepted: a day. Longer is almost surely a unit mistake.
+const MAX_TIMEOUT_SECS: u64 = 24 * 60 * 60;
+
+/// Reads `#[timeout(secs = 30)]` / `#[timeout(millis = 1500)]`; errors point at the bad token.
+pub(crate) fn parse_timeout(attr: &Attribute, cx: &mut Ctxt) -> Option<Timeout> {
+    const USAGE: &str = "write #[timeout(secs = 30)] or #[timeout(millis = 1500)]";
+    if !matches!(attr.meta, syn::Meta::List(_)) {
+        cx.error_spanned_by(attr, format!("#[timeout] needs a duration: {USAGE}"));
+        return None;
+    }
+    if let Ok(lit) = attr.parse_args::<LitStr>() {
+        cx.error_spanned_by(
+            &lit,
+            format!("#[timeout] takes a number of seconds or milliseconds, not a string: {USAGE}"),
+        );
+        return None;
+    }
+    let mut timeout: Option<Timeout> = None;
+    let result = attr.parse_nested_meta(|meta| {
+        let unit: fn(u64) -> Timeout = if meta.path.is_ident("secs") {
+            Timeout::Secs
+        } else if meta.path.is_ident("millis") {
+            Timeout::Millis
+        } else {
+            return Err(meta.error(format!(
+                "unknown key `{}` in #[timeout(…)]; {USAGE}",
+                path_text(&meta.path)
+            )));
+        };
+        if timeout.is_some() {
+            return Err(meta.error(format!("#[timeout] takes one duration; {USAGE}")));
+        }
+        let lit: syn::LitInt = meta.value()?.parse().map_err(|err| {
+            syn::Error::new(err.span(), format!("expected a whole number; {USAGE}"))
+        })?;
+        if !lit.suffix().is_empty() {
+            return Err(syn::Error::new(
+                lit.span(),
+                format!("write the number without a suffix; {USAGE}"),
+            ));
+        }
+        let value: u64 = lit.base10_parse()?;
+        let value_ms = match unit(value) {
+            Timeout::Secs(s) => s.saturating_mul(1000),
+            Timeout::Millis(ms) => ms,
+        };
+        if value == 0 {
+            return Err(syn::Error::new(
+                lit.span(),
+                "a timeout of 0 would fail every call; give a positive duration, or remove #[timeout] to use the client's default",
+            ));
+        }
+        if value_ms > MAX_TIMEOUT_SECS * 1000 {
+            return Err(syn::Error::new(
+                lit.span(),
+                "a timeout longer than a day is almost surely a unit mistake (`secs` vs `millis`); at most 86400 secs",
+            ));
+        }
+        timeout = Some(unit(value));
+        Ok(())
+    });
+    if let Err(err) = result {
+        cx.push(err);
+        return None;
+    }
+    if timeout.is_none() {
+        cx.error_spanned_by(attr, format!("#[timeout] needs a duration: {USAGE}"));
+    }
+    timeout
 }
 
 /// Reads the path string of a verb attribute: `#[get("/api")]`.

@@ -24,6 +24,13 @@ impl Ctxt {
         }
     }
 
+    /// How many errors were recorded so far.
+    pub(crate) fn count(&self) -> usize {
+        self.errors
+            .as_ref()
+            .map_or(0, |errors| errors.clone().into_iter().count())
+    }
+
     /// All errors as `compile_error!` invocations, or `None` when the input was valid.
     pub(crate) fn into_compile_errors(self) -> Option<TokenStream> {
         self.errors.map(|e| e.to_compile_error())

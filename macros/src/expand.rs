@@ -6,8 +6,9 @@ use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::{parse_quote, FnArg, ItemTrait, Path, ReturnType, Signature, TraitItem};
 
 use crate::ast::{Binding, Endpoint, Returns, Trait};
-use crate::attr::{self, Verb};
+use crate::attr::{self, Timeout, Verb};
 use crate::naming::client_ident;
+use crate::rbac::{Scope, Target};
 use crate::types::StreamKind;
 
 /// The trait, the client struct and the client's implementation of the trait.
@@ -18,12 +19,16 @@ pub(crate) fn emit(model: &Trait, krate: &Path) -> TokenStream {
     let methods = model
         .endpoints
         .iter()
-        .map(|endpoint| impl_method(endpoint, krate));
+        .enumerate()
+        .map(|(index, endpoint)| impl_method(endpoint, index, krate));
     let client = client_struct(model.item, krate);
+    let rbac = rbac_const(model, krate);
     quote! {
         #trait_item
 
         #client
+
+        #rbac
 
         impl #trait_ident for #client_ident {
             #(#methods)*
@@ -81,9 +86,13 @@ fn rewrite_trait(model: &Trait) -> ItemTrait {
             continue;
         };
         let (verb, template) = endpoint.route();
-        let route = format!(" `{} {}`", verb.method_name(), template.lit.value());
+        let route = match verb {
+            Verb::Apply => format!(" `PATCH {}` (server-side apply)", template.lit.value()),
+            _ => format!(" `{} {}`", verb.method_name(), template.lit.value()),
+        };
         let has_docs = func.attrs.iter().any(|a| a.path().is_ident("doc"));
-        func.attrs.retain(|a| Verb::of(a).is_none());
+        func.attrs
+            .retain(|a| Verb::of(a).is_none() && !attr::is_timeout(a));
         if has_docs {
             func.attrs.push(parse_quote!(#[doc = ""]));
         }
@@ -114,7 +123,68 @@ pub(crate) fn strip_arg_attrs(sig: &mut Signature) {
     }
 }
 
-fn impl_method(endpoint: &Endpoint, krate: &Path) -> TokenStream {
+/// `impl <Trait>Client { pub const RBAC: Rules = … }`: each method's rules, in declaration order.
+fn rbac_const(model: &Trait, krate: &Path) -> TokenStream {
+    let trait_ident = &model.item.ident;
+    let client_ident = client_ident(trait_ident);
+    let client_name = client_ident.to_string();
+    let vis = &model.item.vis;
+    let rbac = quote!(#krate::rbac);
+    let methods = model.endpoints.iter().map(|endpoint| {
+        let (verb, template) = endpoint.route();
+        let method = endpoint.func.sig.ident.to_string();
+        let route = format!("{} {}", verb.method_name(), template.lit.value());
+        let rules = endpoint
+            .rbac_rules(&endpoint.routes[0])
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        let rules = rules.iter().map(|rule| {
+            let verbs = &rule.verbs;
+            let scope = match &rule.scope {
+                Scope::ClientNamespace => quote!(#rbac::Scope::ClientNamespace),
+                Scope::Namespace(ns) => quote!(#rbac::Scope::Namespace(#ns)),
+                Scope::AnyNamespace => quote!(#rbac::Scope::AnyNamespace),
+                Scope::Cluster => quote!(#rbac::Scope::Cluster),
+            };
+            match &rule.target {
+                Target::Resource {
+                    group,
+                    resource,
+                    name,
+                } => {
+                    let named = name.as_ref().map(|name| quote!(.named(#name)));
+                    quote!(#rbac::Rule::resource(#group, #resource, &[#(#verbs),*], #scope) #named)
+                }
+                Target::NonResource { url } => {
+                    quote!(#rbac::Rule::non_resource(#url, &[#(#verbs),*]))
+                }
+            }
+        });
+        quote! {
+            #rbac::MethodRules {
+                client: #client_name,
+                method: #method,
+                route: #route,
+                rules: &[#(#rules),*],
+            }
+        }
+    });
+    let doc = format!(
+        " The RBAC rules each method of [`{trait_ident}`] needs, derived from its verb and path;"
+    );
+    quote! {
+        impl #client_ident {
+            #[doc = #doc]
+            /// merge them into an `incluster::rbac::Policy` to print the Role and bindings.
+            #vis const RBAC: #rbac::Rules = #rbac::Rules {
+                client: #client_name,
+                methods: &[#(#methods),*],
+            };
+        }
+    }
+}
+
+fn impl_method(endpoint: &Endpoint, index: usize, krate: &Path) -> TokenStream {
     let sig = send_future_signature(&endpoint.func.sig);
     let (verb, template) = endpoint.route();
     let method = format_ident!("{}", verb.method_name());
@@ -140,6 +210,9 @@ fn impl_method(endpoint: &Endpoint, krate: &Path) -> TokenStream {
             Binding::Body {
                 content_type: Some(content_type),
             } => quote_spanned!(span=> .json_body_as(&#ident, #content_type)),
+            Binding::Body { content_type: None } if verb == Verb::Apply => {
+                quote_spanned!(span=> .json_body_as(&#ident, "application/apply-patch+yaml"))
+            }
             Binding::Body { content_type: None } if verb == Verb::Patch => {
                 quote_spanned!(span=> .patch_body(&#ident))
             }
@@ -153,12 +226,32 @@ fn impl_method(endpoint: &Endpoint, krate: &Path) -> TokenStream {
     let watch_param = (endpoint.stream_kind() == Some(StreamKind::Watch) && !has_watch_arg)
         .then(|| quote!(.query("watch", &true)));
     let send = send_fn(endpoint, krate);
+    let index_lit = proc_macro2::Literal::usize_unsuffixed(index);
+    let timeout = endpoint
+        .timeouts
+        .first()
+        .and_then(|(_, t)| *t)
+        .map(|timeout| {
+            let duration = match timeout {
+                Timeout::Secs(secs) => {
+                    let secs = proc_macro2::Literal::u64_unsuffixed(secs);
+                    quote!(::core::time::Duration::from_secs(#secs))
+                }
+                Timeout::Millis(ms) => {
+                    let ms = proc_macro2::Literal::u64_unsuffixed(ms);
+                    quote!(::core::time::Duration::from_millis(#ms))
+                }
+            };
+            quote!(.timeout(#duration))
+        });
     quote! {
         #sig {
             let request = #krate::__private::Request::builder(#krate::__private::Method::#method, #template_lit)
                 #(#path_params)*
                 #(#other_params)*
                 #watch_param
+                #timeout
+                .rbac(Self::RBAC.method(#index_lit))
                 .build();
             #send(&self.client, request)
         }

@@ -81,6 +81,19 @@ fn streams_and_spellings() {
             #[get("/api/v1/namespaces/{namespace}/pods/{name}")]
             async fn get(&self, name: &str) -> incluster::Result<other::WatchStream<Pod>>;
 
+            #[apply("/api/v1/namespaces/{namespace}/pods/{name}")]
+            #[timeout(secs = 30)]
+            async fn apply(&self, name: &str, #[body] pod: &Pod, #[query] force: Option<bool>)
+                -> incluster::Result<Pod>;
+
+            /// A Role in `kube-system` for one object, and a non-resource URL.
+            #[get("/api/v1/namespaces/kube-system/configmaps/cluster-info")]
+            #[timeout(millis = 1500)]
+            async fn cluster_info(&self) -> incluster::Result<ConfigMap>;
+
+            #[delete("/apis/apps/v1/namespaces/{namespace}/deployments")]
+            async fn delete_all(&self, namespace: &str) -> incluster::Result<()>;
+
             #[patch("/api/v1/namespaces/{namespace}/pods/{name}")]
             async fn merge(&self, name: &str, #[body(content_type = "application/merge-patch+json")] patch: &serde_json::Value)
                 -> incluster::Result<Pod>;

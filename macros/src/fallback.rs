@@ -20,7 +20,8 @@ pub(crate) fn emit(item: &ItemTrait, krate: &Path, errors: TokenStream) -> Token
         let TraitItem::Fn(func) = trait_item else {
             continue;
         };
-        func.attrs.retain(|a| Verb::of(a).is_none());
+        func.attrs
+            .retain(|a| Verb::of(a).is_none() && !crate::attr::is_timeout(a));
         strip_arg_attrs(&mut func.sig);
         // Patterns are already reported; a method without a body cannot have them.
         for input in &mut func.sig.inputs {
@@ -48,6 +49,18 @@ pub(crate) fn emit(item: &ItemTrait, krate: &Path, errors: TokenStream) -> Token
         }
     });
     let client = client_struct(&item, krate);
+    // `RBAC` too, so that code naming it does not add an error to the real ones.
+    let vis = &item.vis;
+    let client_name = client_ident.to_string();
+    let rbac = quote! {
+        impl #client_ident {
+            /// Empty: the trait has errors.
+            #vis const RBAC: #krate::rbac::Rules = #krate::rbac::Rules {
+                client: #client_name,
+                methods: &[],
+            };
+        }
+    };
     quote! {
         #errors
 
@@ -55,6 +68,8 @@ pub(crate) fn emit(item: &ItemTrait, krate: &Path, errors: TokenStream) -> Token
         #item
 
         #client
+
+        #rbac
 
         #stub_impl
     }

@@ -7,11 +7,13 @@
 
 mod ast;
 mod attr;
+mod builtin;
 mod ctxt;
 mod expand;
 mod fallback;
 mod naming;
 mod path;
+mod rbac;
 mod types;
 mod valid;
 

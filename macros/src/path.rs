@@ -9,13 +9,29 @@ pub(crate) struct PathTemplate {
     /// The placeholder names, in order. A segment in error (`cm-{name}`) still lists the names it
     /// mentions, so the argument is not reported a second time as unused.
     pub(crate) placeholders: Vec<String>,
+    /// The segments after the leading `/`, in order (none for `/`). A malformed segment is kept
+    /// as a literal; it has been reported.
+    pub(crate) segments: Vec<Segment>,
+    /// Whether the template parsed without errors (only then are its RBAC rules derived).
+    pub(crate) valid: bool,
+}
+
+/// One segment of a path template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Segment {
+    /// Text written as is: `api`, `configmaps`.
+    Literal(String),
+    /// `{name}`: filled from an argument (or, for `{namespace}`, the client's namespace).
+    Placeholder(String),
 }
 
 impl PathTemplate {
     /// Parses `lit`, recording every problem in `cx`.
     pub(crate) fn parse(lit: LitStr, cx: &mut Ctxt) -> PathTemplate {
         let text = lit.value();
+        let errors_before = cx.count();
         let mut placeholders = Vec::new();
+        let mut parsed = Vec::new();
         if !text.starts_with('/') {
             cx.error_spanned_by(&lit, format!("path {text:?} must start with `/`, e.g. \"/api/v1/namespaces/{{namespace}}/pods\""));
         }
@@ -29,6 +45,13 @@ impl PathTemplate {
         let count = segments.len();
         for (index, segment) in segments.into_iter().enumerate() {
             let is_trailing = index + 1 == count;
+            match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) if is_identifier(name) => {
+                    parsed.push(Segment::Placeholder(name.to_string()))
+                }
+                _ if !segment.is_empty() => parsed.push(Segment::Literal(segment.to_string())),
+                _ => {}
+            }
             if segment.is_empty() {
                 if !(is_trailing && count == 1) {
                     cx.error_spanned_by(
@@ -80,7 +103,12 @@ impl PathTemplate {
             }
             placeholders.push(name.to_string());
         }
-        PathTemplate { lit, placeholders }
+        PathTemplate {
+            lit,
+            placeholders,
+            segments: parsed,
+            valid: cx.count() == errors_before,
+        }
     }
 }
 

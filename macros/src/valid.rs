@@ -59,7 +59,7 @@ fn check_endpoint(endpoint: &Endpoint, cx: &mut Ctxt) {
             cx.error_spanned_by(
                 method,
                 format!(
-                    "method `{method}` has no HTTP verb: add one of #[get(\"…\")], #[post(\"…\")], #[put(\"…\")], #[patch(\"…\")], #[delete(\"…\")]"
+                    "method `{method}` has no HTTP verb: add one of #[get(\"…\")], #[post(\"…\")], #[put(\"…\")], #[patch(\"…\")], #[delete(\"…\")], #[apply(\"…\")]"
                 ),
             );
             None
@@ -86,6 +86,35 @@ fn check_endpoint(endpoint: &Endpoint, cx: &mut Ctxt) {
     {
         check_bodies(endpoint, *verb, cx);
         check_placeholders_bound(endpoint, template, cx);
+        if let Some(Err(why)) = route.and_then(|route| endpoint.rbac_rules(route)) {
+            cx.error_spanned_by(&template.lit, why);
+        }
+    }
+    check_timeout(endpoint, cx);
+}
+
+/// At most one `#[timeout]`, and none on a stream that stays open (it would cut it).
+fn check_timeout(endpoint: &Endpoint, cx: &mut Ctxt) {
+    let method = &endpoint.func.sig.ident;
+    if let [_, (second, _), ..] = endpoint.timeouts.as_slice() {
+        cx.error_spanned_by(
+            second,
+            format!("method `{method}` has more than one #[timeout]; keep one"),
+        );
+    }
+    let Some((attr, _)) = endpoint.timeouts.first() else {
+        return;
+    };
+    if let Some(kind) = endpoint.stream_kind() {
+        if kind != StreamKind::List {
+            cx.error_spanned_by(
+                attr,
+                format!(
+                    "#[timeout] bounds the whole request, which would cut the `{}` that method `{method}` keeps open; remove it (a silent connection is detected by the client's liveness checks)",
+                    kind.spelled()
+                ),
+            );
+        }
     }
 }
 
@@ -263,6 +292,29 @@ fn check_bodies(endpoint: &Endpoint, verb: Verb, cx: &mut Ctxt) {
                 ),
             );
         }
+        if verb == Verb::Apply {
+            if let Binding::Body {
+                content_type: Some(content_type),
+            } = &marker.binding
+            {
+                cx.error_spanned_by(
+                    content_type,
+                    format!("#[apply] sends `application/apply-patch+yaml`; remove `content_type` from method `{method}`'s #[body]"),
+                );
+            }
+        }
+    }
+    if verb == Verb::Apply
+        && !endpoint.args.iter().any(|arg| {
+            arg.markers
+                .iter()
+                .any(|m| matches!(m.binding, Binding::Body { .. }))
+        })
+    {
+        cx.error_spanned_by(
+            &endpoint.func.sig.ident,
+            format!("method `{method}` is an #[apply]: add the object to apply as a `#[body] object: &T` argument"),
+        );
     }
 }
 

@@ -19,6 +19,7 @@ mod tls;
 // Feature areas: one public module each, holding every public item of the area.
 #[cfg(feature = "leader-election")]
 pub mod leader;
+pub mod rbac;
 pub mod time;
 #[cfg(feature = "watcher")]
 pub mod watcher;

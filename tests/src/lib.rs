@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod blocking;
+pub mod builtin_resources;
 pub mod certs;
 pub mod controlplane;
 pub mod kubectl;

@@ -1,18 +1,18 @@
 //! A small operator: every `HEARTBEAT_INTERVAL_SECONDS` (default 30) it server-side-applies the
 //! ConfigMap `incluster-heartbeat` in its own namespace with the time and the Pod's name, so other
 //! components can see it is alive. It runs as its ServiceAccount with the Role in
-//! `examples/deploy/heartbeat.yaml` (ConfigMaps: get, create, patch).
+//! `examples/deploy/heartbeat.yaml`, derived from the trait it calls (`HeartbeatConfigMap`):
+//! get, patch and create on that one ConfigMap (`resourceNames`).
 //!
 //! `heartbeat --once` beats once and exits (what the end-to-end test runs). Like the seed example it
 //! also honours `INCLUSTER_SA_DIR` and `INCLUSTER_PROXY` (see `incluster_examples::client_from_env`).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use incluster::Patch;
-use incluster_examples::api::{ConfigMaps, ConfigMapsClient};
+use incluster_examples::api::{HeartbeatConfigMap, HeartbeatConfigMapClient, HEARTBEAT_CONFIGMAP};
 use serde_json::json;
 
-const NAME: &str = "incluster-heartbeat";
+const NAME: &str = HEARTBEAT_CONFIGMAP;
 const FIELD_MANAGER: &str = "incluster-heartbeat";
 
 #[tokio::main]
@@ -52,13 +52,13 @@ async fn main() {
     }
 }
 
-fn client() -> incluster::Result<ConfigMapsClient> {
-    incluster_examples::client_from_env().map(ConfigMapsClient::new)
+fn client() -> incluster::Result<HeartbeatConfigMapClient> {
+    incluster_examples::client_from_env().map(HeartbeatConfigMapClient::new)
 }
 
 /// Applies the heartbeat ConfigMap; returns the beat count.
-async fn beat(configmaps: &ConfigMapsClient) -> incluster::Result<u64> {
-    let previous = match configmaps.get(NAME).await {
+async fn beat(configmaps: &HeartbeatConfigMapClient) -> incluster::Result<u64> {
+    let previous = match configmaps.get().await {
         Ok(cm) => cm
             .data
             .get("beats")
@@ -78,14 +78,7 @@ async fn beat(configmaps: &ConfigMapsClient) -> incluster::Result<u64> {
         "metadata": {"name": NAME, "labels": {"app.kubernetes.io/managed-by": FIELD_MANAGER}},
         "data": {"pod": pod, "unixTime": now.to_string(), "beats": (previous + 1).to_string()},
     });
-    let applied = configmaps
-        .patch(
-            NAME,
-            &Patch::Apply(desired),
-            Some(FIELD_MANAGER),
-            Some(true),
-        )
-        .await?;
+    let applied = configmaps.apply(&desired, FIELD_MANAGER, true).await?;
     Ok(applied
         .data
         .get("beats")

@@ -53,13 +53,13 @@ pub trait ConfigMaps {
     #[get("/api/v1/namespaces/{namespace}/configmaps/{name}")]
     async fn get(&self, namespace: &str, name: &str) -> incluster::Result<ConfigMap>;
 
-    /// Server-side apply.
-    #[patch("/api/v1/namespaces/{namespace}/configmaps/{name}")]
+    /// Server-side apply (creates the copy when it is missing: RBAC `patch` and `create`).
+    #[apply("/api/v1/namespaces/{namespace}/configmaps/{name}")]
     async fn apply(
         &self,
         namespace: &str,
         name: &str,
-        #[body] patch: &Patch<ConfigMap>,
+        #[body] object: &ConfigMap,
         #[query] field_manager: &str,
         #[query] force: bool,
     ) -> incluster::Result<ConfigMap>;

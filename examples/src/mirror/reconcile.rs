@@ -314,7 +314,7 @@ async fn apply_copy(
 ) -> incluster::Result<()> {
     let applied = ctx
         .configmaps
-        .apply(target, name, &Patch::Apply(desired.clone()), MANAGER, true)
+        .apply(target, name, desired, MANAGER, true)
         .await?;
     let want = desired.data.clone().unwrap_or_default();
     let extra: serde_json::Map<String, Value> = applied

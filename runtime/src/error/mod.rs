@@ -63,7 +63,7 @@ pub enum Error {
         source: reqwest::Error,
     },
     /// The API server answered with a non-2xx status.
-    #[error("the API server answered {} {}: {}", .0.code, bounded(&.0.reason), bounded(&.0.message))]
+    #[error("the API server answered {} {}: {}{}", .0.code, bounded(&.0.reason), bounded(&.0.message), crate::rbac::Hint(.0))]
     Api(Box<Status>),
     /// The server answered with a redirect. incluster never follows one: a redirect from the
     /// API server (or a proxy in front of it) could send the request and its credentials elsewhere
@@ -203,6 +203,19 @@ impl Error {
     /// ```
     pub fn is_forbidden(&self) -> bool {
         self.is(403, &["Forbidden"])
+    }
+
+    /// On a 403 to a generated method (or a request given [`RequestBuilder::rbac`](crate::RequestBuilder::rbac)):
+    /// the method and the exact RBAC rules it needs, with the refused namespace.
+    ///
+    /// ```
+    /// let err = incluster::Error::Api(Box::new(incluster::Status::from_response(403, b"")));
+    /// assert!(err.rbac_needed().is_none()); // not from a generated method
+    /// ```
+    pub fn rbac_needed(&self) -> Option<&crate::rbac::RbacNeeded> {
+        self.status()
+            .and_then(|s| s.details.as_ref())
+            .and_then(|d| d.rbac_needed.as_deref())
     }
 
     /// 401 / `Unauthorized`: the token was rejected even after re-reading it once.

@@ -64,6 +64,10 @@ pub struct StatusDetails {
     /// Seconds the client should wait before retrying, when the server says so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_seconds: Option<u32>,
+    /// On a 403 to a generated method: the RBAC rules it needed (added by incluster, never
+    /// sent by the server; see [`Error::rbac_needed`](crate::Error::rbac_needed)).
+    #[serde(skip)]
+    pub(crate) rbac_needed: Option<Box<crate::rbac::RbacNeeded>>,
 }
 
 /// One cause in [`StatusDetails::causes`].

@@ -419,7 +419,10 @@ impl Client {
         let body = read_prefix(response, self.inner.max_error_bytes).await;
         tracing::debug!(request = %request, status, "error response");
         Err(Failure {
-            error: Error::Api(Box::new(Status::from_response(status, &body))),
+            error: Error::Api(Box::new(crate::rbac::explain(
+                Status::from_response(status, &body),
+                request,
+            ))),
             outcome: Outcome::Status(status),
             retry_after,
         })

@@ -43,6 +43,8 @@ pub struct Request {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Option<Bytes>,
     pub(crate) timeout: Option<Duration>,
+    /// The RBAC rules of the generated method that built this request (named in a 403).
+    pub(crate) rbac: Option<&'static crate::rbac::MethodRules>,
 }
 
 impl Request {
@@ -121,6 +123,7 @@ impl Request {
                 headers: HeaderMap::new(),
                 body: None,
                 timeout: None,
+                rbac: None,
             },
             filled: 0,
             pending: Vec::new(),
@@ -188,6 +191,17 @@ impl Request {
     /// ```
     pub fn method(&self) -> Method {
         self.method.clone()
+    }
+
+    /// The RBAC rules attached with [`RequestBuilder::rbac`].
+    ///
+    /// ```
+    /// let request = incluster::Request::builder(incluster::Method::GET, "/api").build()?;
+    /// assert!(request.rbac().is_none());
+    /// # Ok::<(), incluster::Error>(())
+    /// ```
+    pub fn rbac(&self) -> Option<&'static crate::rbac::MethodRules> {
+        self.rbac
     }
 }
 
@@ -419,6 +433,29 @@ impl RequestBuilder {
     /// ```
     pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
         self.request.timeout = Some(timeout);
+        self
+    }
+
+    /// Attaches the RBAC rules this request needs (generated methods attach their own): a 403
+    /// answer then names them ([`Error::rbac_needed`]).
+    ///
+    /// ```
+    /// use incluster::rbac::{MethodRules, Rule, Scope};
+    /// static LIST: MethodRules = MethodRules {
+    ///     client: "Mine",
+    ///     method: "list",
+    ///     route: "GET /api/v1/namespaces/{namespace}/pods",
+    ///     rules: &[Rule::resource("", "pods", &["list"], Scope::ClientNamespace)],
+    /// };
+    /// let request = incluster::Request::builder(incluster::Method::GET, "/api/v1/namespaces/{namespace}/pods")
+    ///     .path_param("namespace", "demo")
+    ///     .rbac(&LIST)
+    ///     .build()?;
+    /// assert_eq!(request.rbac(), Some(&LIST));
+    /// # Ok::<(), incluster::Error>(())
+    /// ```
+    pub fn rbac(mut self, needs: &'static crate::rbac::MethodRules) -> Self {
+        self.request.rbac = Some(needs);
         self
     }
 

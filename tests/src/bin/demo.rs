@@ -23,7 +23,7 @@ async fn main() {
     let plane = ControlPlane::shared();
     println!("    API server: {}", plane.server);
 
-    println!("==> kubectl apply -f examples/deploy/seed.yaml (Namespace, ServiceAccount, Role, RoleBinding)");
+    println!("==> kubectl apply -f examples/deploy/seed.yaml (Namespace, ServiceAccount and the RBAC derived from the seed's code)");
     print!(
         "{}",
         indent(&plane.kubectl_apply(&repo_root().join("examples/deploy/seed.yaml")))
