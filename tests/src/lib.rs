@@ -7,6 +7,7 @@ pub mod controlplane;
 pub mod logcapture;
 pub mod node;
 pub mod podfs;
+pub mod relay;
 pub mod testserver;
 
 /// The repository README's examples, compiled as doc tests.

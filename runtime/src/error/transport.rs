@@ -3,11 +3,19 @@
 
 use std::error::Error as StdError;
 use std::path::Path;
+use std::time::Duration;
 
 use crate::error::Error;
+use crate::http::liveness;
 
 /// Classifies a failed exchange with `server`: a rustls error anywhere in the chain is TLS.
-pub(crate) fn classify(err: reqwest::Error, server: &str, ca_path: Option<&Path>) -> Error {
+/// `limit` is the whole-request limit the exchange ran under (for a timeout's message).
+pub(crate) fn classify(
+    err: reqwest::Error,
+    server: &str,
+    ca_path: Option<&Path>,
+    limit: Option<Duration>,
+) -> Error {
     // The server is named separately; the URL (possibly long, with query values) is left out.
     let err = err.without_url();
     if let Some(tls) = find_rustls_error(&err) {
@@ -19,19 +27,33 @@ pub(crate) fn classify(err: reqwest::Error, server: &str, ca_path: Option<&Path>
     }
     // One level: what failed and what to check. The causes ("Connection refused", …) are the
     // source chain, so `{:#}` (anyhow) or a chain walk prints each once.
-    let what = if err.is_timeout() {
-        "timed out; raise the limit with Config::with_timeout or Request::timeout"
+    let what = if liveness::is_ping_timeout(&err) {
+        format!(
+            "no answer from the server for {} (an HTTP/2 PING went unanswered: the connection \
+             is dead or the server stalled); the connection was closed and the next request \
+             opens a new one",
+            liveness::seconds(liveness::PING_INTERVAL + liveness::PING_TIMEOUT)
+        )
+    } else if err.is_timeout() {
+        match limit {
+            Some(limit) => format!(
+                "no complete answer from the server within {}, this request's time limit",
+                liveness::seconds(limit)
+            ),
+            None => "no answer from the server in time".to_string(),
+        }
     } else if err.is_connect() {
         "could not connect; check that the API server is reachable from here \
          (KUBERNETES_SERVICE_HOST/PORT, NetworkPolicy, a running `kubectl proxy`)"
+            .to_string()
     } else if err.is_body() || err.is_decode() {
-        "the response body could not be read to the end"
+        "the response body could not be read to the end".to_string()
     } else {
-        "the exchange failed"
+        "the exchange failed".to_string()
     };
     Error::Transport {
         server: server.to_string(),
-        message: what.to_string(),
+        message: what,
         source: err,
     }
 }
