@@ -40,6 +40,7 @@
 
 mod backoff;
 mod machine;
+mod stats;
 mod store;
 mod vanished;
 
@@ -55,6 +56,7 @@ use crate::error::Result;
 use crate::http::client::Client;
 use crate::request::Request;
 
+pub use stats::{WatcherCounts, WatcherStats};
 pub use store::Store;
 use store::{ObjectKey, Writer};
 
@@ -155,9 +157,15 @@ pub(crate) struct Settings {
 ///   `resourceVersionMatch=NotOlderThan` and `allowWatchBookmarks=true`; the server sends every
 ///   object, then a bookmark annotated `k8s.io/initial-events-end`, then changes. Where the server
 ///   refuses that (kube-apiserver before 1.27, or the `WatchList` feature gate off: a `400`/`422`
-///   answer) the watcher falls back, for the rest of its life, to a paginated list
+///   answer naming `sendInitialEvents` or `resourceVersionMatch`; any other 400/422 is an
+///   ordinary failure) the watcher falls back, for the rest of its life, to a paginated list
 ///   ([`Watcher::page_size`] items per request) followed by a watch from the list's
-///   `resourceVersion`. Either way the consumer sees `Init`, `InitApply`…, `InitDone`.
+///   `resourceVersion`. A streaming list that ends, or goes past `timeoutSeconds` + 30 s,
+///   without its initial-events-end bookmark is followed by one paginated list (a warning is
+///   logged after 60 s of waiting). A paginated list reads all its pages before handing the
+///   items out, so a slow consumer cannot make it outlive its `continue` token; a token that
+///   expires anyway (`410`) is followed by one full list without `limit` (client-go's pager).
+///   Either way the consumer sees `Init`, `InitApply`…, (`Vanished`…), `InitDone`.
 /// - **Resume.** Watches carry `allowWatchBookmarks=true` and `timeoutSeconds`
 ///   ([`Watcher::server_timeout`], 290 s by default) so idle watches are renewed. When a watch
 ///   ends (timeout, closed or dropped connection) the next one starts from the last
@@ -167,7 +175,17 @@ pub(crate) struct Settings {
 ///   watcher lists again and emits `Init` … `InitDone`. A `410` is not yielded as an error.
 /// - **Failures** (transport errors, `403`, `5xx`, an object that does not decode into `T`) are
 ///   yielded as `Err(e)`; the next poll retries after a capped exponential backoff with jitter
-///   (800 ms doubling to 30 s, reset by the next success). The stream never ends by itself.
+///   (800 ms doubling to 30 s, at least the server's `Retry-After`; it starts again from 800 ms
+///   only after 60 s without a failure). Every re-list and every watch that ended within 10 s
+///   waits for the same backoff, so a server that answers `410` to everything, or closes each
+///   watch at once, sees a few requests a minute, not thousands a second. A watch refused with
+///   an API error other than `410`/`429` (e.g. "too large resource version"), an `ERROR` event,
+///   an event over the 16 MiB limit, and a list or initial-events-end bookmark without a
+///   `resourceVersion` all lead to a re-list (after the backoff), never to the same request
+///   again. The stream never ends by itself.
+/// - **Liveness.** A connection that goes silent (no RST: a dead node, a dropped NAT entry) is
+///   noticed by HTTP/2 PING within about 20 s; the watch resumes on a new connection. A healthy
+///   watch with no events is never cut (the server answers PINGs and sends bookmarks).
 ///
 /// Each object's `resourceVersion`, namespace and name are read from its `metadata` without any
 /// trait on `T`: a small serde struct with just the fields you use, or a k8s-openapi type.
@@ -196,6 +214,7 @@ pub struct Watcher<T> {
     feeds: Arc<Mutex<Vec<Feed<T>>>>,
     running: Option<machine::Running<T>>,
     vanished: vanished::Vanished,
+    stats: WatcherStats,
 }
 
 impl<T> std::fmt::Debug for Watcher<T> {
@@ -231,6 +250,7 @@ impl<T: DeserializeOwned + Send + 'static> Watcher<T> {
             feeds: Arc::default(),
             running: None,
             vanished: vanished::Vanished::default(),
+            stats: WatcherStats::default(),
         }
     }
 }
@@ -275,6 +295,19 @@ impl<T> Watcher<T> {
         self
     }
 
+    /// A live count of what this watcher does (lists, re-lists, watches, `410`s, errors…):
+    /// structured signals for tests and metrics. Take it before moving the watcher into a task.
+    ///
+    /// ```no_run
+    /// # fn f(w: incluster::Watcher<serde_json::Value>) {
+    /// let stats = w.stats();
+    /// assert_eq!(stats.get().relists, 0);
+    /// # }
+    /// ```
+    pub fn stats(&self) -> WatcherStats {
+        self.stats.clone()
+    }
+
     /// A [`Store`] kept up to date by this watcher as it is polled. Take it before the first
     /// poll: a store taken later fills at the watcher's next re-list.
     ///
@@ -311,6 +344,7 @@ impl<T: DeserializeOwned + Send + 'static> Stream for Watcher<T> {
                 this.client.clone(),
                 this.list.clone(),
                 this.settings.clone(),
+                this.stats.clone(),
             )
         });
         match std::task::ready!(running.poll_next(cx)) {
