@@ -133,6 +133,20 @@ impl<T: Send + Sync + 'static> MountedFile<T> {
         self.cached()
     }
 
+    /// Parses the bytes read last again (the file is not read): for a value that changes with
+    /// the clock (a CA bundle whose anchor just expired). A new value gets a new version; an
+    /// error leaves the value as it was and is returned.
+    pub(crate) fn reparse(&self) -> Result<Versioned<T>> {
+        let mut state = self.shared.lock();
+        let value = (self.shared.parse)(&self.shared.path, &state.bytes)?;
+        state.value = Arc::new(value);
+        state.version += 1;
+        Ok(Versioned {
+            value: state.value.clone(),
+            version: state.version,
+        })
+    }
+
     /// Re-reads the file now and returns the value then. A read that another caller started
     /// earlier is waited for, then the file is read once more: it may have begun before the
     /// change that made this caller ask (a 401 right after the kubelet swapped `..data`). Waits

@@ -499,7 +499,13 @@ impl Client {
         let Some(ca) = &self.inner.ca else {
             return Ok(self.read_http().client.clone());
         };
-        let roots = ca.current().await;
+        let mut roots = ca.current().await;
+        if roots.value.recheck_due() {
+            // An anchor expired (or one became valid) since `ca.crt` was parsed: parse it again,
+            // so that new connections trust exactly the anchors valid now.
+            roots = ca.reparse()?;
+            tracing::info!(path = %ca.path().display(), "a CA certificate's validity period began or ended; trusting the anchors valid now");
+        }
         {
             let http = self.read_http();
             if http.ca_version >= roots.version {
