@@ -7,8 +7,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use incluster::leader::{LeaderElection, LeaseSettings};
@@ -16,7 +15,7 @@ use incluster::Client;
 use incluster_tests::controlplane::{configmap_rules, ControlPlane};
 use incluster_tests::podfs::PodFs;
 use serde_json::{json, Value};
-use tokio::net::{TcpListener, TcpStream};
+use incluster_tests::relay::{Mode, Relay};
 
 fn lease_rules() -> Value {
     json!([{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]}])
@@ -317,47 +316,6 @@ async fn kill_9_hands_over_after_expiry_and_sigterm_hands_over_at_once() {
     );
 }
 
-/// A TCP relay the test can hold: every connection dropped, new ones refused.
-struct Relay {
-    port: u16,
-    holding: Arc<AtomicBool>,
-    connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-}
-
-impl Relay {
-    async fn start(target: u16) -> Relay {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let holding = Arc::new(AtomicBool::new(false));
-        let connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
-        let (held, tracked) = (holding.clone(), connections.clone());
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if held.load(Ordering::SeqCst) {
-                    continue;
-                }
-                tracked.lock().unwrap().push(tokio::spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", target)).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                }));
-            }
-        });
-        Relay {
-            port,
-            holding,
-            connections,
-        }
-    }
-
-    fn hold(&self) {
-        self.holding.store(true, Ordering::SeqCst);
-        for connection in self.connections.lock().unwrap().drain(..) {
-            connection.abort();
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_that_cannot_renew_is_told_before_anyone_else_leads() {
     let namespace = "leader-cutoff";
@@ -379,7 +337,7 @@ async fn a_leader_that_cannot_renew_is_told_before_anyone_else_leads() {
         let leadership = b.acquire().await.unwrap();
         (tokio::time::Instant::now(), leadership)
     });
-    relay.hold();
+    relay.set_mode(Mode::Refuse).await;
     leadership.lost().await;
     let a_lost_at = tokio::time::Instant::now();
     assert!(!leadership.is_leader());

@@ -330,11 +330,16 @@ async fn a_per_request_timeout_ends_a_slow_request() {
         .build()
         .unwrap();
     match client.send_ignoring_body(slow).await {
-        Err(Error::Transport { message, .. }) => {
-            assert!(message.starts_with("timed out"), "{message}")
+        Err(Error::Transport {
+            message, source, ..
+        }) => {
+            assert!(source.is_timeout(), "{source:?}");
+            // What happened, with the limit that was spent; no advice to raise a limit.
+            assert!(message.contains("0.2 s"), "{message}");
         }
         other => panic!("expected a timeout, got {other:?}"),
     }
+    // The per-call limit is this call's only: the next call has the client's (70 s) default.
     client
         .send_ignoring_body(get_api())
         .await

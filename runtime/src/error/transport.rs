@@ -34,6 +34,16 @@ pub(crate) fn classify(
              opens a new one",
             liveness::seconds(liveness::PING_INTERVAL + liveness::PING_TIMEOUT)
         )
+    } else if err.is_connect() {
+        let why = if err.is_timeout() {
+            "could not connect: no answer from the server within 10 s"
+        } else {
+            "could not connect"
+        };
+        format!(
+            "{why}; check that the API server is reachable from here \
+             (KUBERNETES_SERVICE_HOST/PORT, NetworkPolicy, a running `kubectl proxy`)"
+        )
     } else if err.is_timeout() {
         match limit {
             Some(limit) => format!(
@@ -42,10 +52,6 @@ pub(crate) fn classify(
             ),
             None => "no answer from the server in time".to_string(),
         }
-    } else if err.is_connect() {
-        "could not connect; check that the API server is reachable from here \
-         (KUBERNETES_SERVICE_HOST/PORT, NetworkPolicy, a running `kubectl proxy`)"
-            .to_string()
     } else if err.is_body() || err.is_decode() {
         "the response body could not be read to the end".to_string()
     } else {

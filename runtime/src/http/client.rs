@@ -469,11 +469,12 @@ impl Client {
             let outcome = if liveness::is_ping_timeout(&err) {
                 // The connection died under the request: it may have been written.
                 Outcome::Lost
+            } else if err.is_connect() {
+                // No connection (refused, or no answer within the connect timeout).
+                Outcome::NotSent
             } else if err.is_timeout() {
                 // This request's own time limit is spent.
                 Outcome::Final
-            } else if err.is_connect() {
-                Outcome::NotSent
             } else if err.is_request() {
                 Outcome::Lost
             } else {
