@@ -14,8 +14,8 @@ use incluster::leader::{LeaderElection, LeaseSettings};
 use incluster::Client;
 use incluster_tests::controlplane::{configmap_rules, ControlPlane};
 use incluster_tests::podfs::PodFs;
-use serde_json::{json, Value};
 use incluster_tests::relay::{Mode, Relay};
+use serde_json::{json, Value};
 
 fn lease_rules() -> Value {
     json!([{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]}])

@@ -163,14 +163,19 @@ async fn every_call_kind_notices_a_connection_that_went_silent() {
 
     // Everything on the one HTTP/2 connection the client keeps to the relay.
     let listed: Value = client.json(list(namespace)).await.unwrap();
-    let rv = listed["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+    let rv = listed["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let watch_stream = client.watch::<Value>(watch(namespace, &rv)).await.unwrap();
     let line_stream = client.lines(watch(namespace, &rv)).await.unwrap();
     let watcher = Watcher::<Value>::new(client.clone(), list(namespace));
     let stats = watcher.stats();
     let store = watcher.store();
     let driver = tokio::spawn(watcher.for_each(|_| async {}));
-    tokio::time::timeout(HANG_GUARD, store.wait_ready()).await.unwrap();
+    tokio::time::timeout(HANG_GUARD, store.wait_ready())
+        .await
+        .unwrap();
     let settings = |who: &str| {
         LeaseSettings::new(namespace, "silent", who)
             .lease_duration(Duration::from_secs(8))
@@ -206,7 +211,10 @@ async fn every_call_kind_notices_a_connection_that_went_silent() {
             let outcome = tokio::time::timeout(HANG_GUARD, client.json::<Value>(list(namespace)))
                 .await
                 .expect("the GET hung");
-            (seconds(silenced_at.elapsed()), outcome.map(|_| ()).map_err(|e| e.to_string()))
+            (
+                seconds(silenced_at.elapsed()),
+                outcome.map(|_| ()).map_err(|e| e.to_string()),
+            )
         }
     });
     let watch_failed = tokio::spawn(first_failure(watch_stream, silenced_at));
@@ -215,7 +223,10 @@ async fn every_call_kind_notices_a_connection_that_went_silent() {
         let (store, admin) = (store.clone(), plane.admin());
         async move {
             loop {
-                assert!(silenced_at.elapsed() < HANG_GUARD, "the Store never converged");
+                assert!(
+                    silenced_at.elapsed() < HANG_GUARD,
+                    "the Store never converged"
+                );
                 let expected = truth(&admin, namespace).await;
                 if view(&store) == expected {
                     return seconds(silenced_at.elapsed());
@@ -224,7 +235,9 @@ async fn every_call_kind_notices_a_connection_that_went_silent() {
             }
         }
     });
-    tokio::time::timeout(HANG_GUARD, leadership.lost()).await.expect("never stepped down");
+    tokio::time::timeout(HANG_GUARD, leadership.lost())
+        .await
+        .expect("never stepped down");
     let lost_at = Instant::now();
     let leader_lost = seconds(silenced_at.elapsed());
     let (rival_led_at, rival_leadership) = rival_task.await.unwrap();
@@ -248,7 +261,10 @@ async fn every_call_kind_notices_a_connection_that_went_silent() {
             "{kind} failed without saying the server went silent: {error}"
         );
     }
-    assert!(get_outcome.is_ok(), "a GET is retried on a new connection: {get_outcome:?}");
+    assert!(
+        get_outcome.is_ok(),
+        "a GET is retried on a new connection: {get_outcome:?}"
+    );
     assert!(stats.get().errors >= 1, "the watcher yielded the failure");
     eprintln!(
         "LIVENESS {}",
@@ -339,7 +355,10 @@ async fn a_healthy_idle_watch_and_a_quiet_follow_survive_five_minutes() {
     let relay = Relay::start(plane.port).await;
     let client = client(&pod, relay.port);
     let listed: Value = client.json(list(namespace)).await.unwrap();
-    let rv = listed["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+    let rv = listed["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mut watch_stream = client.watch::<Value>(watch(namespace, &rv)).await.unwrap();
     let mut line_stream = client.lines(watch(namespace, &rv)).await.unwrap();
     let watcher = Watcher::<Value>::new(client.clone(), list(namespace))
@@ -492,9 +511,16 @@ async fn objects_deleted_while_the_watcher_was_away_are_reported_vanished() {
         BTreeSet::from([gone("goes-1"), gone("goes-2"), gone("goes-3")])
     );
     // After the re-list's InitApply events, before its InitDone.
-    let first_vanished = relist.iter().position(|e| matches!(e, Event::Vanished(_))).unwrap();
-    assert!(relist[..first_vanished].iter().all(|e| matches!(e, Event::InitApply(_))));
-    assert!(relist[first_vanished..relist.len() - 1].iter().all(|e| matches!(e, Event::Vanished(_))));
+    let first_vanished = relist
+        .iter()
+        .position(|e| matches!(e, Event::Vanished(_)))
+        .unwrap();
+    assert!(relist[..first_vanished]
+        .iter()
+        .all(|e| matches!(e, Event::InitApply(_))));
+    assert!(relist[first_vanished..relist.len() - 1]
+        .iter()
+        .all(|e| matches!(e, Event::Vanished(_))));
     assert_eq!(relist.last(), Some(&Event::InitDone));
     assert!(store.get(namespace, "goes-1").is_none() && store.get(namespace, "new").is_some());
     assert!(stats.get().relists >= 1);

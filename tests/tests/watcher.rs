@@ -251,7 +251,7 @@ async fn mutate(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_mutations_through_cut_connections_and_a_real_410_lose_nothing() {
-        let plane = plane();
+    let plane = plane();
     let namespace = "watch-1000";
     let pod = pod(plane, namespace).await;
     let admin = plane.admin();
@@ -357,7 +357,7 @@ async fn a_thousand_mutations_through_cut_connections_and_a_real_410_lose_nothin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_streaming_list_against_the_real_server() {
-        let plane = plane();
+    let plane = plane();
     let namespace = "watch-streaming";
     let pod = pod(plane, namespace).await;
     let admin = plane.admin();
@@ -378,14 +378,17 @@ async fn the_streaming_list_against_the_real_server() {
     task.abort();
     let counts = stats.get();
     assert_eq!(counts.streaming_lists_completed, 1, "{counts:?}");
-    assert_eq!(counts.list_pages, 0, "no paginated list was needed: {counts:?}");
+    assert_eq!(
+        counts.list_pages, 0,
+        "no paginated list was needed: {counts:?}"
+    );
     assert_eq!(counts.streaming_list_refusals, 0, "{counts:?}");
     assert_eq!(seen.lock().unwrap().inits, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_refuses_streaming_lists_gets_list_and_watch() {
-        let plane = refusing_plane();
+    let plane = refusing_plane();
     let namespace = "watch-fallback";
     let pod = pod(plane, namespace).await;
     let admin = plane.admin();
@@ -419,7 +422,7 @@ async fn a_server_that_refuses_streaming_lists_gets_list_and_watch() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forbidden_watch_is_yielded_as_a_clear_error_and_retried() {
-        let plane = plane();
+    let plane = plane();
     let namespace = "watch-forbidden";
     let pod = pod(plane, namespace).await;
     let client = client(&pod, plane.port);
@@ -436,7 +439,7 @@ async fn a_forbidden_watch_is_yielded_as_a_clear_error_and_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_object_that_does_not_decode_is_an_error_and_the_watch_goes_on() {
-        #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize)]
     #[allow(dead_code)]
     struct Strict {
         data: BTreeMap<String, u32>,
