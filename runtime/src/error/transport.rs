@@ -64,6 +64,52 @@ pub(crate) fn classify(
     }
 }
 
+/// A stream's transport `error`, said better when the stream had been `silent` for longer than
+/// HTTP/2 PING lets a dead connection live: hyper closes the streams of a connection whose PING
+/// went unanswered with a bare "broken pipe", which says nothing of the silence before it.
+pub(crate) fn after_silence(error: Error, silent: Duration) -> Error {
+    let ping_bound = liveness::PING_INTERVAL + liveness::PING_TIMEOUT;
+    match error {
+        Error::Transport { server, source, .. }
+            if silent >= ping_bound && is_broken_pipe(&source) =>
+        {
+            Error::Transport {
+                server,
+                message: format!(
+                    "no answer from the server for {} (the connection stopped answering HTTP/2 \
+                     PINGs and was closed; nothing had arrived on this stream for {}); a new \
+                     request opens a new connection",
+                    liveness::seconds(ping_bound),
+                    liveness::seconds(Duration::from_secs(silent.as_secs()))
+                ),
+                source,
+            }
+        }
+        other => other,
+    }
+}
+
+fn is_broken_pipe(err: &(dyn StdError + 'static)) -> bool {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::BrokenPipe {
+                return true;
+            }
+        }
+        current = e.source();
+    }
+    // h2 keeps its io::Error inside its own error type; its text is the mark then.
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if e.to_string().contains("broken pipe") {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
 /// What went wrong in TLS, with a hint that fits the failure.
 fn tls_message(tls: &rustls::Error, server: &str, ca_path: Option<&Path>) -> String {
     let roots = match ca_path {
