@@ -87,28 +87,15 @@ impl LeaseClient {
         let current = self.checked(current)?;
         let changed_at = self.observe(current.clone());
         let spec = &current["spec"];
-        let holder = spec["holderIdentity"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let duration = spec["leaseDurationSeconds"]
-            .as_u64()
-            .filter(|d| *d > 0)
-            .map(Duration::from_secs)
-            .unwrap_or(self.settings.lease_duration);
+        let (holder, duration, transitions) = read_spec(spec, self.settings.lease_duration);
         if &holder != me {
             if renewing {
                 return Ok(Outcome::HeldByOther(holder));
             }
-            // A duration too large for the clock holds the lease for as long as we can tell.
-            let expired = changed_at
-                .checked_add(duration)
-                .is_some_and(|expiry| Instant::now() >= expiry);
-            if !holder.is_empty() && !expired {
+            if !holder.is_empty() && !expired(changed_at, duration) {
                 return Ok(Outcome::HeldByOther(holder));
             }
         }
-        let transitions = spec["leaseTransitions"].as_i64().unwrap_or(0);
         let (acquired, transitions) = if &holder == me {
             let acquired = spec["acquireTime"].as_str().unwrap_or(&now).to_string();
             (acquired, transitions)
@@ -302,6 +289,30 @@ impl LeaseClient {
     }
 }
 
+/// The holder, duration (`default` when absent or 0) and `leaseTransitions` of a Lease's spec;
+/// fields of the wrong type count as absent.
+fn read_spec(spec: &Value, default: Duration) -> (String, Duration, i64) {
+    let holder = spec["holderIdentity"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let duration = spec["leaseDurationSeconds"]
+        .as_u64()
+        .filter(|d| *d > 0)
+        .map(Duration::from_secs)
+        .unwrap_or(default);
+    let transitions = spec["leaseTransitions"].as_i64().unwrap_or(0);
+    (holder, duration, transitions)
+}
+
+/// Whether a lease last seen changing at `changed_at` and held for `duration` has expired. A
+/// duration too large for the clock holds the lease for as long as this process can tell.
+fn expired(changed_at: Instant, duration: Duration) -> bool {
+    changed_at
+        .checked_add(duration)
+        .is_some_and(|expiry| Instant::now() >= expiry)
+}
+
 /// `value` as a JSON object, replacing it with an empty one if it is anything else.
 fn spec_object(value: &mut Value) -> &mut serde_json::Map<String, Value> {
     if !value.is_object() {
@@ -334,6 +345,33 @@ mod tests {
         let mut not_an_object = json!([1, 2]);
         lease.write_spec(&mut not_an_object, "t0", "t1", 0);
         assert_eq!(not_an_object["holderIdentity"], "me");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Any Lease body a server could send: refused or read without a panic, whatever its
+        /// `leaseDurationSeconds` (the expiry is computed with checked arithmetic).
+        #[test]
+        fn any_lease_body_is_refused_or_read_without_a_panic(value in crate::stream::server_bytes::json_value()) {
+            let lease = lease_client();
+            for body in [value.clone(), json!({"metadata": {"resourceVersion": "1"}, "spec": value})] {
+                if let Ok(mut checked) = lease.checked(body) {
+                    let (holder, duration, transitions) = read_spec(&checked["spec"], Duration::from_secs(15));
+                    let _ = expired(Instant::now(), duration);
+                    let _ = (holder, transitions.saturating_add(1));
+                    lease.write_spec(&mut checked["spec"], "t0", "t1", transitions);
+                    proptest::prop_assert_eq!(&checked["spec"]["holderIdentity"], "me");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_huge_lease_duration_holds_the_lease_instead_of_overflowing() {
+        let spec = json!({"holderIdentity": "other", "leaseDurationSeconds": u64::MAX});
+        let (_, duration, _) = read_spec(&spec, Duration::from_secs(15));
+        assert!(!expired(Instant::now(), duration));
     }
 
     #[test]
