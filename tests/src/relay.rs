@@ -90,7 +90,8 @@ impl Relay {
         }
         let listening = self.acceptor.lock().unwrap().is_some();
         if mode == Mode::Refuse && listening {
-            if let Some(task) = self.acceptor.lock().unwrap().take() {
+            let acceptor = self.acceptor.lock().unwrap().take();
+            if let Some(task) = acceptor {
                 task.abort();
                 // The listener is dropped with the task; wait until the port is really closed.
                 let _ = task.await;
