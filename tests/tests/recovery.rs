@@ -504,3 +504,37 @@ async fn two_hundred_concurrent_requests_through_a_token_rotation_never_see_401(
     assert_eq!(unauthorized, 0, "requests ended in 401 during the rotation");
     assert!(errors.is_empty(), "{errors:?}");
 }
+
+/// A streaming list that sends objects but never its initial-events-end bookmark: given up at
+/// its deadline (`timeoutSeconds` + 15 s), then one paginated list completes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streaming_list_without_its_bookmark_is_given_up_for_a_paginated_list() {
+    let fake = fake(|seen: &Recorded| {
+        if query(seen, "sendInitialEvents") == Some("true") {
+            let added = json!({"type": "ADDED", "object": configmap("a", "5")});
+            let first = futures::stream::iter([Bytes::from(format!("{added}\n"))]);
+            Reply::streamed(200, "application/json", first.chain(futures::stream::pending()))
+        } else if query(seen, "watch") == Some("true") {
+            Reply::streamed(200, "application/json", futures::stream::pending::<Bytes>())
+        } else {
+            page(vec![configmap("a", "5"), configmap("b", "5")], "5", "")
+        }
+    })
+    .await;
+    let mut watcher = Watcher::<Value>::new(fake.client.clone(), list())
+        .server_timeout(Duration::from_secs(1));
+    let stats = watcher.stats();
+    let done = tokio::time::timeout(Duration::from_secs(120), async {
+        loop {
+            if let Some(Ok(Event::InitDone)) = watcher.next().await {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(done.is_ok(), "no list completed: {:?}", stats.get());
+    let counts = stats.get();
+    assert_eq!(counts.streaming_lists_completed, 0, "{counts:?}");
+XX, "requests": fake.server.requests().len(), "watcher": format!("{counts:?}")})
+    );
+}

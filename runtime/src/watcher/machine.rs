@@ -38,7 +38,7 @@ const OWN_PARAMS: &[&str] = &[
 const CLIENT_TIMEOUT_MARGIN: Duration = Duration::from_secs(30);
 
 /// A streaming list still without its initial-events-end bookmark after this long is logged
-/// as a warning (it is given up at `timeoutSeconds` plus the margin).
+/// as a warning (it is given up at `timeoutSeconds` plus half the margin).
 const INITIAL_EVENTS_WARNING: Duration = Duration::from_secs(60);
 
 /// A watch that ends sooner than this (or half its `timeoutSeconds`, if less) is a failure: the
@@ -207,23 +207,27 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                     started,
                     mut warned,
                 } => {
-                    let deadline = started + self.settings.server_timeout + CLIENT_TIMEOUT_MARGIN;
-                    let polled = if warned {
-                        poll_init_until(&mut stream, deadline).await
+                    // Before the request's own last-resort limit (`CLIENT_TIMEOUT_MARGIN`).
+                    let deadline =
+                        started + self.settings.server_timeout + CLIENT_TIMEOUT_MARGIN / 2;
+                    let warn_at = started + INITIAL_EVENTS_WARNING;
+                    let until = if warned {
+                        deadline
                     } else {
-                        match poll_init_until(&mut stream, started + INITIAL_EVENTS_WARNING).await {
-                            InitPoll::Deadline => {
-                                warned = true;
-                                tracing::warn!(request = %self.list, waited_s = INITIAL_EVENTS_WARNING.as_secs(), "watcher: a streaming list has not sent its initial-events-end bookmark yet; still waiting");
-                                self.phase = Phase::StreamingInit {
-                                    stream,
-                                    started,
-                                    warned,
-                                };
-                                continue;
-                            }
-                            event => event,
+                        deadline.min(warn_at)
+                    };
+                    let polled = match poll_init_until(&mut stream, until).await {
+                        InitPoll::Deadline if !warned && warn_at < deadline => {
+                            warned = true;
+                            tracing::warn!(request = %self.list, waited_s = INITIAL_EVENTS_WARNING.as_secs(), "watcher: a streaming list has not sent its initial-events-end bookmark yet; still waiting");
+                            self.phase = Phase::StreamingInit {
+                                stream,
+                                started,
+                                warned,
+                            };
+                            continue;
                         }
+                        polled => polled,
                     };
                     let next = match polled {
                         InitPoll::Event(next) => next,
@@ -300,7 +304,11 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                             };
                             return Err(err);
                         }
-                        Some(Err(err)) => return self.fail(Phase::Relist, err),
+                        Some(Err(err)) => {
+                            // Failed before its bookmark: the next attempt is a paginated list.
+                            self.paginate_once = true;
+                            return self.fail(Phase::Relist, err);
+                        }
                         None => {
                             // Ended before the initial events did (e.g. at timeoutSeconds, on a
                             // busy cluster): the next attempt is a paginated list.

@@ -160,8 +160,8 @@ pub(crate) struct Settings {
 ///   answer naming `sendInitialEvents` or `resourceVersionMatch`; any other 400/422 is an
 ///   ordinary failure) the watcher falls back, for the rest of its life, to a paginated list
 ///   ([`Watcher::page_size`] items per request) followed by a watch from the list's
-///   `resourceVersion`. A streaming list that ends, or goes past `timeoutSeconds` + 30 s,
-///   without its initial-events-end bookmark is followed by one paginated list (a warning is
+///   `resourceVersion`. A streaming list that ends, fails or goes past `timeoutSeconds` +
+///   15 s without its initial-events-end bookmark is followed by one paginated list (a warning is
 ///   logged after 60 s of waiting). A paginated list reads all its pages before handing the
 ///   items out, so a slow consumer cannot make it outlive its `continue` token; a token that
 ///   expires anyway (`410`) is followed by one full list without `limit` (client-go's pager).
