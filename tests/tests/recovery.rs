@@ -513,7 +513,11 @@ async fn a_streaming_list_without_its_bookmark_is_given_up_for_a_paginated_list(
         if query(seen, "sendInitialEvents") == Some("true") {
             let added = json!({"type": "ADDED", "object": configmap("a", "5")});
             let first = futures::stream::iter([Bytes::from(format!("{added}\n"))]);
-            Reply::streamed(200, "application/json", first.chain(futures::stream::pending()))
+            Reply::streamed(
+                200,
+                "application/json",
+                first.chain(futures::stream::pending()),
+            )
         } else if query(seen, "watch") == Some("true") {
             Reply::streamed(200, "application/json", futures::stream::pending::<Bytes>())
         } else {
@@ -521,8 +525,8 @@ async fn a_streaming_list_without_its_bookmark_is_given_up_for_a_paginated_list(
         }
     })
     .await;
-    let mut watcher = Watcher::<Value>::new(fake.client.clone(), list())
-        .server_timeout(Duration::from_secs(1));
+    let mut watcher =
+        Watcher::<Value>::new(fake.client.clone(), list()).server_timeout(Duration::from_secs(1));
     let stats = watcher.stats();
     let done = tokio::time::timeout(Duration::from_secs(120), async {
         loop {
@@ -535,6 +539,16 @@ async fn a_streaming_list_without_its_bookmark_is_given_up_for_a_paginated_list(
     assert!(done.is_ok(), "no list completed: {:?}", stats.get());
     let counts = stats.get();
     assert_eq!(counts.streaming_lists_completed, 0, "{counts:?}");
-XX, "requests": fake.server.requests().len(), "watcher": format!("{counts:?}")})
+    assert!(
+        counts.list_pages >= 1 && counts.lists_completed == 1,
+        "{counts:?}"
+    );
+    assert_eq!(
+        counts.errors, 0,
+        "given up at its deadline, not cut: {counts:?}"
+    );
+    eprintln!(
+        "RECOVERY {}",
+        json!({"case": "a streaming list that never sends its bookmark", "requests": fake.server.requests().len(), "watcher": format!("{counts:?}")})
     );
 }
