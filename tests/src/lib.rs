@@ -10,6 +10,7 @@ pub mod kubectl;
 pub mod logcapture;
 pub mod node;
 pub mod podfs;
+pub mod relay;
 pub mod testserver;
 
 /// The repository README's examples, compiled as doc tests.

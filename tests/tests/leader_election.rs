@@ -7,16 +7,15 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use incluster::leader::{LeaderElection, LeaseSettings};
 use incluster::Client;
 use incluster_tests::controlplane::{configmap_rules, ControlPlane};
 use incluster_tests::podfs::PodFs;
+use incluster_tests::relay::{Mode, Relay};
 use serde_json::{json, Value};
-use tokio::net::{TcpListener, TcpStream};
 
 fn lease_rules() -> Value {
     json!([{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]}])
@@ -317,47 +316,6 @@ async fn kill_9_hands_over_after_expiry_and_sigterm_hands_over_at_once() {
     );
 }
 
-/// A TCP relay the test can hold: every connection dropped, new ones refused.
-struct Relay {
-    port: u16,
-    holding: Arc<AtomicBool>,
-    connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-}
-
-impl Relay {
-    async fn start(target: u16) -> Relay {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let holding = Arc::new(AtomicBool::new(false));
-        let connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
-        let (held, tracked) = (holding.clone(), connections.clone());
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if held.load(Ordering::SeqCst) {
-                    continue;
-                }
-                tracked.lock().unwrap().push(tokio::spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", target)).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                }));
-            }
-        });
-        Relay {
-            port,
-            holding,
-            connections,
-        }
-    }
-
-    fn hold(&self) {
-        self.holding.store(true, Ordering::SeqCst);
-        for connection in self.connections.lock().unwrap().drain(..) {
-            connection.abort();
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_that_cannot_renew_is_told_before_anyone_else_leads() {
     let namespace = "leader-cutoff";
@@ -379,7 +337,7 @@ async fn a_leader_that_cannot_renew_is_told_before_anyone_else_leads() {
         let leadership = b.acquire().await.unwrap();
         (tokio::time::Instant::now(), leadership)
     });
-    relay.hold();
+    relay.set_mode(Mode::Refuse).await;
     leadership.lost().await;
     let a_lost_at = tokio::time::Instant::now();
     assert!(!leadership.is_leader());
@@ -416,5 +374,171 @@ async fn missing_rbac_names_the_rule_to_add() {
         "leader-norbac",
     ] {
         assert!(message.contains(needed), "{needed} missing from: {message}");
+    }
+}
+
+mod scripted_server {
+    //! Leader election against a scripted Lease server (what the real one cannot be made to
+    //! do: answer with a Lease that is not an object, a `leaseDurationSeconds` beyond the clock),
+    //! and request counts the real one does not expose.
+
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use incluster::leader::{LeaderElection, LeaseSettings};
+    use incluster::Error;
+    use incluster_tests::certs::TestCa;
+    use incluster_tests::podfs::PodFs;
+    use incluster_tests::testserver::{Recorded, Reply, TestServer};
+    use serde_json::{json, Value};
+
+    /// A one-Lease store with optimistic concurrency, like the API server's; `lease` is what it
+    /// holds (`None`: 404).
+    fn lease_store(lease: Arc<Mutex<Option<Value>>>) -> impl Fn(&Recorded) -> Reply + Send + Sync {
+        move |seen: &Recorded| {
+            let mut stored = lease.lock().unwrap();
+            match seen.method.as_str() {
+                "GET" => match &*stored {
+                    Some(lease) => Reply::json(200, lease.clone()),
+                    None => Reply::json(
+                        404,
+                        json!({"kind": "Status", "code": 404, "reason": "NotFound"}),
+                    ),
+                },
+                "POST" | "PUT" => {
+                    let mut body: Value = serde_json::from_slice(&seen.body).unwrap();
+                    let current_rv = stored.as_ref().and_then(|l| {
+                        l["metadata"]["resourceVersion"]
+                            .as_str()
+                            .map(str::to_string)
+                    });
+                    if seen.method == "PUT"
+                        && body["metadata"]["resourceVersion"]
+                            .as_str()
+                            .map(str::to_string)
+                            != current_rv
+                    {
+                        return Reply::json(
+                            409,
+                            json!({"kind": "Status", "code": 409, "reason": "Conflict"}),
+                        );
+                    }
+                    let next: u64 = current_rv.and_then(|rv| rv.parse().ok()).unwrap_or(0) + 1;
+                    body["metadata"]["resourceVersion"] = json!(next.to_string());
+                    *stored = Some(body.clone());
+                    Reply::json(200, body)
+                }
+                _ => Reply::json(405, json!({})),
+            }
+        }
+    }
+
+    async fn server(
+        handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
+    ) -> (TestServer, incluster::Client, PodFs) {
+        let ca = TestCa::new("cluster-ca");
+        let server = TestServer::https(&ca.server_cert(&["127.0.0.1"], &[]), handler).await;
+        let pod = PodFs::temp("token", &ca.cert_pem, "team-a");
+        let client = pod.client(&server);
+        (server, client, pod)
+    }
+
+    fn settings(who: &str) -> LeaseSettings {
+        LeaseSettings::new("team-a", "lease", who)
+            .lease_duration(Duration::from_secs(10))
+            .renew_deadline(Duration::from_secs(7))
+            .retry_period(Duration::from_secs(5))
+    }
+
+    fn count(server: &TestServer, method: &str) -> usize {
+        server
+            .requests()
+            .iter()
+            .filter(|r| r.method == method)
+            .count()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn settings_that_cannot_work_are_refused_before_any_request() {
+        let (server, client, _pod) = server(lease_store(Arc::default())).await;
+        let never_renews = settings("a").retry_period(Duration::from_secs(6));
+        let err = LeaderElection::new(client.clone(), never_renews)
+            .acquire()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Config { .. }), "{err}");
+        let too_long = settings("a").renew_deadline(Duration::from_secs(10));
+        let err = LeaderElection::new(client, too_long)
+            .acquire()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Config { .. }), "{err}");
+        assert!(server.requests().is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn renewals_start_at_once_are_one_put_each_and_keep_unknown_spec_fields() {
+        let stored = Arc::new(Mutex::new(Some(json!({
+            "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": "lease", "namespace": "team-a", "resourceVersion": "1"},
+            "spec": {"strategy": "OldestEmulationVersion", "preferredHolder": "a", "leaseTransitions": 4},
+        }))));
+        let (server, client, _pod) = server(lease_store(stored.clone())).await;
+        let election = LeaderElection::new(client, settings("a"));
+        let leadership = election.acquire().await.unwrap();
+        assert_eq!(
+            leadership.fencing_token(),
+            5,
+            "the lease changed hands once more"
+        );
+        // Acquiring is one GET and one PUT; the first renewal follows at once (the next one only
+        // after the 5 s retry period), as one optimistic PUT without a GET.
+        for _ in 0..40 {
+            if count(&server, "PUT") >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(count(&server, "PUT"), 2, "no renewal right after acquiring");
+        assert_eq!(
+            count(&server, "GET"),
+            1,
+            "the renewal was one optimistic PUT"
+        );
+        let spec = stored.lock().unwrap().clone().unwrap()["spec"].clone();
+        assert_eq!(spec["strategy"], "OldestEmulationVersion", "{spec}");
+        assert_eq!(spec["preferredHolder"], "a", "{spec}");
+        assert_eq!(spec["holderIdentity"], "a", "{spec}");
+        leadership.release().await.unwrap();
+        let spec = stored.lock().unwrap().clone().unwrap()["spec"].clone();
+        assert!(spec["holderIdentity"].is_null(), "{spec}");
+        assert_eq!(
+            spec["strategy"], "OldestEmulationVersion",
+            "released, still kept: {spec}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lease_that_is_not_an_object_or_held_beyond_the_clock_never_panics() {
+        for body in [
+            json!([1, 2, 3]),
+            json!("lease"),
+            json!({"metadata": {"resourceVersion": "1"}, "spec": []}),
+            json!({"metadata": {"resourceVersion": "1"}, "spec": {"holderIdentity": "other", "leaseDurationSeconds": u64::MAX}}),
+        ] {
+            let shown = body.to_string();
+            let (server, client, _pod) =
+                server(move |_: &Recorded| Reply::json(200, body.clone())).await;
+            let settings = LeaseSettings::new("team-a", "lease", "a")
+                .lease_duration(Duration::from_secs(3))
+                .renew_deadline(Duration::from_secs(2))
+                .retry_period(Duration::from_millis(500));
+            let election = LeaderElection::new(client, settings);
+            // Never leads (the lease is garbage or held forever) and never panics.
+            let outcome = tokio::time::timeout(Duration::from_secs(3), election.acquire()).await;
+            assert!(outcome.is_err(), "{shown}: {outcome:?}");
+            let requests = server.requests().len();
+            assert!(requests <= 12, "{shown}: {requests} requests in 3 s");
+        }
     }
 }

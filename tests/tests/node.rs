@@ -464,3 +464,62 @@ fn seed_beside_a_kubectl_proxy_sidecar_uses_config_proxy() {
     check_seed_output(&out, ns);
     check_lists_app_settings(&out);
 }
+
+/// The seed's own promise, proven with a real kubelet: a Pod whose projected token lives the
+/// minimum 600 s keeps calling the API for 11 minutes — past the kubelet's refresh (at 80 % of
+/// the lifetime) and past the first token's expiry — and no request fails; the probe sees the
+/// token file change under it. Runs beside the other node tests (the harness runs them in
+/// parallel), so it adds about 11 minutes of wall time once, not per test.
+#[test]
+fn a_kubelet_rotated_short_lived_token_loses_no_request() {
+    let Some(node) = Node::shared() else { return };
+    let ns = "token-rotation";
+    node.apply(&seed_namespace(ns, "prober").to_string());
+    let pod = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "prober", "namespace": ns},
+        "spec": {
+            "serviceAccountName": "prober",
+            "automountServiceAccountToken": false,
+            "restartPolicy": "Never",
+            "containers": [{
+                "name": "prober", "image": EXAMPLES_IMAGE, "imagePullPolicy": "Never",
+                "command": ["/usr/local/bin/token-rotation-probe", "660", "4"],
+                "securityContext": restricted(),
+                "volumeMounts": [{"name": "short-lived", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": true}],
+            }],
+            "volumes": [{"name": "short-lived", "projected": {"sources": [
+                {"serviceAccountToken": {"path": "token", "expirationSeconds": 600}},
+                {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"fieldPath": "metadata.namespace"}}]}},
+            ]}}],
+        },
+    });
+    node.apply(&pod.to_string());
+    let started = Instant::now();
+    let finished = node.wait_pod_finished(ns, "prober", Duration::from_secs(1200));
+    let out = node.logs(ns, "prober", "prober");
+    let summary: Value = out
+        .lines()
+        .rev()
+        .find_map(|line| serde_json::from_str(line).ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "no summary from the probe:\n{out}\n{}",
+                node.describe(ns, "prober")
+            )
+        });
+    eprintln!(
+        "TOKEN-ROTATION {}",
+        json!({"summary": summary, "pod_s": started.elapsed().as_secs()})
+    );
+    assert_eq!(
+        summary["failed"], 0,
+        "requests failed during rotation: {summary}"
+    );
+    assert!(
+        summary["token_changes"].as_u64().unwrap_or(0) >= 1,
+        "the kubelet never replaced the token: {summary}"
+    );
+    assert_eq!(finished["status"]["phase"], "Succeeded", "{summary}");
+}

@@ -208,3 +208,51 @@ async fn an_empty_list_is_an_empty_stream() {
     // kube-root-ca.crt is published by a controller this control plane does not run.
     assert!(items.is_empty(), "{items:?}");
 }
+
+/// A Watcher's consumer slower than the compaction window: the watcher reads every page of its
+/// list before handing out the first item, so a compaction while the consumer dawdles cannot
+/// expire the list's `continue` token; the consumer gets the whole list and no re-list happens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watcher_consumer_slower_than_a_compaction_still_gets_the_whole_list() {
+    use incluster::watcher::Event;
+    let namespace = "pages-slow-consumer";
+    let pod = pod(namespace).await;
+    let admin = plane().admin();
+    let names = create_configmaps(&admin, namespace, 60, 16).await;
+    let request = Request::builder(Method::GET, "/api/v1/namespaces/{namespace}/configmaps")
+        .path_param("namespace", namespace)
+        .build()
+        .unwrap();
+    let mut watcher = incluster::Watcher::<serde_json::Value>::new(client_in(&pod), request)
+        .streaming_list(false)
+        .page_size(5);
+    let stats = watcher.stats();
+    assert!(matches!(watcher.next().await, Some(Ok(Event::Init))));
+    let mut seen = BTreeSet::new();
+    let mut compacted = false;
+    loop {
+        match watcher.next().await.expect("never ends").unwrap() {
+            Event::InitApply(cm) => {
+                seen.insert(cm["metadata"]["name"].as_str().unwrap().to_string());
+                if !compacted {
+                    // The consumer is slow: meanwhile the collection changes and etcd compacts.
+                    admin
+                        .call(
+                            "POST",
+                            &format!("/api/v1/namespaces/{namespace}/configmaps"),
+                            Some(json!({"metadata": {"name": "later"}})),
+                        )
+                        .await;
+                    plane().compact_etcd().await;
+                    compacted = true;
+                }
+            }
+            Event::InitDone => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    let counts = stats.get();
+    assert_eq!(seen, names, "the whole list, as of its snapshot");
+    assert_eq!((counts.relists, counts.gone), (0, 0), "{counts:?}");
+    assert_eq!(counts.list_pages, 12, "60 items in pages of 5: {counts:?}");
+}

@@ -9,7 +9,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -17,12 +16,10 @@ use futures::StreamExt;
 use incluster::watcher::{Event, Store};
 use incluster::{Client, Method, Request, Watcher};
 use incluster_tests::controlplane::{Admin, ControlPlane};
-use incluster_tests::logcapture::LogCapture;
 use incluster_tests::podfs::PodFs;
+use incluster_tests::relay::{Mode, Relay};
 use serde::Deserialize;
 use serde_json::json;
-use tokio::net::{TcpListener, TcpStream};
-use tracing::Instrument;
 
 fn plane() -> &'static ControlPlane {
     static PLANE: OnceLock<ControlPlane> = OnceLock::new();
@@ -34,27 +31,6 @@ fn refusing_plane() -> &'static ControlPlane {
     PLANE.get_or_init(|| {
         ControlPlane::dedicated("watcher-nowatchlist", &["--feature-gates=WatchList=false"])
     })
-}
-
-/// Every test's `tracing` output, each test's lines marked by its span.
-fn logs() -> &'static LogCapture {
-    static LOGS: OnceLock<LogCapture> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = LogCapture::default();
-        tracing::subscriber::set_global_default(logs.subscriber()).expect("one subscriber");
-        logs
-    })
-}
-
-fn lines_of(test: &str) -> Vec<String> {
-    let marker = format!("test{{name=\"{test}\"}}");
-    let marker_plain = format!("test{{name={test}}}");
-    logs()
-        .contents()
-        .lines()
-        .filter(|l| l.contains(&marker) || l.contains(&marker_plain))
-        .map(str::to_string)
-        .collect()
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -70,75 +46,6 @@ struct Meta {
     namespace: String,
     #[serde(rename = "resourceVersion")]
     resource_version: String,
-}
-
-/// A TCP relay in front of the API server that the test can cut (every connection dropped
-/// mid-stream) or hold (new connections refused) at will. TLS passes through untouched.
-struct Relay {
-    port: u16,
-    connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-    holding: Arc<AtomicBool>,
-    cuts: AtomicUsize,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Relay {
-    async fn start(target: u16) -> Relay {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
-        let holding = Arc::new(AtomicBool::new(false));
-        let (tracked, held) = (connections.clone(), holding.clone());
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((mut inbound, _)) = listener.accept().await else {
-                    return;
-                };
-                if held.load(Ordering::SeqCst) {
-                    drop(inbound);
-                    continue;
-                }
-                let relay = tokio::spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", target)).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                tracked.lock().unwrap().push(relay);
-            }
-        });
-        Relay {
-            port,
-            connections,
-            holding,
-            cuts: AtomicUsize::new(0),
-            task,
-        }
-    }
-
-    /// Drops every open connection (watches included) at once.
-    fn cut(&self) {
-        for connection in self.connections.lock().unwrap().drain(..) {
-            connection.abort();
-        }
-        self.cuts.fetch_add(1, Ordering::SeqCst);
-    }
-
-    /// Cuts every connection and refuses new ones until [`Relay::release`].
-    fn hold(&self) {
-        self.holding.store(true, Ordering::SeqCst);
-        self.cut();
-    }
-
-    fn release(&self) {
-        self.holding.store(false, Ordering::SeqCst);
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        self.task.abort();
-        self.cut();
-    }
 }
 
 fn pod_dir(name: &str) -> PathBuf {
@@ -180,17 +87,15 @@ struct Seen {
     view: View,
     inits: usize,
     init_dones: usize,
+    vanished: usize,
     errors: Vec<String>,
 }
 
 /// Consumes `watcher` in a task: keeps a view exactly as a reconciler would from the events.
-fn consume(
-    watcher: Watcher<Object>,
-    test: &'static str,
-) -> (Arc<Mutex<Seen>>, tokio::task::JoinHandle<()>) {
+fn consume(watcher: Watcher<Object>) -> (Arc<Mutex<Seen>>, tokio::task::JoinHandle<()>) {
     let seen: Arc<Mutex<Seen>> = Arc::default();
     let shared = seen.clone();
-    let task = tokio::spawn(
+    let task = tokio::spawn({
         async move {
             let mut watcher = watcher;
             let mut building: Option<View> = None;
@@ -219,12 +124,17 @@ fn consume(
                     Ok(Event::Delete(o)) => {
                         seen.view.remove(&o.metadata.name);
                     }
+                    Ok(Event::Vanished(gone)) => {
+                        // The view built for this re-list does not hold it either.
+                        assert!(building.is_some(), "Vanished outside a re-list");
+                        assert!(seen.view.contains_key(&gone.name), "{gone} was never seen");
+                        seen.vanished += 1;
+                    }
                     Err(err) => seen.errors.push(err.to_string()),
                 }
             }
         }
-        .instrument(tracing::info_span!("test", name = test)),
-    );
+    });
     (seen, task)
 }
 
@@ -341,7 +251,6 @@ async fn mutate(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_mutations_through_cut_connections_and_a_real_410_lose_nothing() {
-    logs();
     let plane = plane();
     let namespace = "watch-1000";
     let pod = pod(plane, namespace).await;
@@ -355,17 +264,19 @@ async fn a_thousand_mutations_through_cut_connections_and_a_real_410_lose_nothin
         .server_timeout(Duration::from_secs(5))
         .page_size(10);
     let cm_store = configmaps.store();
+    let cm_stats = configmaps.stats();
     let secrets = Watcher::<Object>::new(client.clone(), list_request(namespace, "secrets"))
         .server_timeout(Duration::from_secs(8))
         .page_size(10);
     let secret_store = secrets.store();
-    let (cm_seen, cm_task) = consume(configmaps, "cm-1000");
-    let (secret_seen, secret_task) = consume(secrets, "secret-1000");
+    let secret_stats = secrets.stats();
+    let (cm_seen, cm_task) = consume(configmaps);
+    let (secret_seen, secret_task) = consume(secrets);
     cm_store.wait_ready().await;
     secret_store.wait_ready().await;
 
     let (mut live_cm, mut live_secret) = (BTreeMap::new(), BTreeMap::new());
-    let mut compactions = 0;
+    let (mut compactions, mut cuts) = (0, 0);
     for step in 0..1000 {
         mutate(&admin, namespace, "configmaps", step, &mut live_cm).await;
         if step.is_multiple_of(2) {
@@ -373,12 +284,13 @@ async fn a_thousand_mutations_through_cut_connections_and_a_real_410_lose_nothin
         }
         if step % 97 == 50 {
             // A dropped connection: every watch and list in flight dies mid-stream.
-            relay.cut();
+            relay.close_all();
+            cuts += 1;
         }
         if step == 300 || step == 700 {
             // The watcher is away while objects change and etcd compacts its history: when it
             // comes back, its resourceVersion is gone (410) and it must re-list.
-            relay.hold();
+            relay.set_mode(Mode::Close).await;
             for extra in 0..20 {
                 mutate(
                     &admin,
@@ -391,7 +303,7 @@ async fn a_thousand_mutations_through_cut_connections_and_a_real_410_lose_nothin
             }
             plane.compact_etcd().await;
             compactions += 1;
-            relay.release();
+            relay.set_mode(Mode::Forward).await;
         }
         if step == 250 || step == 650 {
             // A quiet spell longer than the server timeouts: the watches end and resume, and
@@ -406,43 +318,37 @@ async fn a_thousand_mutations_through_cut_connections_and_a_real_410_lose_nothin
     cm_task.abort();
     secret_task.abort();
 
-    let cm_logs = lines_of("cm-1000").join("\n");
-    let secret_logs = lines_of("secret-1000").join("\n");
     let cm = cm_seen.lock().unwrap();
     let secret = secret_seen.lock().unwrap();
-    println!(
-        "configmaps: {} objects, {} inits, {} errors yielded; secrets: {} objects, {} inits; {} cuts, {compactions} compactions; \
-         410 re-lists: {}; watch resumptions: {}; periodic bookmarks: {}; initial-events-end bookmarks: {}",
-        cms.len(),
-        cm.inits,
-        cm.errors.len(),
-        secrets.len(),
-        secret.inits,
-        relay.cuts.load(Ordering::SeqCst),
-        cm_logs.matches("(410").count(),
-        cm_logs.matches("watcher: watch ended").count() + secret_logs.matches("watcher: watch ended").count(),
-        secret_logs.matches("watcher: bookmark").count() + cm_logs.matches("watcher: bookmark").count(),
-        cm_logs.matches("initial-events-end bookmark").count()
-            + secret_logs.matches("initial-events-end bookmark").count(),
+    let (cm_counts, secret_counts) = (cm_stats.get(), secret_stats.get());
+    eprintln!(
+        "WATCHER {}",
+        json!({
+            "configmaps": cms.len(), "configmap_inits": cm.inits, "configmap_errors": cm.errors.len(),
+            "configmap_vanished": cm.vanished,
+            "secrets": secrets.len(), "secret_inits": secret.inits, "cuts": cuts, "compactions": compactions,
+            "configmap_watcher": format!("{cm_counts:?}"), "secret_watcher": format!("{secret_counts:?}"),
+        })
     );
     assert!(!cms.is_empty() && !secrets.is_empty());
     assert!(
-        cm.inits >= 2,
-        "a real 410 must have made the ConfigMap watcher re-list: {} inits\n{cm_logs}",
+        cm.inits >= 2 && cm_counts.relists >= 1,
+        "a real 410 must have made the ConfigMap watcher re-list: {} inits, {cm_counts:?}",
         cm.inits
     );
-    assert!(cm_logs.contains("(410"), "no 410 in the logs:\n{cm_logs}");
+    assert!(cm_counts.gone >= 1, "no 410 counted: {cm_counts:?}");
     // Bookmarks: each streaming (re)list ends with the `k8s.io/initial-events-end` bookmark the
-    // watcher resumes from; the watch cache's periodic bookmarks (2 s before a watch's deadline)
-    // depend on timing and are counted above, not required.
-    let initial_end = "streaming list complete (initial-events-end bookmark)";
+    // watcher resumes from; the watch cache's periodic bookmarks depend on timing.
+    // (A cut during a streaming list's initial events makes the next list a paginated one.)
     assert!(
-        cm_logs.matches(initial_end).count() >= 2 && secret_logs.contains(initial_end),
-        "bookmarks not seen:\n{cm_logs}\n{secret_logs}"
+        cm_counts.lists_completed >= 2
+            && cm_counts.streaming_lists_completed >= 1
+            && secret_counts.streaming_lists_completed >= 1,
+        "initial-events-end bookmarks not seen: {cm_counts:?} {secret_counts:?}"
     );
     assert!(
-        cm_logs.contains("watcher: watch ended") || secret_logs.contains("watcher: watch ended"),
-        "no server-side watch timeout seen"
+        cm_counts.watches + secret_counts.watches >= 1,
+        "no watch resumed after a server-side timeout: {cm_counts:?} {secret_counts:?}"
     );
     // Cut connections are reported as errors (then retried), never silently lost.
     assert!(
@@ -454,7 +360,6 @@ async fn a_thousand_mutations_through_cut_connections_and_a_real_410_lose_nothin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_streaming_list_against_the_real_server() {
-    logs();
     let plane = plane();
     let namespace = "watch-streaming";
     let pod = pod(plane, namespace).await;
@@ -466,29 +371,26 @@ async fn the_streaming_list_against_the_real_server() {
     let client = client(&pod, plane.port);
     let watcher = Watcher::<Object>::new(client, list_request(namespace, "secrets"));
     let store = watcher.store();
-    let (seen, task) = consume(watcher, "streaming");
+    let stats = watcher.stats();
+    let (seen, task) = consume(watcher);
     store.wait_ready().await;
     for step in 25..60 {
         mutate(&admin, namespace, "secrets", step, &mut live).await;
     }
     converge(&admin, namespace, "secrets", &seen, &store).await;
     task.abort();
-    let log = lines_of("streaming").join("\n");
-    assert!(
-        log.contains("watcher: streaming list complete (initial-events-end bookmark)"),
-        "{log}"
+    let counts = stats.get();
+    assert_eq!(counts.streaming_lists_completed, 1, "{counts:?}");
+    assert_eq!(
+        counts.list_pages, 0,
+        "no paginated list was needed: {counts:?}"
     );
-    assert!(
-        !log.contains("list page"),
-        "no paginated list was needed:\n{log}"
-    );
-    assert!(!log.contains("falling back"), "{log}");
+    assert_eq!(counts.streaming_list_refusals, 0, "{counts:?}");
     assert_eq!(seen.lock().unwrap().inits, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_refuses_streaming_lists_gets_list_and_watch() {
-    logs();
     let plane = refusing_plane();
     let namespace = "watch-fallback";
     let pod = pod(plane, namespace).await;
@@ -501,19 +403,17 @@ async fn a_server_that_refuses_streaming_lists_gets_list_and_watch() {
     let watcher =
         Watcher::<Object>::new(client, list_request(namespace, "configmaps")).page_size(7);
     let store = watcher.store();
-    let (seen, task) = consume(watcher, "fallback");
+    let stats = watcher.stats();
+    let (seen, task) = consume(watcher);
     store.wait_ready().await;
     for step in 40..80 {
         mutate(&admin, namespace, "configmaps", step, &mut live).await;
     }
     converge(&admin, namespace, "configmaps", &seen, &store).await;
     task.abort();
-    let log = lines_of("fallback").join("\n");
-    assert!(log.contains("refused a streaming list"), "{log}");
-    assert!(
-        log.matches("watcher: list page").count() >= 3,
-        "pages of 7:\n{log}"
-    );
+    let counts = stats.get();
+    assert_eq!(counts.streaming_list_refusals, 1, "{counts:?}");
+    assert!(counts.list_pages >= 3, "pages of 7: {counts:?}");
     let seen = seen.lock().unwrap();
     assert_eq!(seen.inits, 1);
     assert!(
@@ -525,7 +425,6 @@ async fn a_server_that_refuses_streaming_lists_gets_list_and_watch() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forbidden_watch_is_yielded_as_a_clear_error_and_retried() {
-    logs();
     let plane = plane();
     let namespace = "watch-forbidden";
     let pod = pod(plane, namespace).await;
@@ -543,7 +442,6 @@ async fn a_forbidden_watch_is_yielded_as_a_clear_error_and_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_object_that_does_not_decode_is_an_error_and_the_watch_goes_on() {
-    logs();
     #[derive(Debug, Deserialize)]
     #[allow(dead_code)]
     struct Strict {

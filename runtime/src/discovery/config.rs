@@ -238,8 +238,12 @@ impl Config {
         self
     }
 
-    /// A timeout for each whole request (there is none by default, so that long watches survive;
-    /// connecting always times out after 10 s).
+    /// The whole-request limit of every call that is not a stream (`send`, `json`, `text`,
+    /// `send_ignoring_body`, each page of a `ListStream`): 70 s by default, longer than the API
+    /// server's own 60 s. Streams (`watch`, `lines`, the `Watcher`) are never cut by it: a dead
+    /// connection under them is noticed by HTTP/2 PING within about 20 s. A call's own
+    /// [`RequestBuilder::timeout`](crate::RequestBuilder::timeout) wins over this one (and does
+    /// apply to streams). Connecting always times out after 10 s.
     ///
     /// ```
     /// let config = incluster::Config::proxy("http://127.0.0.1:8001")?

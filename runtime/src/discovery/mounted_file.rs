@@ -38,6 +38,9 @@ struct Shared<T> {
     parse: Parse<T>,
     period: Duration,
     state: Mutex<State<T>>,
+    /// Counts finished reads (sent while `state` is locked), so that a caller can wait for a
+    /// read another caller started.
+    reads_done: tokio::sync::watch::Sender<u64>,
 }
 
 struct State<T> {
@@ -83,6 +86,7 @@ impl<T: Send + Sync + 'static> MountedFile<T> {
                     checked_at: Instant::now(),
                     reading: false,
                 }),
+                reads_done: tokio::sync::watch::Sender::new(0),
             }),
         })
     }
@@ -102,6 +106,7 @@ impl<T: Send + Sync + 'static> MountedFile<T> {
                     checked_at: state.checked_at,
                     reading: false,
                 }),
+                reads_done: tokio::sync::watch::Sender::new(0),
             }),
         }
     }
@@ -128,42 +133,70 @@ impl<T: Send + Sync + 'static> MountedFile<T> {
         self.cached()
     }
 
-    /// Re-reads the file now (waiting at most [`READ_WAIT`]) and returns the value then.
+    /// Parses the bytes read last again (the file is not read): for a value that changes with
+    /// the clock (a CA bundle whose anchor just expired). A new value gets a new version; an
+    /// error leaves the value as it was and is returned.
+    pub(crate) fn reparse(&self) -> Result<Versioned<T>> {
+        let mut state = self.shared.lock();
+        let value = (self.shared.parse)(&self.shared.path, &state.bytes)?;
+        state.value = Arc::new(value);
+        state.version += 1;
+        Ok(Versioned {
+            value: state.value.clone(),
+            version: state.version,
+        })
+    }
+
+    /// Re-reads the file now and returns the value then. A read that another caller started
+    /// earlier is waited for, then the file is read once more: it may have begun before the
+    /// change that made this caller ask (a 401 right after the kubelet swapped `..data`). Waits
+    /// at most [`READ_WAIT`] per read.
     pub(crate) async fn reread(&self) -> Versioned<T> {
-        let wait = {
-            let mut state = self.shared.lock();
-            if state.reading {
-                // A read is already running, maybe stuck: do not pile up threads behind it.
-                None
-            } else {
-                state.checked_at = Instant::now();
-                let (done, wait) = tokio::sync::oneshot::channel();
-                state.reading = true;
-                let shared = self.shared.clone();
-                let spawned = std::thread::Builder::new()
-                    .name("incluster-file-read".into())
-                    .spawn(move || {
-                        shared.reread_blocking();
-                        let _ = done.send(());
-                    });
-                if let Err(err) = spawned {
-                    state.reading = false;
-                    tracing::warn!(path = %self.shared.path.display(), %err, "cannot start a thread to re-read the file; keeping the last good value");
-                    None
-                } else {
-                    Some(wait)
+        for _ in 0..2 {
+            let (own, done) = self.start_or_join_read();
+            if let Some(mut done) = done {
+                if tokio::time::timeout(READ_WAIT, done.changed())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!(
+                        path = %self.shared.path.display(),
+                        "re-reading the file takes longer than {READ_WAIT:?} (a stalled mount?); using the last good value"
+                    );
+                    break;
                 }
             }
-        };
-        if let Some(wait) = wait {
-            if tokio::time::timeout(READ_WAIT, wait).await.is_err() {
-                tracing::warn!(
-                    path = %self.shared.path.display(),
-                    "re-reading the file takes longer than {READ_WAIT:?} (a stalled mount?); using the last good value"
-                );
+            if own {
+                break;
             }
         }
         self.cached()
+    }
+
+    /// Starts a read on its own thread, or joins the one running: whether the read is this
+    /// caller's, and a receiver that changes when it is done (`None` if no thread could start).
+    fn start_or_join_read(&self) -> (bool, Option<tokio::sync::watch::Receiver<u64>>) {
+        let mut state = self.shared.lock();
+        // Subscribed under the lock the reader sends under: its completion cannot be missed.
+        let done = self.shared.reads_done.subscribe();
+        if state.reading {
+            // Already running, maybe stuck: do not pile up threads behind it.
+            return (false, Some(done));
+        }
+        state.checked_at = Instant::now();
+        state.reading = true;
+        let shared = self.shared.clone();
+        let spawned = std::thread::Builder::new()
+            .name("incluster-file-read".into())
+            .spawn(move || shared.reread_blocking());
+        match spawned {
+            Ok(_) => (true, Some(done)),
+            Err(err) => {
+                state.reading = false;
+                tracing::warn!(path = %self.shared.path.display(), %err, "cannot start a thread to re-read the file; keeping the last good value");
+                (true, None)
+            }
+        }
     }
 }
 
@@ -177,7 +210,7 @@ impl<T> Shared<T> {
 
     /// Runs on the reader thread: read, parse, and keep the result only if it is good and new.
     fn reread_blocking(&self) {
-        let outcome = read_regular_file(&self.path).and_then(|bytes| {
+        let outcome = read_swapped_file(&self.path).and_then(|bytes| {
             if bytes == self.lock().bytes {
                 return Ok(None);
             }
@@ -198,6 +231,7 @@ impl<T> Shared<T> {
                 tracing::warn!(%err, "keeping the last good value");
             }
         }
+        self.reads_done.send_modify(|n| *n += 1);
     }
 }
 
@@ -244,14 +278,38 @@ pub(crate) fn read_with_deadline(path: &Path, deadline: Duration) -> Result<Vec<
     })
 }
 
+/// [`read_regular_file`], tried again a few times (10 ms apart) when the file vanished under
+/// the read: the kubelet swaps `..data` atomically but deletes the old directory right after, so
+/// a read that resolved the old link may find nothing.
+fn read_swapped_file(path: &Path) -> Result<Vec<u8>> {
+    let mut tries = 0;
+    loop {
+        match read_regular_file(path) {
+            Err(err) if tries < 3 && is_not_found(&err) => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_not_found(err: &Error) -> bool {
+    matches!(err, Error::Config { source: Some(source), .. }
+        if source.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound))
+}
+
 /// Reads a regular file of at most [`MAX_MOUNTED_FILE_BYTES`]. A FIFO, socket, device or
 /// directory is refused without blocking (it is opened non-blocking and checked again).
 pub(crate) fn read_regular_file(path: &Path) -> Result<Vec<u8>> {
     let cannot = |err: std::io::Error| {
-        let what = if err.kind() == std::io::ErrorKind::NotFound {
-            "does not exist"
-        } else {
-            "cannot be read"
+        let what = match err.kind() {
+            std::io::ErrorKind::NotFound => "does not exist",
+            std::io::ErrorKind::PermissionDenied => {
+                "cannot be read: permission denied (this process's user may not read it; check \
+                 the Pod's securityContext runAsUser/fsGroup and the volume's defaultMode)"
+            }
+            _ => "cannot be read",
         };
         Error::config_with(format!("{} {what}", path.display()), err)
     };
@@ -297,7 +355,14 @@ fn read_bounded(path: &Path, file: File) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     file.take(MAX_MOUNTED_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|err| Error::config_with(format!("cannot read {}", path.display()), err))?;
+        .map_err(|err| {
+            let why = if err.kind() == std::io::ErrorKind::PermissionDenied {
+                ": permission denied"
+            } else {
+                ""
+            };
+            Error::config_with(format!("cannot read {}{why}", path.display()), err)
+        })?;
     if bytes.len() as u64 > MAX_MOUNTED_FILE_BYTES {
         return Err(Error::config(format!(
             "{} is larger than {MAX_MOUNTED_FILE_BYTES} bytes; a token or CA bundle is a few KiB: check what is mounted there",
@@ -351,6 +416,44 @@ mod tests {
             .status()
             .unwrap();
         assert!(status.success(), "mkfifo {}", path.display());
+    }
+
+    #[test]
+    fn an_unreadable_file_says_permission_denied() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "abc").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
+        if std::fs::read(&path).is_ok() {
+            // Root reads anything: nothing to check here.
+            return;
+        }
+        let err = read_regular_file(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("permission denied") && err.contains("token"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_joins_a_running_read_reads_again_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "one").unwrap();
+        let file = MountedFile::open(&path, text, Duration::from_secs(3600)).unwrap();
+        // Many callers at once, the file changing under them: every one sees the change.
+        let file = Arc::new(file);
+        std::fs::write(&path, "two").unwrap();
+        let readers: Vec<_> = (0..50)
+            .map(|_| {
+                let file = file.clone();
+                tokio::spawn(async move { file.reread().await.value.as_str().to_string() })
+            })
+            .collect();
+        for reader in readers {
+            assert_eq!(reader.await.unwrap(), "two");
+        }
     }
 
     #[tokio::test]

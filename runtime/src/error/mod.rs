@@ -100,6 +100,15 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// The server's answers cannot be followed: a list whose `continue` token does not advance, a
+    /// list or watch that reports no `resourceVersion`. Retrying the same way would loop.
+    #[error("the answers to {request} cannot be followed: {message}")]
+    Protocol {
+        /// The method and path of the request, e.g. `GET /api/v1/configmaps`.
+        request: String,
+        /// What the server did and what happened next.
+        message: String,
+    },
     /// The request was rejected before any I/O: an empty, `.` or `..` path segment, a header value
     /// that is not valid, a body that does not serialize.
     #[error("{message}")]

@@ -3,11 +3,19 @@
 
 use std::error::Error as StdError;
 use std::path::Path;
+use std::time::Duration;
 
 use crate::error::Error;
+use crate::http::liveness;
 
 /// Classifies a failed exchange with `server`: a rustls error anywhere in the chain is TLS.
-pub(crate) fn classify(err: reqwest::Error, server: &str, ca_path: Option<&Path>) -> Error {
+/// `limit` is the whole-request limit the exchange ran under (for a timeout's message).
+pub(crate) fn classify(
+    err: reqwest::Error,
+    server: &str,
+    ca_path: Option<&Path>,
+    limit: Option<Duration>,
+) -> Error {
     // The server is named separately; the URL (possibly long, with query values) is left out.
     let err = err.without_url();
     if let Some(tls) = find_rustls_error(&err) {
@@ -19,21 +27,87 @@ pub(crate) fn classify(err: reqwest::Error, server: &str, ca_path: Option<&Path>
     }
     // One level: what failed and what to check. The causes ("Connection refused", …) are the
     // source chain, so `{:#}` (anyhow) or a chain walk prints each once.
-    let what = if err.is_timeout() {
-        "timed out; raise the limit with Config::with_timeout or Request::timeout"
+    let what = if liveness::is_ping_timeout(&err) {
+        format!(
+            "no answer from the server for {} (an HTTP/2 PING went unanswered: the connection \
+             is dead or the server stalled); the connection was closed and the next request \
+             opens a new one",
+            liveness::seconds(liveness::PING_INTERVAL + liveness::PING_TIMEOUT)
+        )
     } else if err.is_connect() {
-        "could not connect; check that the API server is reachable from here \
-         (KUBERNETES_SERVICE_HOST/PORT, NetworkPolicy, a running `kubectl proxy`)"
+        let why = if err.is_timeout() {
+            "could not connect: no answer from the server within 10 s"
+        } else {
+            "could not connect"
+        };
+        format!(
+            "{why}; check that the API server is reachable from here \
+             (KUBERNETES_SERVICE_HOST/PORT, NetworkPolicy, a running `kubectl proxy`)"
+        )
+    } else if err.is_timeout() {
+        match limit {
+            Some(limit) => format!(
+                "no complete answer from the server within {}, this request's time limit",
+                liveness::seconds(limit)
+            ),
+            None => "no answer from the server in time".to_string(),
+        }
     } else if err.is_body() || err.is_decode() {
-        "the response body could not be read to the end"
+        "the response body could not be read to the end".to_string()
     } else {
-        "the exchange failed"
+        "the exchange failed".to_string()
     };
     Error::Transport {
         server: server.to_string(),
-        message: what.to_string(),
+        message: what,
         source: err,
     }
+}
+
+/// A stream's transport `error`, said better when the stream had been `silent` for longer than
+/// HTTP/2 PING lets a dead connection live: hyper closes the streams of a connection whose PING
+/// went unanswered with a bare "broken pipe", which says nothing of the silence before it.
+pub(crate) fn after_silence(error: Error, silent: Duration) -> Error {
+    let ping_bound = liveness::PING_INTERVAL + liveness::PING_TIMEOUT;
+    match error {
+        Error::Transport { server, source, .. }
+            if silent >= ping_bound && is_broken_pipe(&source) =>
+        {
+            Error::Transport {
+                server,
+                message: format!(
+                    "no answer from the server for {} (the connection stopped answering HTTP/2 \
+                     PINGs and was closed; nothing had arrived on this stream for {}); a new \
+                     request opens a new connection",
+                    liveness::seconds(ping_bound),
+                    liveness::seconds(Duration::from_secs(silent.as_secs()))
+                ),
+                source,
+            }
+        }
+        other => other,
+    }
+}
+
+fn is_broken_pipe(err: &(dyn StdError + 'static)) -> bool {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::BrokenPipe {
+                return true;
+            }
+        }
+        current = e.source();
+    }
+    // h2 keeps its io::Error inside its own error type; its text is the mark then.
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if e.to_string().contains("broken pipe") {
+            return true;
+        }
+        current = e.source();
+    }
+    false
 }
 
 /// What went wrong in TLS, with a hint that fits the failure.

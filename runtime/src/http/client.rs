@@ -13,6 +13,7 @@ use crate::discovery::token::TokenFile;
 use crate::error::status::Status;
 use crate::error::transport;
 use crate::error::{Error, Result};
+use crate::http::liveness::{self, Call};
 use crate::http::retry::{self, Outcome, Retry};
 use crate::request::Request;
 use crate::stream::lines::{LineStream, DEFAULT_MAX_LINE_BYTES};
@@ -49,7 +50,8 @@ struct Inner {
     https_only: bool,
     /// The HTTP client, rebuilt (new TLS configuration, session cache and pool) when `ca.crt` changes.
     http: RwLock<Http>,
-    timeout: Option<Duration>,
+    /// The whole-request limit of calls that are not streams.
+    timeout: Duration,
     retry: Retry,
     max_response_bytes: u64,
     max_error_bytes: u64,
@@ -179,7 +181,7 @@ impl Client {
                 ca,
                 https_only,
                 http: RwLock::new(http),
-                timeout: config.timeout,
+                timeout: config.timeout.unwrap_or(liveness::DEFAULT_REQUEST_TIMEOUT),
                 retry: config.retry,
                 max_response_bytes: config.max_response_bytes,
                 max_error_bytes: config.max_error_bytes,
@@ -227,7 +229,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn send(&self, request: Request) -> Result<Response> {
-        let mut response = self.send_streaming(&request).await?;
+        let mut response = self.send_streaming(&request, Call::Whole).await?;
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
         let body = self.read_body(&request, response).await?;
@@ -253,9 +255,9 @@ impl Client {
         &self,
         request: Request,
     ) -> Result<WatchStream<T>> {
-        let response = self.send_streaming(&request).await?;
+        let response = self.send_streaming(&request, Call::Stream).await?;
         tracing::debug!(request = %request, "watch started");
-        let classify = self.classify_transport();
+        let classify = self.classify_transport(request.timeout);
         Ok(WatchStream::new(response, request.to_string(), classify))
     }
 
@@ -277,11 +279,13 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn lines(&self, request: Request) -> Result<LineStream> {
-        let response = self.send_streaming(&request).await?;
+        let response = self.send_streaming(&request, Call::Stream).await?;
         tracing::debug!(request = %request, "line stream started");
-        Ok(LineStream::new(
-            self.body_lines(response, DEFAULT_MAX_LINE_BYTES),
-        ))
+        Ok(LineStream::new(BodyLines::new(
+            response,
+            DEFAULT_MAX_LINE_BYTES,
+            self.classify_transport(request.timeout),
+        )))
     }
 
     /// Sends a LIST request and returns its items as a stream across pages (see [`ListStream`]).
@@ -325,7 +329,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn json<T: DeserializeOwned>(&self, request: Request) -> Result<T> {
-        let response = self.send_streaming(&request).await?;
+        let response = self.send_streaming(&request, Call::Whole).await?;
         let body = self.read_body(&request, response).await?;
         serde_json::from_slice(&body)
             .map_err(|err| Error::decode(&request, std::any::type_name::<T>(), err, &body))
@@ -339,7 +343,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn text(&self, request: Request) -> Result<String> {
-        let response = self.send_streaming(&request).await?;
+        let response = self.send_streaming(&request, Call::Whole).await?;
         let body = self.read_body(&request, response).await?;
         String::from_utf8(body.to_vec())
             .map_err(|err| Error::decode(&request, "String", err, &body))
@@ -354,16 +358,26 @@ impl Client {
     /// ```
     pub async fn send_ignoring_body(&self, request: Request) -> Result<()> {
         // Dropping the response closes it; the pool does not wait for a body nobody reads.
-        self.send_streaming(&request).await.map(drop)
+        self.send_streaming(&request, Call::Whole).await.map(drop)
     }
 
     /// Sends the request, retrying as the policy allows, and returns the 2xx response with its
-    /// body unread; anything else is an error (its body read up to the error limit).
-    pub(crate) async fn send_streaming(&self, request: &Request) -> Result<reqwest::Response> {
+    /// body unread; anything else is an error (its body read up to the error limit). A
+    /// [`Call::Whole`] gets the client's whole-request limit unless the request sets its own; a
+    /// [`Call::Stream`] only the request's own.
+    pub(crate) async fn send_streaming(
+        &self,
+        request: &Request,
+        call: Call,
+    ) -> Result<reqwest::Response> {
+        let limit = match call {
+            Call::Whole => Some(request.timeout.unwrap_or(self.inner.timeout)),
+            Call::Stream => request.timeout,
+        };
         let started = Instant::now();
         let mut attempt = 1;
         loop {
-            let failure = match self.attempt(request).await {
+            let failure = match self.attempt(request, limit).await {
                 Ok(response) => return Ok(response),
                 Err(failure) => failure,
             };
@@ -383,19 +397,25 @@ impl Client {
     }
 
     /// One attempt (with the 401 re-read of the token).
-    async fn attempt(&self, request: &Request) -> std::result::Result<reqwest::Response, Failure> {
+    async fn attempt(
+        &self,
+        request: &Request,
+        limit: Option<Duration>,
+    ) -> std::result::Result<reqwest::Response, Failure> {
         let http = self.http().await?;
         let token = match &self.inner.token {
             Some(file) => Some(file.current().await.value),
             None => None,
         };
-        let mut response = self.send_once(&http, request, token.as_deref()).await?;
+        let mut response = self
+            .send_once(&http, request, token.as_deref(), limit)
+            .await?;
         if response.status() == reqwest::StatusCode::UNAUTHORIZED {
             if let (Some(file), Some(rejected)) = (&self.inner.token, &token) {
                 let fresh = file.reread().await.value;
                 if fresh != *rejected {
                     tracing::info!(request = %request, token_reread = true, "401 Unauthorized; retrying once with the re-read service-account token");
-                    response = self.send_once(&http, request, Some(&fresh)).await?;
+                    response = self.send_once(&http, request, Some(&fresh), limit).await?;
                 } else {
                     tracing::debug!(request = %request, path = %file.path().display(), "401 Unauthorized and the token file is unchanged");
                 }
@@ -433,6 +453,7 @@ impl Client {
         http: &reqwest::Client,
         request: &Request,
         token: Option<&SecretToken>,
+        limit: Option<Duration>,
     ) -> std::result::Result<reqwest::Response, Failure> {
         let mut builder = http.request(request.method.clone(), request.url_in(&self.inner.base));
         if !request.headers.is_empty() {
@@ -444,14 +465,28 @@ impl Client {
         if let Some(body) = &request.body {
             builder = builder.body(body.clone());
         }
-        if let Some(timeout) = request.timeout.or(self.inner.timeout) {
-            builder = builder.timeout(timeout);
+        if let Some(limit) = limit {
+            builder = builder.timeout(limit);
         }
         builder.send().await.map_err(|err| {
-            let no_response = (err.is_connect() || err.is_request()) && !err.is_timeout();
-            let error = self.transport_error(err);
+            let outcome = if liveness::is_ping_timeout(&err) {
+                // The connection died under the request: it may have been written.
+                Outcome::Lost
+            } else if err.is_connect() {
+                // No connection (refused, or no answer within the connect timeout).
+                Outcome::NotSent
+            } else if err.is_timeout() {
+                // This request's own time limit is spent.
+                Outcome::Final
+            } else if err.is_request() {
+                Outcome::Lost
+            } else {
+                Outcome::Final
+            };
+            let error = self.transport_error(err, limit);
             let outcome = match &error {
-                Error::Transport { .. } if no_response => Outcome::NoResponse,
+                Error::Transport { .. } => outcome,
+                // A TLS failure is not a network hiccup: never retried.
                 _ => Outcome::Final,
             };
             Failure {
@@ -468,7 +503,13 @@ impl Client {
         let Some(ca) = &self.inner.ca else {
             return Ok(self.read_http().client.clone());
         };
-        let roots = ca.current().await;
+        let mut roots = ca.current().await;
+        if roots.value.recheck_due() {
+            // An anchor expired (or one became valid) since `ca.crt` was parsed: parse it again,
+            // so that new connections trust exactly the anchors valid now.
+            roots = ca.reparse()?;
+            tracing::info!(path = %ca.path().display(), "a CA certificate's validity period began or ended; trusting the anchors valid now");
+        }
         {
             let http = self.read_http();
             if http.ca_version >= roots.version {
@@ -499,7 +540,9 @@ impl Client {
     async fn read_body(&self, request: &Request, response: reqwest::Response) -> Result<Bytes> {
         match read_limited(response, self.inner.max_response_bytes).await {
             Ok(body) => Ok(body),
-            Err(Some(err)) => Err(self.transport_error(err)),
+            Err(Some(err)) => {
+                Err(self.transport_error(err, Some(request.timeout.unwrap_or(self.inner.timeout))))
+            }
             Err(None) => Err(Error::ResponseTooLarge {
                 request: request.to_string(),
                 limit: self.inner.max_response_bytes,
@@ -509,19 +552,16 @@ impl Client {
 
     /// An error of the exchange, as [`Error::Tls`] or [`Error::Transport`].
     /// How a stream of this client's turns a failure while reading a body into an [`Error`].
-    pub(crate) fn classify_transport(&self) -> ClassifyTransport {
+    /// `limit` is the stream request's own whole-request limit, if it set one.
+    pub(crate) fn classify_transport(&self, limit: Option<Duration>) -> ClassifyTransport {
         let client = self.clone();
-        Box::new(move |err| client.transport_error(err))
+        Box::new(move |err| client.transport_error(err, limit))
     }
 
-    /// A streaming `response` of this client's read as lines of at most `max` bytes.
-    pub(crate) fn body_lines(&self, response: reqwest::Response, max: usize) -> BodyLines {
-        BodyLines::new(response, max, self.classify_transport())
-    }
-
-    pub(crate) fn transport_error(&self, err: reqwest::Error) -> Error {
+    /// `limit`: the whole-request limit the failed exchange ran under, for the message.
+    pub(crate) fn transport_error(&self, err: reqwest::Error, limit: Option<Duration>) -> Error {
         let ca_path = self.inner.ca.as_ref().map(|ca| ca.path());
-        transport::classify(err, &self.inner.server, ca_path)
+        transport::classify(err, &self.inner.server, ca_path, limit)
     }
 }
 
@@ -530,7 +570,14 @@ fn http_client(tls: rustls::ClientConfig, https_only: bool) -> Result<reqwest::C
     reqwest::Client::builder()
         .user_agent(concat!("incluster/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(10))
-        .tcp_keepalive(Duration::from_secs(30))
+        // A silent connection is noticed (see `liveness`): PING on HTTP/2, keepalive on TCP.
+        .http2_keep_alive_interval(liveness::PING_INTERVAL)
+        .http2_keep_alive_timeout(liveness::PING_TIMEOUT)
+        .http2_keep_alive_while_idle(true)
+        .tcp_keepalive(liveness::TCP_KEEPALIVE)
+        .tcp_keepalive_interval(liveness::TCP_KEEPALIVE_INTERVAL)
+        .tcp_keepalive_retries(3)
+        .tcp_user_timeout(liveness::TCP_USER_TIMEOUT)
         .pool_idle_timeout(Duration::from_secs(90))
         // A redirect is an error (CVE-2020-8559): the request and its token stay with the server.
         .redirect(reqwest::redirect::Policy::none())

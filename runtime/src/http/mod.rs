@@ -2,4 +2,5 @@
 //! failed request is sent again.
 
 pub(crate) mod client;
+pub(crate) mod liveness;
 pub(crate) mod retry;

@@ -2,8 +2,11 @@
 //!
 //! The rules follow what the API server promises: a `429` was rejected before anything happened
 //! (API Priority and Fairness), so any verb may be retried, after its `Retry-After`; a `500`,
-//! `503` or `504`, or a connection that failed before any byte of the response, may have done
-//! the work, so only idempotent verbs (GET, HEAD, PUT, DELETE, OPTIONS) are retried. Every other
+//! `503` or `504` may have done the work, so only idempotent verbs (GET, HEAD, PUT, DELETE,
+//! OPTIONS) are retried. A connection that failed before the request left is retried for every
+//! verb (the server saw nothing). A connection lost after the request was written (reset, closed,
+//! an HTTP/2 PING unanswered) is retried for GET and HEAD only: a PUT or DELETE may have been
+//! done, and sending it again would answer `409`/`404` for work that succeeded. Every other
 //! answer is final.
 
 use std::hash::{BuildHasher, Hasher};
@@ -13,10 +16,16 @@ use reqwest::Method;
 
 /// How failed requests are retried: on by default, see [`Config::with_retry`](crate::Config::with_retry).
 ///
-/// - `429 Too Many Requests`: every verb, after the server's `Retry-After` (else the backoff).
-/// - `500`, `503`, `504`, and connections that failed before a response: GET, HEAD, PUT, DELETE
-///   and OPTIONS only (never POST or PATCH: the server may have acted).
-/// - anything else (other 4xx, a 2xx, a timeout of the request itself): never.
+/// | failure | GET, HEAD | PUT, DELETE, OPTIONS | POST, PATCH |
+/// |---|---|---|---|
+/// | `429 Too Many Requests` (after its `Retry-After`, seconds or HTTP-date) | retried | retried | retried |
+/// | `500`, `503`, `504` | retried | retried | never |
+/// | could not connect (the request never left) | retried | retried | retried |
+/// | connection lost after the request was written (reset, closed, PING unanswered) | retried | never | never |
+/// | the request's own time limit, other 4xx, a body cut off | never | never | never |
+///
+/// (A PUT or DELETE lost in flight may have been done: sending it again would turn a success
+/// into a `409` or `404`, so the caller gets the transport error and decides.)
 ///
 /// Attempts stop at [`Retry::max_attempts`] (default 5, counting the first) or when the next wait
 /// would end after [`Retry::max_elapsed`] (default 30 s from the first attempt); the last error
@@ -141,12 +150,14 @@ pub(crate) fn retryable(method: &Method, outcome: Outcome) -> Option<&'static st
         *method,
         Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
     );
+    let safe = matches!(*method, Method::GET | Method::HEAD);
     match outcome {
         Outcome::Status(429) => Some("429 Too Many Requests"),
         Outcome::Status(500) if idempotent => Some("500 Internal Server Error"),
         Outcome::Status(503) if idempotent => Some("503 Service Unavailable"),
         Outcome::Status(504) if idempotent => Some("504 Gateway Timeout"),
-        Outcome::NoResponse if idempotent => Some("the connection failed before a response"),
+        Outcome::NotSent => Some("the connection failed before the request was sent"),
+        Outcome::Lost if safe => Some("the connection was lost before a response"),
         _ => None,
     }
 }
@@ -156,22 +167,39 @@ pub(crate) fn retryable(method: &Method, outcome: Outcome) -> Option<&'static st
 pub(crate) enum Outcome {
     /// The server answered with this status.
     Status(u16),
-    /// The connection failed before any byte of a response arrived.
-    NoResponse,
-    /// Anything else (a timeout, a TLS failure, a body cut off): never retried.
+    /// No connection: the request never left.
+    NotSent,
+    /// The connection failed after the request may have been written, before a response.
+    Lost,
+    /// Anything else (the request's own time limit, a TLS failure, a body cut off): never
+    /// retried.
     Final,
 }
 
-/// A `Retry-After` header in seconds (the form the API server sends), capped at an hour.
+/// The longest `Retry-After` honoured; a longer one is cut to this.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// A `Retry-After` header: seconds (the form the API server sends) or an HTTP-date (RFC 9110
+/// allows both; a date in the past means "now"), capped at an hour.
 pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let seconds: u64 = headers
+    let value = headers
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(seconds.min(3600)))
+        .trim();
+    retry_after_value(value, std::time::SystemTime::now())
+}
+
+/// [`retry_after`] of one header value, `now` being the current time.
+pub(crate) fn retry_after_value(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let wait = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => {
+            let date = httpdate::parse_http_date(value).ok()?;
+            date.duration_since(now).unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 #[cfg(test)]
@@ -183,10 +211,18 @@ mod tests {
         assert!(retryable(&Method::POST, Outcome::Status(429)).is_some());
         assert!(retryable(&Method::PATCH, Outcome::Status(429)).is_some());
         assert!(retryable(&Method::POST, Outcome::Status(503)).is_none());
-        assert!(retryable(&Method::PATCH, Outcome::NoResponse).is_none());
+        assert!(retryable(&Method::PATCH, Outcome::Lost).is_none());
+        assert!(retryable(&Method::PATCH, Outcome::NotSent).is_some());
+        assert!(retryable(&Method::POST, Outcome::NotSent).is_some());
         assert!(retryable(&Method::GET, Outcome::Status(503)).is_some());
         assert!(retryable(&Method::PUT, Outcome::Status(500)).is_some());
-        assert!(retryable(&Method::DELETE, Outcome::NoResponse).is_some());
+        assert!(retryable(&Method::DELETE, Outcome::NotSent).is_some());
+        // Written, then lost: only a read is sent again.
+        assert!(retryable(&Method::GET, Outcome::Lost).is_some());
+        assert!(retryable(&Method::HEAD, Outcome::Lost).is_some());
+        for verb in [Method::PUT, Method::DELETE, Method::POST, Method::PATCH] {
+            assert!(retryable(&verb, Outcome::Lost).is_none(), "{verb}");
+        }
         for code in [400, 401, 403, 404, 409, 410, 422, 501, 502] {
             assert!(
                 retryable(&Method::GET, Outcome::Status(code)).is_none(),
@@ -223,15 +259,36 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_in_seconds() {
+    fn retry_after_in_seconds_or_as_an_http_date() {
         let mut headers = reqwest::header::HeaderMap::new();
         assert_eq!(retry_after(&headers), None);
         headers.insert("retry-after", "2".parse().unwrap());
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(2)));
-        headers.insert(
-            "retry-after",
-            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        let now = httpdate::parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT").unwrap();
+        assert_eq!(
+            retry_after_value("Wed, 21 Oct 2015 07:28:07 GMT", now),
+            Some(Duration::from_secs(7))
         );
-        assert_eq!(retry_after(&headers), None);
+        // The obsolete forms RFC 9110 still asks recipients to accept.
+        assert_eq!(
+            retry_after_value("Wednesday, 21-Oct-15 07:28:07 GMT", now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            retry_after_value("Wed Oct 21 07:28:07 2015", now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            retry_after_value("Tue, 20 Oct 2015 07:28:00 GMT", now),
+            Some(Duration::ZERO),
+            "a date in the past: now"
+        );
+        assert_eq!(
+            retry_after_value("Fri, 21 Oct 2016 07:28:00 GMT", now),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(retry_after_value("soon", now), None);
+        assert_eq!(retry_after_value("-1", now), None);
+        assert_eq!(retry_after_value("99999999999999999999", now), None);
     }
 }

@@ -47,9 +47,14 @@ use lease::{LeaseClient, Outcome};
 /// - `lease_duration` (15 s): how long other candidates wait, after they last saw the lease
 ///   change, before they take it over from a leader that stopped renewing.
 /// - `renew_deadline` (10 s): how long the leader keeps trying to renew before it gives
-///   leadership up. Must be less than `lease_duration` (it is clamped to 2/3 of it otherwise),
-///   so a leader always stops before anyone else may start.
+///   leadership up.
 /// - `retry_period` (2 s): how often candidates try to acquire, and the leader renews.
+///
+/// Settings that cannot work are refused by [`LeaderElection::acquire`] with an
+/// [`Error::Config`](crate::Error::Config) that says which rule they break (client-go's rules):
+/// `lease_duration > renew_deadline` (a leader must stop before anyone else may start) and
+/// `renew_deadline > 1.2 × retry_period` (a leader must get at least one jittered retry in
+/// before its deadline); an empty name or identity is refused too.
 ///
 /// ```
 /// use std::time::Duration;
@@ -124,15 +129,54 @@ impl LeaseSettings {
         self
     }
 
-    /// The renew deadline actually used: below the lease duration, whatever was configured.
-    fn effective_renew_deadline(&self) -> Duration {
-        if self.renew_deadline < self.lease_duration && !self.renew_deadline.is_zero() {
-            self.renew_deadline
-        } else {
-            self.lease_duration * 2 / 3
+    /// Refuses settings that cannot work (client-go's rules), saying which rule and what to do.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use incluster::leader::LeaseSettings;
+    /// let ok = LeaseSettings::new("ns", "lease", "me");
+    /// assert!(ok.validate().is_ok());
+    /// let never_renews = ok.clone().retry_period(Duration::from_secs(10));
+    /// assert!(never_renews.validate().unwrap_err().to_string().contains("retry_period"));
+    /// ```
+    pub fn validate(&self) -> Result<()> {
+        let refuse = |rule: String| {
+            Err(Error::config(format!(
+                "leader election settings for lease {:?} cannot work: {rule}",
+                self.name
+            )))
+        };
+        if self.name.is_empty() || self.namespace.is_empty() {
+            return refuse("the lease needs a name and a namespace".to_string());
         }
+        if self.identity.is_empty() {
+            return refuse(
+                "the identity is empty; give each replica its own (the Pod name)".to_string(),
+            );
+        }
+        if self.lease_duration <= self.renew_deadline {
+            return refuse(format!(
+                "lease_duration ({:?}) must be longer than renew_deadline ({:?}), or another \
+                 candidate could lead before this one stops; lower renew_deadline or raise \
+                 lease_duration",
+                self.lease_duration, self.renew_deadline
+            ));
+        }
+        let jittered_retry = self.retry_period.mul_f64(JITTER_FACTOR);
+        if self.renew_deadline <= jittered_retry {
+            return refuse(format!(
+                "renew_deadline ({:?}) must be longer than {JITTER_FACTOR} × retry_period \
+                 ({:?}), or the leader could not renew before its deadline; lower retry_period \
+                 or raise renew_deadline",
+                self.renew_deadline, jittered_retry
+            ));
+        }
+        Ok(())
     }
 }
+
+/// client-go's `JitterFactor`: waits between attempts are stretched by up to 20 %.
+const JITTER_FACTOR: f64 = 1.2;
 
 /// A candidate for leadership of one Lease.
 ///
@@ -167,7 +211,13 @@ impl LeaderElection {
 
     /// Waits until this candidate leads: tries to create or take over the lease every
     /// `retry_period` (with jitter). Returns when it holds the lease; the returned
-    /// [`Leadership`] keeps renewing it in a background task.
+    /// [`Leadership`] keeps renewing it in a background task, the first time right away.
+    ///
+    /// Each attempt is bounded by `renew_deadline` (a dead connection cannot hold it longer),
+    /// and a lease acquired by an attempt that ended past its deadline is not returned: the
+    /// leadership handed out always starts with its full renew deadline ahead. Settings that
+    /// cannot work are refused first (see [`LeaseSettings::validate`]). To bound the whole wait,
+    /// wrap the call in `tokio::time::timeout`.
     ///
     /// A lease held by another candidate is taken over only after it has gone unchanged for
     /// its `leaseDurationSeconds` (measured on this candidate's clock from when it saw the last
@@ -185,22 +235,27 @@ impl LeaderElection {
     /// ```
     pub async fn acquire(&self) -> Result<Leadership> {
         let settings = &self.lease.settings;
+        settings.validate()?;
         loop {
             let attempt_started = Instant::now();
-            match self.lease.try_acquire_or_renew(false).await {
-                Ok(Outcome::Leading) => {
-                    tracing::info!(lease = %settings.name, namespace = %settings.namespace, identity = %settings.identity, "leader election: acquired the lease");
-                    return Ok(Leadership::start(
-                        self.lease.clone(),
-                        attempt_started + settings.effective_renew_deadline(),
-                    ));
+            let deadline = attempt_started + settings.renew_deadline;
+            match tokio::time::timeout_at(deadline, self.lease.try_acquire_or_renew(false)).await {
+                Ok(Ok(Outcome::Leading)) if Instant::now() < deadline => {
+                    tracing::info!(lease = %settings.name, namespace = %settings.namespace, identity = %settings.identity, transitions = self.lease.transitions(), "leader election: acquired the lease");
+                    return Ok(Leadership::start(self.lease.clone(), deadline));
                 }
-                Ok(Outcome::HeldByOther(holder)) => {
+                Ok(Ok(Outcome::Leading)) => {
+                    tracing::debug!(lease = %settings.name, "leader election: acquired the lease past the attempt's deadline; trying again");
+                }
+                Ok(Ok(Outcome::HeldByOther(holder))) => {
                     tracing::debug!(lease = %settings.name, holder = %holder, "leader election: the lease is held by another candidate");
                 }
-                Err(err) if is_fatal(&err) => return Err(err),
-                Err(err) => {
+                Ok(Err(err)) if is_fatal(&err) => return Err(err),
+                Ok(Err(err)) => {
                     tracing::debug!(lease = %settings.name, error = %err, "leader election: attempt failed; retrying");
+                }
+                Err(_) => {
+                    tracing::debug!(lease = %settings.name, "leader election: no answer within renew_deadline; retrying");
                 }
             }
             tokio::time::sleep(jittered(settings.retry_period)).await;
@@ -241,6 +296,8 @@ pub struct Leadership {
 struct Shared {
     /// Leading until this instant unless a renewal moves it.
     deadline: Mutex<Instant>,
+    /// The lease's `leaseTransitions` when it was acquired.
+    transitions: i64,
     lost: tokio::sync::watch::Sender<bool>,
 }
 
@@ -270,6 +327,7 @@ impl Leadership {
     fn start(lease: Arc<LeaseClient>, deadline: Instant) -> Leadership {
         let shared = Arc::new(Shared {
             deadline: Mutex::new(deadline),
+            transitions: lease.transitions(),
             lost: tokio::sync::watch::Sender::new(false),
         });
         let renewer = tokio::spawn(renew(lease.clone(), shared.clone()));
@@ -296,6 +354,21 @@ impl Leadership {
                     .deadline
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A fencing value: the lease's `leaseTransitions` when this candidate acquired it. It grows
+    /// by one every time the lease changes hands, so a leader can attach it to what it writes
+    /// (an annotation, a field) and readers can refuse writes carrying a lower value than one
+    /// they have seen — the writes of a leader that lost the lease without knowing it yet.
+    ///
+    /// ```no_run
+    /// # fn f(leadership: &incluster::leader::Leadership) {
+    /// let fence = leadership.fencing_token();
+    /// println!("leader-epoch={fence}");
+    /// # }
+    /// ```
+    pub fn fencing_token(&self) -> i64 {
+        self.shared.transitions
     }
 
     /// Resolves when leadership is lost: the lease could not be renewed before the renew
@@ -339,19 +412,23 @@ impl Leadership {
     }
 }
 
-/// The renewal loop: every `retry_period`, renew; leadership ends at the renew deadline
-/// without a successful renewal, or as soon as another candidate is seen holding the lease.
+/// The renewal loop: renew at once, then every `retry_period`; leadership ends at the renew
+/// deadline without a successful renewal, or as soon as another candidate is seen holding the
+/// lease.
 async fn renew(lease: Arc<LeaseClient>, shared: Arc<Shared>) {
     let settings = &lease.settings;
-    let renew_deadline = settings.effective_renew_deadline();
+    let renew_deadline = settings.renew_deadline;
+    let mut first = true;
     loop {
         let deadline = *shared.deadline.lock().unwrap_or_else(|e| e.into_inner());
-        let next = Instant::now() + settings.retry_period;
-        if next >= deadline {
-            tokio::time::sleep_until(deadline).await;
-            break;
+        if !std::mem::take(&mut first) {
+            let next = Instant::now() + settings.retry_period;
+            if next >= deadline {
+                tokio::time::sleep_until(deadline).await;
+                break;
+            }
+            tokio::time::sleep_until(next).await;
         }
-        tokio::time::sleep_until(next).await;
         let sent = Instant::now();
         match tokio::time::timeout_at(deadline, lease.try_acquire_or_renew(true)).await {
             Ok(Ok(Outcome::Leading)) => {
@@ -385,14 +462,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn client_go_defaults_and_a_renew_deadline_below_the_lease() {
+    fn client_go_defaults_and_its_rules() {
         let s = LeaseSettings::new("ns", "lease", "me");
         assert_eq!(s.lease_duration, Duration::from_secs(15));
         assert_eq!(s.renew_deadline, Duration::from_secs(10));
         assert_eq!(s.retry_period, Duration::from_secs(2));
-        assert_eq!(s.effective_renew_deadline(), Duration::from_secs(10));
-        let s = s.renew_deadline(Duration::from_secs(20));
-        assert_eq!(s.effective_renew_deadline(), Duration::from_secs(10));
+        s.validate().unwrap();
+        let secs = Duration::from_secs;
+        let refused = |s: LeaseSettings, word: &str| {
+            let err = s.validate().unwrap_err();
+            assert!(matches!(err, Error::Config { .. }), "{err}");
+            assert!(err.to_string().contains(word), "{word}: {err}");
+        };
+        refused(s.clone().renew_deadline(secs(15)), "lease_duration");
+        refused(s.clone().renew_deadline(secs(20)), "lease_duration");
+        refused(s.clone().retry_period(secs(10)), "retry_period");
+        // client-go: RenewDeadline <= 1.2 × RetryPeriod is refused (2.4 s here).
+        refused(
+            s.clone().renew_deadline(Duration::from_millis(2400)),
+            "retry_period",
+        );
+        s.clone()
+            .renew_deadline(Duration::from_millis(2500))
+            .validate()
+            .unwrap();
+        refused(LeaseSettings::new("ns", "lease", ""), "identity");
+        refused(LeaseSettings::new("ns", "", "me"), "name");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Paginated lists: `limit` + `continue`, one page in memory at a time.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::future::Future;
+use std::hash::{BuildHasher, Hasher};
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -24,6 +25,10 @@ pub const DEFAULT_PAGE_SIZE: u32 = 500;
 /// All pages come from one consistent snapshot of the collection (the server's guarantee for
 /// `continue`). The first page is fetched by the call that returns the stream, so a `403` or a
 /// `404` is an error there; later pages are fetched as the stream is polled.
+///
+/// **A list that does not advance is an error.** A `continue` token that the server already
+/// sent (the same one again, or any earlier one) or more than 100 empty pages in a row end the
+/// stream with [`Error::Protocol`]: following them would send requests forever.
 ///
 /// **A `410 Gone` ends the stream.** When a `continue` token has expired (etcd compacted the
 /// snapshot, typically after ~5 minutes between pages), the stream yields one `Err(e)` with
@@ -61,6 +66,7 @@ pub const DEFAULT_PAGE_SIZE: u32 = 500;
 pub struct ListStream<T> {
     client: Client,
     request: Request,
+    progress: Progress,
     items: VecDeque<T>,
     resource_version: String,
     next: Next<T>,
@@ -178,9 +184,12 @@ impl<T: DeserializeOwned + Send + 'static> ListStream<T> {
         };
         let page = fetch_page::<T>(&client, &request, "").await?;
         tracing::debug!(request = %request, items = page.items.len(), more = !page.continue_token.is_empty(), "list page");
+        let mut progress = Progress::default();
+        progress.check(&request, page.items.len(), &page.continue_token)?;
         let mut stream = ListStream {
             client,
             request,
+            progress,
             items: VecDeque::new(),
             resource_version: page.resource_version.clone(),
             next: Next::Done,
@@ -197,6 +206,55 @@ impl<T: DeserializeOwned + Send + 'static> ListStream<T> {
         } else {
             Next::Continue(page.continue_token)
         };
+    }
+}
+
+/// Most empty pages in a row a list may send before it is given up as not advancing.
+pub(crate) const MAX_EMPTY_PAGES: u32 = 100;
+
+/// Checks that a paginated list advances: each `continue` token is new, and empty pages do not
+/// go on and on. Keeps one 64-bit hash per page, never a token.
+#[derive(Debug, Default)]
+pub(crate) struct Progress {
+    seen: HashSet<u64>,
+    empty_in_a_row: u32,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+impl Progress {
+    /// Takes in a page of `items` items whose `continue` token is `token`.
+    pub(crate) fn check(&mut self, request: &Request, items: usize, token: &str) -> Result<()> {
+        if token.is_empty() {
+            return Ok(());
+        }
+        let mut hasher = self.hasher.build_hasher();
+        hasher.write(token.as_bytes());
+        if !self.seen.insert(hasher.finish()) {
+            return Err(Error::Protocol {
+                request: request.to_string(),
+                message: format!(
+                    "page {} of the list carries a continue token the server already sent, so \
+                     the list would never end; it was stopped (a broken server or proxy)",
+                    self.seen.len() + 1
+                ),
+            });
+        }
+        self.empty_in_a_row = if items == 0 {
+            self.empty_in_a_row + 1
+        } else {
+            0
+        };
+        if self.empty_in_a_row > MAX_EMPTY_PAGES {
+            return Err(Error::Protocol {
+                request: request.to_string(),
+                message: format!(
+                    "the server sent {} empty pages in a row, each with a new continue token; \
+                     the list was stopped",
+                    self.empty_in_a_row
+                ),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -239,6 +297,15 @@ impl<T: DeserializeOwned + Send + 'static> Stream for ListStream<T> {
                 Next::Fetching(page) => match std::task::ready!(page.as_mut().poll(cx)) {
                     Ok(page) => {
                         tracing::debug!(request = %this.request, items = page.items.len(), more = !page.continue_token.is_empty(), "list page");
+                        let advanced = this.progress.check(
+                            &this.request,
+                            page.items.len(),
+                            &page.continue_token,
+                        );
+                        if let Err(err) = advanced {
+                            this.next = Next::Done;
+                            return Poll::Ready(Some(Err(err)));
+                        }
                         this.accept(page);
                     }
                     Err(err) => {
@@ -276,6 +343,27 @@ mod tests {
         assert!(page.items.is_empty() && page.continue_token.is_empty());
         let page: Page<u32> = serde_json::from_str(r#"{}"#).unwrap();
         assert!(page.items.is_empty());
+    }
+
+    #[test]
+    fn a_list_that_does_not_advance_is_refused() {
+        let request = Request::builder(crate::Method::GET, "/api/v1/configmaps")
+            .build()
+            .unwrap();
+        let mut progress = Progress::default();
+        progress.check(&request, 5, "a").unwrap();
+        progress.check(&request, 5, "b").unwrap();
+        progress.check(&request, 5, "").unwrap();
+        let err = progress.check(&request, 5, "a").unwrap_err();
+        assert!(matches!(err, Error::Protocol { .. }), "{err}");
+        let mut progress = Progress::default();
+        for n in 0..MAX_EMPTY_PAGES {
+            progress.check(&request, 0, &n.to_string()).unwrap();
+        }
+        assert!(matches!(
+            progress.check(&request, 0, "last"),
+            Err(Error::Protocol { .. })
+        ));
     }
 
     #[test]

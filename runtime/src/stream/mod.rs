@@ -3,5 +3,7 @@
 
 pub(crate) mod lines;
 pub(crate) mod list;
+#[cfg(test)]
+pub(crate) mod server_bytes;
 pub(crate) mod splitter;
 pub(crate) mod watch;

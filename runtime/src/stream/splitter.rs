@@ -24,6 +24,9 @@ pub(crate) struct BodyLines {
     bytes: Option<ByteStream>,
     splitter: LineSplitter,
     classify: ClassifyTransport,
+    /// When the last chunk arrived (or the body started): how long the stream was silent
+    /// before a failure, for its message.
+    last_data: std::time::Instant,
 }
 
 /// One step of [`BodyLines::poll_line`].
@@ -54,6 +57,7 @@ impl BodyLines {
             bytes: Some(bytes),
             splitter: LineSplitter::new(max),
             classify,
+            last_data: std::time::Instant::now(),
         }
     }
 
@@ -90,10 +94,17 @@ impl BodyLines {
                 Next::NeedMore => {}
             }
             match bytes.as_mut().poll_next(cx) {
-                Poll::Ready(Some(Ok(chunk))) => self.splitter.push(&chunk),
+                Poll::Ready(Some(Ok(chunk))) => {
+                    self.last_data = std::time::Instant::now();
+                    self.splitter.push(&chunk);
+                }
                 Poll::Ready(Some(Err(err))) => {
                     self.stop();
-                    return Poll::Ready(Some(BodyLine::Failed((self.classify)(err))));
+                    let error = crate::error::transport::after_silence(
+                        (self.classify)(err),
+                        self.last_data.elapsed(),
+                    );
+                    return Poll::Ready(Some(BodyLine::Failed(error)));
                 }
                 Poll::Ready(None) => self.bytes = None,
                 Poll::Pending => return Poll::Pending,

@@ -120,6 +120,8 @@ impl Bookmark {
 pub struct WatchStream<T> {
     body: BodyLines,
     request: String,
+    /// Whether the stream was stopped by an event over the size limit.
+    oversized: bool,
     _item: PhantomData<fn() -> T>,
 }
 
@@ -159,8 +161,16 @@ impl<T: DeserializeOwned> WatchStream<T> {
         WatchStream {
             body,
             request,
+            oversized: false,
             _item: PhantomData,
         }
+    }
+
+    /// Whether an event over the size limit stopped the stream (resuming from the same
+    /// `resourceVersion` would meet it again).
+    #[cfg(any(test, feature = "watcher"))]
+    pub(crate) fn stopped_by_oversized_event(&self) -> bool {
+        self.oversized
     }
 
     /// The next line's event with its object's metadata (for the watcher).
@@ -190,6 +200,7 @@ impl<T: DeserializeOwned> WatchStream<T> {
                         self.body.pending_bytes(),
                     );
                     self.body.stop();
+                    self.oversized = true;
                     return Poll::Ready(Some(Err(error)));
                 }
                 Some(BodyLine::Failed(err)) => return Poll::Ready(Some(Err(err))),
@@ -228,8 +239,9 @@ pub(crate) struct ObjectMeta {
 struct Envelope<'a> {
     #[serde(rename = "type", borrow)]
     kind: Cow<'a, str>,
-    #[serde(borrow)]
-    object: &'a RawValue,
+    /// Absent from some `ERROR` events.
+    #[serde(borrow, default)]
+    object: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -277,7 +289,19 @@ fn decode<T: DeserializeOwned>(
     };
     let envelope: Envelope<'_> = serde_json::from_slice(line)
         .map_err(|err| decode_error(std::any::type_name::<WatchEvent<T>>(), err))?;
-    let object = envelope.object.get();
+    let object = match (envelope.object, &*envelope.kind) {
+        (Some(object), _) => object.get(),
+        // An `ERROR` event without its Status is still an error from the server.
+        (None, "ERROR") => "{}",
+        (None, _) => {
+            return Err(Error::decode(
+                request,
+                std::any::type_name::<WatchEvent<T>>(),
+                "the event has no object",
+                line,
+            ))
+        }
+    };
     let meta = || object_meta(object).map_err(|err| decode_error("ObjectMeta", err));
     let decode_object = || -> Result<T> {
         serde_json::from_str(object).map_err(|err| decode_error(std::any::type_name::<T>(), err))
@@ -297,7 +321,8 @@ fn decode<T: DeserializeOwned>(
         }
         "ERROR" => {
             let mut status: Status = serde_json::from_str(object).unwrap_or_default();
-            if status.code == 0 {
+            if !(400..=599).contains(&status.code) {
+                // Missing, or not an error code: the server still reported a failure.
                 status.code = 500;
             }
             if status.reason.is_empty() {
@@ -335,6 +360,23 @@ mod tests {
             .unwrap_err();
         assert!(err.is_gone(), "{err:?}");
         assert_eq!(err.status().unwrap().message, "too old resource version");
+    }
+
+    #[test]
+    fn error_events_without_an_object_are_still_api_errors() {
+        for line in [
+            &br#"{"type":"ERROR"}"#[..],
+            br#"{"type":"ERROR","object":null}"#,
+            br#"{"type":"ERROR","object":"boom"}"#,
+            br#"{"type":"ERROR","object":{"code":200}}"#,
+        ] {
+            let err = decode_event::<serde_json::Value>(line, "GET /x")
+                .map(|(e, _)| e)
+                .unwrap_err();
+            assert_eq!(err.status().map(|s| s.code), Some(500), "{err:?}");
+        }
+        let err = decode_event::<serde_json::Value>(br#"{"type":"ADDED"}"#, "GET /x").unwrap_err();
+        assert!(matches!(err, Error::Decode { .. }), "{err:?}");
     }
 
     #[test]

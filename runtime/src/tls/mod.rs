@@ -18,6 +18,7 @@ use rustls::RootCertStore;
 use crate::discovery::mounted_file::{explain_missing, MountedFile};
 use crate::error::{Error, Result};
 use crate::time::format_unix as format_utc;
+use crate::time::UnixSeconds;
 use crate::tls::cert_validity::validity;
 
 /// How often `ca.crt` is checked for a new version by default.
@@ -37,6 +38,19 @@ pub(crate) fn provider() -> Arc<CryptoProvider> {
 #[derive(Debug)]
 pub(crate) struct CaBundle {
     roots: Arc<RootCertStore>,
+    /// When the set of anchors valid now changes by itself (the first `notAfter` of a trusted
+    /// anchor, or the first `notBefore` of one not valid yet): the bundle must be parsed again
+    /// then, even if `ca.crt` did not change, so that an anchor that expires while the process
+    /// runs stops being trusted.
+    recheck_at: Option<UnixSeconds>,
+}
+
+impl CaBundle {
+    /// Whether the anchors' validity must be checked again (see `recheck_at`).
+    pub(crate) fn recheck_due(&self) -> bool {
+        self.recheck_at
+            .is_some_and(|at| UnixTime::now().as_secs() as i64 >= at)
+    }
 }
 
 /// `ca.crt`, followed as it is replaced.
@@ -85,10 +99,15 @@ pub(crate) fn parse_ca_bundle(path: &Path, pem: &[u8]) -> Result<CaBundle> {
     let now = UnixTime::now().as_secs() as i64;
     let mut roots = RootCertStore::empty();
     let mut refused = Vec::new();
+    let mut recheck_at: Option<UnixSeconds> = None;
+    let mut recheck = |at: UnixSeconds| {
+        recheck_at = Some(recheck_at.map_or(at, |earlier| earlier.min(at)));
+    };
     for (index, cert) in certs.into_iter().enumerate() {
         let number = index + 1;
         match validity(&cert) {
             Some((not_before, _)) if now < not_before => {
+                recheck(not_before);
                 refused.push(format!(
                     "certificate #{number} is not valid before {}",
                     format_utc(not_before)
@@ -102,7 +121,7 @@ pub(crate) fn parse_ca_bundle(path: &Path, pem: &[u8]) -> Result<CaBundle> {
                 ));
                 continue;
             }
-            Some(_) => {}
+            Some((_, not_after)) => recheck(not_after.saturating_add(1)),
             None => {
                 refused.push(format!(
                     "certificate #{number} is not a well-formed X.509 certificate"
@@ -133,6 +152,7 @@ pub(crate) fn parse_ca_bundle(path: &Path, pem: &[u8]) -> Result<CaBundle> {
     }
     Ok(CaBundle {
         roots: Arc::new(roots),
+        recheck_at,
     })
 }
 
@@ -247,5 +267,35 @@ mod tests {
         );
         let err = parse_ca_bundle(path, b"  \n").unwrap_err().to_string();
         assert!(err.contains("/x/ca.crt") && err.contains("empty"), "{err}");
+    }
+
+    /// A CA valid from an hour ago until `lifetime` from now, as PEM.
+    fn ca_expiring_in(lifetime: Duration) -> String {
+        let now = UnixTime::now().as_secs();
+        let epoch = rcgen::date_time_ymd(1970, 1, 1);
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.not_before = epoch + Duration::from_secs(now - 3600);
+        params.not_after = epoch + Duration::from_secs(now) + lifetime;
+        let key = rcgen::KeyPair::generate().unwrap();
+        params.self_signed(&key).unwrap().pem()
+    }
+
+    #[test]
+    fn an_anchor_that_expires_while_the_process_runs_is_rechecked() {
+        let path = Path::new("/x/ca.crt");
+        let pem = ca_expiring_in(Duration::from_secs(2));
+        let bundle = parse_ca_bundle(path, pem.as_bytes()).unwrap();
+        assert!(!bundle.recheck_due());
+        std::thread::sleep(Duration::from_secs(4));
+        assert!(bundle.recheck_due(), "the anchor's notAfter has passed");
+        // The same bytes, parsed again now: the expired anchor is refused.
+        let err = parse_ca_bundle(path, pem.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("expired"), "{err}");
+        let lasting =
+            parse_ca_bundle(path, ca_expiring_in(Duration::from_secs(3600)).as_bytes()).unwrap();
+        assert!(!lasting.recheck_due());
     }
 }

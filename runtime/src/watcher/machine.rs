@@ -1,4 +1,5 @@
-//! The watcher's state machine: list (streaming or paginated), watch, resume, re-list.
+//! The watcher's state machine: list (streaming or paginated), watch, resume, re-list — every
+//! restart paced by one backoff, nothing retried the same way forever.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -8,14 +9,16 @@ use std::time::Duration;
 use futures::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
+use tokio::time::Instant;
 
 use super::backoff::Backoff;
+use super::stats::WatcherStats;
 use super::store::ObjectKey;
 use super::{Event, Settings};
 use crate::error::{Error, Result};
 use crate::http::client::Client;
 use crate::request::Request;
-use crate::stream::list::fetch_page;
+use crate::stream::list::{fetch_page, Progress};
 use crate::stream::watch::{ObjectMeta, WatchEvent, WatchStream};
 
 /// Query parameters the watcher sets itself; any value in the user's LIST request is replaced.
@@ -30,8 +33,17 @@ const OWN_PARAMS: &[&str] = &[
     "continue",
 ];
 
-/// Extra time the client waits beyond `timeoutSeconds` before it gives a silent watch up.
+/// Extra time the client waits beyond `timeoutSeconds` before it gives a silent watch up (a
+/// dead connection is noticed much sooner, by HTTP/2 PING).
 const CLIENT_TIMEOUT_MARGIN: Duration = Duration::from_secs(30);
+
+/// A streaming list still without its initial-events-end bookmark after this long is logged
+/// as a warning (it is given up at `timeoutSeconds` plus half the margin).
+const INITIAL_EVENTS_WARNING: Duration = Duration::from_secs(60);
+
+/// A watch that ends sooner than this (or half its `timeoutSeconds`, if less) is a failure: the
+/// next one waits for the backoff.
+const SHORT_WATCH: Duration = Duration::from_secs(10);
 
 type Item<T> = Result<(Event<T>, ObjectKey)>;
 
@@ -41,7 +53,12 @@ pub(crate) struct Running<T> {
 }
 
 impl<T: DeserializeOwned + Send + 'static> Running<T> {
-    pub(crate) fn start(client: Client, list: Request, settings: Settings) -> Running<T> {
+    pub(crate) fn start(
+        client: Client,
+        list: Request,
+        settings: Settings,
+        stats: WatcherStats,
+    ) -> Running<T> {
         let list = OWN_PARAMS
             .iter()
             .fold(list, |request, name| request.without_query(name));
@@ -53,9 +70,14 @@ impl<T: DeserializeOwned + Send + 'static> Running<T> {
             phase: Phase::Relist,
             backoff: Backoff::default(),
             delay: None,
+            paginate_once: false,
+            stats,
         };
         let stream = futures::stream::unfold(machine, |mut machine| async move {
             let item = machine.step().await;
+            if item.is_err() {
+                machine.stats.count(|c| c.errors += 1);
+            }
             Some((item, machine))
         });
         Running {
@@ -81,27 +103,41 @@ struct Machine<T> {
     backoff: Backoff,
     /// Wait this long before the next attempt.
     delay: Option<Duration>,
+    /// The next (re)list is a paginated one even where streaming lists work (after a streaming
+    /// list that did not complete).
+    paginate_once: bool,
+    stats: WatcherStats,
 }
 
 enum Phase<T> {
     /// Start a (re)list.
     Relist,
-    /// A paginated list is being read.
+    /// A paginated list, read whole, is being handed out.
     Listing {
         items: VecDeque<Box<RawValue>>,
-        continue_token: String,
         resource_version: String,
     },
     /// A streaming list is sending its initial events.
-    StreamingInit { stream: WatchStream<T> },
+    StreamingInit {
+        stream: WatchStream<T>,
+        started: Instant,
+        warned: bool,
+    },
     /// Start a watch from `resource_version`.
     Watch { resource_version: String },
     /// A watch is running; `resource_version` is the last one seen.
     Watching {
         stream: WatchStream<T>,
         resource_version: String,
-        events: u64,
+        started: Instant,
     },
+}
+
+/// What polling a streaming list's initial events came to.
+enum InitPoll<T> {
+    Event(Option<Result<crate::stream::watch::MetaEvent<T>>>),
+    /// No initial-events-end bookmark before the deadline.
+    Deadline,
 }
 
 impl<T: DeserializeOwned + Send + 'static> Machine<T> {
@@ -112,26 +148,37 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                 tokio::time::sleep(delay).await;
             }
             match std::mem::replace(&mut self.phase, Phase::Relist) {
-                Phase::Relist if self.streaming => match self.open_streaming_list().await {
-                    Ok(stream) => {
-                        self.phase = Phase::StreamingInit { stream };
-                        return Ok((Event::Init, ObjectKey::default()));
-                    }
-                    Err(err) if refuses_streaming_list(&err) => {
-                        tracing::info!(request = %self.list, error = %err, "the server refused a streaming list (sendInitialEvents); falling back to list + watch");
-                        self.streaming = false;
-                    }
-                    Err(err) => return self.fail(Phase::Relist, err),
-                },
                 Phase::Relist => {
-                    let request = self.list_page_request();
-                    match fetch_page::<Box<RawValue>>(&self.client, &request, "").await {
-                        Ok(page) => {
-                            tracing::debug!(request = %self.list, resource_version = %page.resource_version, items = page.items.len(), "watcher: list page");
+                    self.stats.count(|c| {
+                        if c.lists_started > 0 {
+                            c.relists += 1;
+                        }
+                        c.lists_started += 1;
+                    });
+                    if self.streaming && !std::mem::take(&mut self.paginate_once) {
+                        match self.open_streaming_list().await {
+                            Ok(stream) => {
+                                self.phase = Phase::StreamingInit {
+                                    stream,
+                                    started: Instant::now(),
+                                    warned: false,
+                                };
+                                return Ok((Event::Init, ObjectKey::default()));
+                            }
+                            Err(err) if refuses_streaming_list(&err) => {
+                                tracing::info!(request = %self.list, error = %err, "the server refused a streaming list (sendInitialEvents); falling back to list + watch");
+                                self.stats.count(|c| c.streaming_list_refusals += 1);
+                                self.streaming = false;
+                                continue;
+                            }
+                            Err(err) => return self.fail(Phase::Relist, err),
+                        }
+                    }
+                    match self.list_all().await {
+                        Ok((items, resource_version)) => {
                             self.phase = Phase::Listing {
-                                items: page.items.into(),
-                                continue_token: page.continue_token,
-                                resource_version: page.resource_version,
+                                items: items.into(),
+                                resource_version,
                             };
                             return Ok((Event::Init, ObjectKey::default()));
                         }
@@ -140,85 +187,134 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                 }
                 Phase::Listing {
                     mut items,
-                    continue_token,
                     resource_version,
                 } => {
-                    if let Some(raw) = items.pop_front() {
-                        self.phase = Phase::Listing {
-                            items,
-                            continue_token,
-                            resource_version,
-                        };
-                        return self
-                            .decode_listed(&raw)
-                            .map(|(object, key)| (Event::InitApply(object), key));
-                    }
-                    if continue_token.is_empty() {
-                        self.backoff.reset();
+                    let Some(raw) = items.pop_front() else {
+                        self.stats.count(|c| c.lists_completed += 1);
                         self.phase = Phase::Watch { resource_version };
                         return Ok((Event::InitDone, ObjectKey::default()));
-                    }
-                    let request = self.list_page_request();
-                    match fetch_page::<Box<RawValue>>(&self.client, &request, &continue_token).await
-                    {
-                        Ok(page) => {
-                            tracing::debug!(request = %self.list, items = page.items.len(), "watcher: list page");
-                            self.phase = Phase::Listing {
-                                items: page.items.into(),
-                                continue_token: page.continue_token,
-                                resource_version,
-                            };
-                        }
-                        Err(err) if err.is_gone() => {
-                            tracing::info!(request = %self.list, "watcher: the list's continue token expired (410); listing again");
-                        }
-                        Err(err) => {
-                            let resume = Phase::Listing {
-                                items,
-                                continue_token,
-                                resource_version,
-                            };
-                            return self.fail(resume, err);
-                        }
-                    }
+                    };
+                    self.phase = Phase::Listing {
+                        items,
+                        resource_version,
+                    };
+                    return self
+                        .decode_listed(&raw)
+                        .map(|(object, key)| (Event::InitApply(object), key));
                 }
-                Phase::StreamingInit { mut stream } => {
-                    match futures::future::poll_fn(|cx| stream.poll_event(cx)).await {
+                Phase::StreamingInit {
+                    mut stream,
+                    started,
+                    mut warned,
+                } => {
+                    // Before the request's own last-resort limit (`CLIENT_TIMEOUT_MARGIN`).
+                    let deadline =
+                        started + self.settings.server_timeout + CLIENT_TIMEOUT_MARGIN / 2;
+                    let warn_at = started + INITIAL_EVENTS_WARNING;
+                    let until = if warned {
+                        deadline
+                    } else {
+                        deadline.min(warn_at)
+                    };
+                    let polled = match poll_init_until(&mut stream, until).await {
+                        InitPoll::Deadline if !warned && warn_at < deadline => {
+                            warned = true;
+                            tracing::warn!(request = %self.list, waited_s = INITIAL_EVENTS_WARNING.as_secs(), "watcher: a streaming list has not sent its initial-events-end bookmark yet; still waiting");
+                            self.phase = Phase::StreamingInit {
+                                stream,
+                                started,
+                                warned,
+                            };
+                            continue;
+                        }
+                        polled => polled,
+                    };
+                    let next = match polled {
+                        InitPoll::Event(next) => next,
+                        InitPoll::Deadline => {
+                            tracing::warn!(request = %self.list, "watcher: a streaming list sent no initial-events-end bookmark before its deadline; listing again with a paginated list");
+                            self.paginate_once = true;
+                            self.relist_after_backoff(None);
+                            continue;
+                        }
+                    };
+                    match next {
                         Some(Ok((WatchEvent::Added(object), meta)))
                         | Some(Ok((WatchEvent::Modified(object), meta))) => {
-                            self.phase = Phase::StreamingInit { stream };
+                            self.phase = Phase::StreamingInit {
+                                stream,
+                                started,
+                                warned,
+                            };
                             return Ok((Event::InitApply(object), key(meta)));
                         }
                         Some(Ok((WatchEvent::Deleted(_), _))) => {
                             // Not sent during the initial events; nothing to take back yet.
-                            self.phase = Phase::StreamingInit { stream };
+                            self.phase = Phase::StreamingInit {
+                                stream,
+                                started,
+                                warned,
+                            };
                         }
                         Some(Ok((WatchEvent::Bookmark(bookmark), _))) => {
-                            if bookmark.is_initial_events_end() {
-                                tracing::debug!(request = %self.list, resource_version = %bookmark.resource_version(), "watcher: streaming list complete (initial-events-end bookmark)");
-                                self.backoff.reset();
-                                self.phase = Phase::Watching {
+                            self.stats.count(|c| c.bookmarks += 1);
+                            if !bookmark.is_initial_events_end() {
+                                self.phase = Phase::StreamingInit {
                                     stream,
-                                    resource_version: bookmark.resource_version().to_string(),
-                                    events: 1,
+                                    started,
+                                    warned,
                                 };
-                                return Ok((Event::InitDone, ObjectKey::default()));
+                                continue;
                             }
-                            self.phase = Phase::StreamingInit { stream };
+                            let resource_version = bookmark.resource_version().to_string();
+                            if resource_version.is_empty() {
+                                self.stats.count(|c| c.missing_resource_versions += 1);
+                                let err = self.protocol("the initial-events-end bookmark of a streaming list has no resourceVersion; listing again with a paginated list");
+                                self.paginate_once = true;
+                                return self.fail(Phase::Relist, err);
+                            }
+                            tracing::debug!(request = %self.list, resource_version = %resource_version, "watcher: streaming list complete");
+                            self.stats.count(|c| {
+                                c.streaming_lists_completed += 1;
+                                c.lists_completed += 1;
+                            });
+                            self.phase = Phase::Watching {
+                                stream,
+                                resource_version,
+                                started,
+                            };
+                            return Ok((Event::InitDone, ObjectKey::default()));
                         }
                         Some(Err(err)) if err.is_gone() => {
+                            self.stats.count(|c| c.gone += 1);
                             tracing::info!(request = %self.list, "watcher: streaming list expired (410); listing again");
+                            self.relist_after_backoff(None);
                         }
                         Some(Err(err @ Error::Decode { .. })) => {
+                            if stream.stopped_by_oversized_event() {
+                                self.stats.count(|c| c.oversized_events += 1);
+                                self.paginate_once = true;
+                                return self.fail(Phase::Relist, err);
+                            }
                             // One object that does not decode into `T`: say so, keep going.
-                            self.phase = Phase::StreamingInit { stream };
+                            self.phase = Phase::StreamingInit {
+                                stream,
+                                started,
+                                warned,
+                            };
                             return Err(err);
                         }
-                        Some(Err(err)) => return self.fail(Phase::Relist, err),
+                        Some(Err(err)) => {
+                            // Failed before its bookmark: the next attempt is a paginated list.
+                            self.paginate_once = true;
+                            return self.fail(Phase::Relist, err);
+                        }
                         None => {
-                            // Ended before the initial events did (e.g. timeoutSeconds): start over.
-                            tracing::debug!(request = %self.list, "watcher: streaming list ended before its initial-events-end bookmark; listing again");
-                            self.delay = Some(self.backoff.next_delay());
+                            // Ended before the initial events did (e.g. at timeoutSeconds, on a
+                            // busy cluster): the next attempt is a paginated list.
+                            tracing::info!(request = %self.list, "watcher: streaming list ended before its initial-events-end bookmark; listing again with a paginated list");
+                            self.paginate_once = true;
+                            self.relist_after_backoff(None);
                         }
                     }
                 }
@@ -228,77 +324,91 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                             self.phase = Phase::Watching {
                                 stream,
                                 resource_version,
-                                events: 0,
+                                started: Instant::now(),
                             };
                         }
                         Err(err) if err.is_gone() => {
+                            self.stats.count(|c| c.gone += 1);
                             tracing::info!(request = %self.list, resource_version = %resource_version, "watcher: resourceVersion too old (410); listing again");
+                            self.relist_after_backoff(None);
                         }
+                        // The server answered: the same resourceVersion would get the same
+                        // answer ("too large resource version", …). List again.
+                        Err(err @ Error::Api(_)) if !is_throttled(&err) => {
+                            return self.fail(Phase::Relist, err);
+                        }
+                        // Throttled or unreachable: the resourceVersion is still good.
                         Err(err) => return self.fail(Phase::Watch { resource_version }, err),
                     }
                 }
                 Phase::Watching {
                     mut stream,
                     mut resource_version,
-                    mut events,
+                    started,
                 } => {
                     let next = futures::future::poll_fn(|cx| stream.poll_event(cx)).await;
-                    if let Some(Ok(_)) = next {
-                        events += 1;
-                    }
                     let (event, key) = match next {
                         Some(Ok((WatchEvent::Added(object), meta)))
                         | Some(Ok((WatchEvent::Modified(object), meta))) => {
-                            resource_version.clone_from(&meta.resource_version);
+                            advance(&mut resource_version, &meta, &self.stats);
                             (Event::Apply(object), key(meta))
                         }
                         Some(Ok((WatchEvent::Deleted(object), meta))) => {
-                            resource_version.clone_from(&meta.resource_version);
+                            advance(&mut resource_version, &meta, &self.stats);
                             (Event::Delete(object), key(meta))
                         }
-                        Some(Ok((WatchEvent::Bookmark(bookmark), _))) => {
-                            tracing::debug!(request = %self.list, resource_version = %bookmark.resource_version(), "watcher: bookmark");
-                            resource_version = bookmark.resource_version().to_string();
+                        Some(Ok((WatchEvent::Bookmark(_), meta))) => {
+                            self.stats.count(|c| c.bookmarks += 1);
+                            advance(&mut resource_version, &meta, &self.stats);
                             self.phase = Phase::Watching {
                                 stream,
                                 resource_version,
-                                events,
+                                started,
                             };
                             continue;
                         }
                         Some(Err(err)) if err.is_gone() => {
+                            self.stats.count(|c| c.gone += 1);
                             tracing::info!(request = %self.list, resource_version = %resource_version, "watcher: resourceVersion too old (410 ERROR event); listing again");
+                            self.relist_after_backoff(None);
                             continue;
                         }
                         Some(Err(err @ Error::Decode { .. })) => {
-                            // One event that does not decode into `T` (or is over the size
-                            // limit, which also ends the stream): say so and go on; a stream
-                            // that then ends at once backs off instead of spinning.
+                            if stream.stopped_by_oversized_event() {
+                                // Resuming would meet the same event again: list instead.
+                                self.stats.count(|c| c.oversized_events += 1);
+                                return self.fail(Phase::Relist, err);
+                            }
+                            // One event that does not decode into `T`: say so and go on.
                             self.phase = Phase::Watching {
                                 stream,
                                 resource_version,
-                                events: 0,
+                                started,
                             };
                             return Err(err);
                         }
+                        // An ERROR event: the server gave this watch up; list again.
+                        Some(Err(err @ Error::Api(_))) => return self.fail(Phase::Relist, err),
+                        // The connection failed (reset, PING unanswered): resume.
                         Some(Err(err)) => {
                             return self.fail(Phase::Watch { resource_version }, err);
                         }
                         None => {
-                            tracing::debug!(request = %self.list, resource_version = %resource_version, events, "watcher: watch ended; resuming");
-                            if events == 0 {
+                            let lasted = started.elapsed();
+                            tracing::debug!(request = %self.list, resource_version = %resource_version, lasted_ms = lasted.as_millis() as u64, "watcher: watch ended; resuming");
+                            let short = SHORT_WATCH.min(self.settings.server_timeout / 2);
+                            if lasted < short {
                                 // A watch that ends at once, again and again, must not spin.
-                                self.delay = Some(self.backoff.next_delay());
+                                self.delay = Some(self.backoff.next_delay(None));
                             }
                             self.phase = Phase::Watch { resource_version };
                             continue;
                         }
                     };
-                    self.backoff.reset();
                     self.phase = Phase::Watching {
                         stream,
                         resource_version,
-                        events,
+                        started,
                     };
                     return Ok((event, key));
                 }
@@ -306,13 +416,76 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
         }
     }
 
-    /// Yields `err` and resumes at `phase` after the next backoff delay.
+    /// Yields `err` and resumes at `phase` after the next backoff delay (at least the server's
+    /// `Retry-After`, if it gave one).
     fn fail(&mut self, phase: Phase<T>, err: Error) -> Item<T> {
-        let delay = self.backoff.next_delay();
+        let delay = self.backoff.next_delay(server_wait(&err));
         tracing::debug!(request = %self.list, error = %err, delay_ms = delay.as_millis() as u64, "watcher: failure; retrying after a backoff");
         self.phase = phase;
         self.delay = Some(delay);
         Err(err)
+    }
+
+    /// Lists again after the next backoff delay.
+    fn relist_after_backoff(&mut self, server_wait: Option<Duration>) {
+        self.phase = Phase::Relist;
+        self.delay = Some(self.backoff.next_delay(server_wait));
+    }
+
+    fn protocol(&self, message: &str) -> Error {
+        Error::Protocol {
+            request: self.list.to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    /// Reads a whole paginated list: every page, then the items are handed out at the
+    /// consumer's pace (so a slow consumer cannot make the list outlive its `continue` token).
+    /// A `continue` token that expires (`410`) falls back to one full list without `limit`, as
+    /// client-go's pager does.
+    async fn list_all(&mut self) -> Result<(Vec<Box<RawValue>>, String)> {
+        let paged = self.list_page_request();
+        let mut items = Vec::new();
+        let mut progress = Progress::default();
+        let mut token = String::new();
+        let mut resource_version = String::new();
+        loop {
+            self.stats.count(|c| c.list_pages += 1);
+            let page = match fetch_page::<Box<RawValue>>(&self.client, &paged, &token).await {
+                Ok(page) => page,
+                Err(err) if err.is_gone() && !token.is_empty() => {
+                    self.stats.count(|c| {
+                        c.gone += 1;
+                        c.full_lists += 1;
+                    });
+                    tracing::info!(request = %self.list, "watcher: the list's continue token expired (410); reading one full list instead");
+                    let page = fetch_page::<Box<RawValue>>(&self.client, &self.list, "").await?;
+                    if page.resource_version.is_empty() {
+                        return Err(self.missing_list_resource_version());
+                    }
+                    return Ok((page.items, page.resource_version));
+                }
+                Err(err) => return Err(err),
+            };
+            if token.is_empty() {
+                resource_version = page.resource_version;
+                if resource_version.is_empty() {
+                    return Err(self.missing_list_resource_version());
+                }
+            }
+            progress.check(&paged, page.items.len(), &page.continue_token)?;
+            tracing::debug!(request = %self.list, items = page.items.len(), "watcher: list page");
+            items.extend(page.items);
+            if page.continue_token.is_empty() {
+                return Ok((items, resource_version));
+            }
+            token = page.continue_token;
+        }
+    }
+
+    fn missing_list_resource_version(&self) -> Error {
+        self.stats.count(|c| c.missing_resource_versions += 1);
+        self.protocol("the list has no metadata.resourceVersion, so no watch could start where it ends; listing again")
     }
 
     fn list_page_request(&self) -> Request {
@@ -329,7 +502,7 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
             .with_query("watch", "true")
             .with_query("allowWatchBookmarks", "true")
             .with_query("timeoutSeconds", &timeout.as_secs().to_string());
-        // The client-wide per-request timeout (if any) would cut long watches short.
+        // A last resort beyond the server's own timeout; a dead connection is noticed by PING.
         request.timeout = Some(timeout + CLIENT_TIMEOUT_MARGIN);
         request
     }
@@ -344,6 +517,7 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
             .watch_request()
             .with_query("resourceVersion", resource_version);
         tracing::debug!(request = %self.list, resource_version, "watcher: watch");
+        self.stats.count(|c| c.watches += 1);
         let client = self.client.clone();
         async move { client.watch(request).await }
     }
@@ -356,6 +530,7 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
             .with_query("sendInitialEvents", "true")
             .with_query("resourceVersionMatch", "NotOlderThan");
         tracing::debug!(request = %self.list, "watcher: streaming list");
+        self.stats.count(|c| c.streaming_lists += 1);
         let client = self.client.clone();
         async move { client.watch(request).await }
     }
@@ -373,15 +548,63 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
     }
 }
 
+/// The next event of a streaming list's initial events, or `Deadline` at `deadline`.
+async fn poll_init_until<T: DeserializeOwned>(
+    stream: &mut WatchStream<T>,
+    deadline: Instant,
+) -> InitPoll<T> {
+    let next = futures::future::poll_fn(|cx| stream.poll_event(cx));
+    match tokio::time::timeout_at(deadline, next).await {
+        Ok(event) => InitPoll::Event(event),
+        Err(_) => InitPoll::Deadline,
+    }
+}
+
+/// Moves the watch's position to the event's `resourceVersion`; an event without one (a
+/// broken server) leaves it where it was rather than resuming from "any".
+fn advance(resource_version: &mut String, meta: &ObjectMeta, stats: &WatcherStats) {
+    if meta.resource_version.is_empty() {
+        stats.count(|c| c.missing_resource_versions += 1);
+        return;
+    }
+    resource_version.clone_from(&meta.resource_version);
+}
+
 fn key(meta: ObjectMeta) -> ObjectKey {
     (meta.namespace, meta.name)
 }
 
+/// A `429` (API Priority and Fairness): try again later, the same way.
+fn is_throttled(err: &Error) -> bool {
+    err.status().is_some_and(|s| s.code == 429)
+}
+
+/// The server's `Retry-After` as its `Status` carries it (`details.retryAfterSeconds`).
+fn server_wait(err: &Error) -> Option<Duration> {
+    let seconds = err.status()?.details.as_ref()?.retry_after_seconds?;
+    Some(Duration::from_secs(u64::from(seconds).min(3600)))
+}
+
 /// Whether `err` is a server saying it does not do streaming lists: kube-apiserver with the
 /// `WatchList` feature gate off answers 422 `Invalid` ("sendInitialEvents is forbidden…"), older
-/// ones reject `resourceVersionMatch` on a watch with 422 or 400.
+/// ones refuse `resourceVersionMatch` on a watch with 422 or 400. Any other 400/422 is an
+/// ordinary failure (retried after a backoff): it says nothing about streaming lists.
 fn refuses_streaming_list(err: &Error) -> bool {
-    err.status().is_some_and(|s| s.code == 400 || s.code == 422)
+    let Some(status) = err.status() else {
+        return false;
+    };
+    if status.code != 400 && status.code != 422 {
+        return false;
+    }
+    let names_it =
+        |text: &str| text.contains("sendInitialEvents") || text.contains("resourceVersionMatch");
+    names_it(&status.message)
+        || status.details.as_ref().is_some_and(|details| {
+            details
+                .causes
+                .iter()
+                .any(|cause| names_it(&cause.field) || names_it(&cause.message))
+        })
 }
 
 #[cfg(test)]
@@ -389,12 +612,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn refusals_are_400_and_422_only() {
-        let status = |code| Error::Api(Box::new(crate::Status::from_response(code, b"")));
-        assert!(refuses_streaming_list(&status(422)));
-        assert!(refuses_streaming_list(&status(400)));
-        assert!(!refuses_streaming_list(&status(403)));
-        assert!(!refuses_streaming_list(&status(410)));
-        assert!(!refuses_streaming_list(&status(500)));
+    fn only_the_refusal_of_a_streaming_list_turns_it_off() {
+        let status = |code, body: &str| {
+            Error::Api(Box::new(crate::Status::from_response(
+                code,
+                body.as_bytes(),
+            )))
+        };
+        let gate_off = r#"{"kind":"Status","code":422,"reason":"Invalid","message":"ConfigMap.meta.k8s.io \"\" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled","details":{"causes":[{"reason":"FieldValueForbidden","field":"sendInitialEvents"}]}}"#;
+        assert!(refuses_streaming_list(&status(422, gate_off)));
+        let old = r#"{"kind":"Status","code":400,"message":"resourceVersionMatch is forbidden for watch"}"#;
+        assert!(refuses_streaming_list(&status(400, old)));
+        // A 400/422 about something else (a bad label selector) is not a refusal.
+        let selector = r#"{"kind":"Status","code":400,"message":"unable to parse requirement: invalid label key"}"#;
+        assert!(!refuses_streaming_list(&status(400, selector)));
+        assert!(!refuses_streaming_list(&status(422, "")));
+        for code in [403, 410, 500] {
+            let other = gate_off.replace("422", &code.to_string());
+            assert!(!refuses_streaming_list(&status(code, &other)), "{code}");
+        }
+    }
+
+    #[test]
+    fn retry_after_seconds_in_a_status_is_a_server_wait() {
+        let body = r#"{"kind":"Status","code":429,"details":{"retryAfterSeconds":4}}"#;
+        let err = Error::Api(Box::new(crate::Status::from_response(429, body.as_bytes())));
+        assert!(is_throttled(&err));
+        assert_eq!(server_wait(&err), Some(Duration::from_secs(4)));
     }
 }

@@ -28,6 +28,7 @@
 //!         Ok(Some(Event::Delete(cm))) => println!("deleted: {}", cm.metadata.name),
 //!         Ok(Some(Event::Init)) => println!("(re)listing"),
 //!         Ok(Some(Event::InitApply(cm))) => println!("exists: {}", cm.metadata.name),
+//!         Ok(Some(Event::Vanished(gone))) => println!("deleted while away: {gone}"),
 //!         Ok(Some(Event::InitDone)) => println!("listed"),
 //!         Ok(None) => unreachable!("a watcher never ends"),
 //!         // Logged and retried after a backoff by the next poll.
@@ -39,7 +40,9 @@
 
 mod backoff;
 mod machine;
+mod stats;
 mod store;
+mod vanished;
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -53,6 +56,7 @@ use crate::error::Result;
 use crate::http::client::Client;
 use crate::request::Request;
 
+pub use stats::{WatcherCounts, WatcherStats};
 pub use store::Store;
 use store::{ObjectKey, Writer};
 
@@ -61,7 +65,9 @@ use store::{ObjectKey, Writer};
 /// A (re)list is framed by `Init` … `InitDone`: the objects in between are the whole current
 /// state, so a consumer that keeps a view builds a new one from them and swaps it in at
 /// `InitDone` (objects of the old view that did not reappear were deleted meanwhile). After
-/// that, `Apply` and `Delete` report every change in order.
+/// that, `Apply` and `Delete` report every change in order. A re-list also says, by one
+/// `Vanished` per object just before its `InitDone`, which objects the consumer was told about
+/// are gone (deleted while the watch was away, so their last state is unknown).
 ///
 /// ```
 /// use incluster::watcher::Event;
@@ -81,19 +87,54 @@ pub enum Event<T> {
     Apply(T),
     /// An object was deleted (its last state).
     Delete(T),
+    /// An object the consumer was told about (by `InitApply` or `Apply` since the previous
+    /// `InitDone`) that a re-list no longer contains: it was deleted while the watch was away
+    /// and its last state is unknown (client-go's `DeletedFinalStateUnknown`). Emitted after the
+    /// re-list's `InitApply` events and before its `InitDone`, once per vanished object.
+    Vanished(ObjectRef),
+}
+
+/// Namespace and name of an object, for [`Event::Vanished`]. Displays as `namespace/name`, or
+/// `name` for a cluster-scoped object.
+///
+/// ```
+/// use incluster::watcher::ObjectRef;
+/// let r = ObjectRef { namespace: Some("default".into()), name: "settings".into() };
+/// assert_eq!(r.to_string(), "default/settings");
+/// let node = ObjectRef { namespace: None, name: "n1".into() };
+/// assert_eq!(node.to_string(), "n1");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectRef {
+    /// The namespace; `None` for a cluster-scoped object.
+    pub namespace: Option<String>,
+    /// The name.
+    pub name: String,
+}
+
+impl std::fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(namespace) => write!(f, "{namespace}/{}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
 }
 
 impl<T> Event<T> {
-    /// The object of `InitApply`, `Apply` and `Delete`.
+    /// The object of `InitApply`, `Apply` and `Delete` (`None` for `Vanished`: its last state
+    /// is unknown).
     ///
     /// ```
-    /// # use incluster::watcher::Event;
+    /// # use incluster::watcher::{Event, ObjectRef};
     /// assert_eq!(Event::Delete("x").object(), Some(&"x"));
+    /// let gone: Event<&str> = Event::Vanished(ObjectRef { namespace: None, name: "x".into() });
+    /// assert_eq!(gone.object(), None);
     /// ```
     pub fn object(&self) -> Option<&T> {
         match self {
             Event::InitApply(object) | Event::Apply(object) | Event::Delete(object) => Some(object),
-            Event::Init | Event::InitDone => None,
+            Event::Init | Event::InitDone | Event::Vanished(_) => None,
         }
     }
 }
@@ -116,9 +157,15 @@ pub(crate) struct Settings {
 ///   `resourceVersionMatch=NotOlderThan` and `allowWatchBookmarks=true`; the server sends every
 ///   object, then a bookmark annotated `k8s.io/initial-events-end`, then changes. Where the server
 ///   refuses that (kube-apiserver before 1.27, or the `WatchList` feature gate off: a `400`/`422`
-///   answer) the watcher falls back, for the rest of its life, to a paginated list
+///   answer naming `sendInitialEvents` or `resourceVersionMatch`; any other 400/422 is an
+///   ordinary failure) the watcher falls back, for the rest of its life, to a paginated list
 ///   ([`Watcher::page_size`] items per request) followed by a watch from the list's
-///   `resourceVersion`. Either way the consumer sees `Init`, `InitApply`…, `InitDone`.
+///   `resourceVersion`. A streaming list that ends, fails or goes past `timeoutSeconds` +
+///   15 s without its initial-events-end bookmark is followed by one paginated list (a warning is
+///   logged after 60 s of waiting). A paginated list reads all its pages before handing the
+///   items out, so a slow consumer cannot make it outlive its `continue` token; a token that
+///   expires anyway (`410`) is followed by one full list without `limit` (client-go's pager).
+///   Either way the consumer sees `Init`, `InitApply`…, (`Vanished`…), `InitDone`.
 /// - **Resume.** Watches carry `allowWatchBookmarks=true` and `timeoutSeconds`
 ///   ([`Watcher::server_timeout`], 290 s by default) so idle watches are renewed. When a watch
 ///   ends (timeout, closed or dropped connection) the next one starts from the last
@@ -128,7 +175,17 @@ pub(crate) struct Settings {
 ///   watcher lists again and emits `Init` … `InitDone`. A `410` is not yielded as an error.
 /// - **Failures** (transport errors, `403`, `5xx`, an object that does not decode into `T`) are
 ///   yielded as `Err(e)`; the next poll retries after a capped exponential backoff with jitter
-///   (800 ms doubling to 30 s, reset by the next success). The stream never ends by itself.
+///   (800 ms doubling to 30 s, at least the server's `Retry-After`; it starts again from 800 ms
+///   only after 60 s without a failure). Every re-list and every watch that ended within 10 s
+///   waits for the same backoff, so a server that answers `410` to everything, or closes each
+///   watch at once, sees a few requests a minute, not thousands a second. A watch refused with
+///   an API error other than `410`/`429` (e.g. "too large resource version"), an `ERROR` event,
+///   an event over the 16 MiB limit, and a list or initial-events-end bookmark without a
+///   `resourceVersion` all lead to a re-list (after the backoff), never to the same request
+///   again. The stream never ends by itself.
+/// - **Liveness.** A connection that goes silent (no RST: a dead node, a dropped NAT entry) is
+///   noticed by HTTP/2 PING within about 20 s; the watch resumes on a new connection. A healthy
+///   watch with no events is never cut (the server answers PINGs and sends bookmarks).
 ///
 /// Each object's `resourceVersion`, namespace and name are read from its `metadata` without any
 /// trait on `T`: a small serde struct with just the fields you use, or a k8s-openapi type.
@@ -156,6 +213,8 @@ pub struct Watcher<T> {
     settings: Settings,
     feeds: Arc<Mutex<Vec<Feed<T>>>>,
     running: Option<machine::Running<T>>,
+    vanished: vanished::Vanished,
+    stats: WatcherStats,
 }
 
 impl<T> std::fmt::Debug for Watcher<T> {
@@ -190,6 +249,8 @@ impl<T: DeserializeOwned + Send + 'static> Watcher<T> {
             },
             feeds: Arc::default(),
             running: None,
+            vanished: vanished::Vanished::default(),
+            stats: WatcherStats::default(),
         }
     }
 }
@@ -234,6 +295,19 @@ impl<T> Watcher<T> {
         self
     }
 
+    /// A live count of what this watcher does (lists, re-lists, watches, `410`s, errors…):
+    /// structured signals for tests and metrics. Take it before moving the watcher into a task.
+    ///
+    /// ```no_run
+    /// # fn f(w: incluster::Watcher<serde_json::Value>) {
+    /// let stats = w.stats();
+    /// assert_eq!(stats.get().relists, 0);
+    /// # }
+    /// ```
+    pub fn stats(&self) -> WatcherStats {
+        self.stats.clone()
+    }
+
     /// A [`Store`] kept up to date by this watcher as it is polled. Take it before the first
     /// poll: a store taken later fills at the watcher's next re-list.
     ///
@@ -261,26 +335,39 @@ impl<T: DeserializeOwned + Send + 'static> Stream for Watcher<T> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        if let Some((event, key)) = this.vanished.next_pending() {
+            this.feed(&event, &key);
+            return Poll::Ready(Some(Ok(event)));
+        }
         let running = this.running.get_or_insert_with(|| {
             machine::Running::start(
                 this.client.clone(),
                 this.list.clone(),
                 this.settings.clone(),
+                this.stats.clone(),
             )
         });
         match std::task::ready!(running.poll_next(cx)) {
             Ok((event, key)) => {
-                for feed in this
-                    .feeds
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .iter_mut()
-                {
-                    feed(&event, &key);
-                }
+                let (event, key) = this.vanished.observe(event, key);
+                this.feed(&event, &key);
                 Poll::Ready(Some(Ok(event)))
             }
             Err(err) => Poll::Ready(Some(Err(err))),
+        }
+    }
+}
+
+impl<T> Watcher<T> {
+    /// Gives `event` to every store.
+    fn feed(&self, event: &Event<T>, key: &ObjectKey) {
+        for feed in self
+            .feeds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter_mut()
+        {
+            feed(event, key);
         }
     }
 }
