@@ -366,15 +366,18 @@ async fn missing_rbac_names_the_rule_to_add() {
     );
     let err = election.acquire().await.unwrap_err();
     assert!(err.is_forbidden(), "{err}");
-    let message = err.to_string();
-    for needed in [
-        "coordination.k8s.io",
-        "leases",
-        "\"get\", \"create\", \"update\"",
-        "leader-norbac",
-    ] {
-        assert!(message.contains(needed), "{needed} missing from: {message}");
-    }
+    let needed = err.rbac_needed().expect("the 403 names the rule");
+    assert_eq!(
+        needed.method,
+        incluster::rbac::LEADER_ELECTION.method(0),
+        "{err}"
+    );
+    let rule = &needed.method.rules[0];
+    assert_eq!(
+        (rule.verbs, needed.namespace.as_deref()),
+        (&["get"][..], Some(namespace))
+    );
+    assert!(err.to_string().contains(&needed.to_string()), "{err}");
 }
 
 mod scripted_server {

@@ -235,12 +235,8 @@ async fn least_privilege(example: &'static Example) {
     );
 }
 
-/// A refused generated method names its own rules; the runtime's leader election (whose requests
-/// carry no rules yet) is a plain 403.
+/// A refused generated method names its own rules, and so does the runtime's leader election.
 fn check_forbidden_names_the_method(err: &Error, method: &MethodRules, verb: &str) {
-    if method.client == LEADER_ELECTION.client {
-        return;
-    }
     let needed = err
         .rbac_needed()
         .unwrap_or_else(|| panic!("the 403 to {method} does not name its rules: {err}"));

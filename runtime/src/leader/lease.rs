@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use super::LeaseSettings;
 use crate::error::{Error, Result};
 use crate::http::client::Client;
+use crate::rbac::LEADER_ELECTION;
 use crate::request::{Method, Request};
 use crate::time::micro_time_now;
 
@@ -73,16 +74,13 @@ impl LeaseClient {
                 let request = Request::builder(Method::POST, LEASES)
                     .path_param("namespace", &self.settings.namespace)
                     .json_body(&lease)
+                    .rbac(LEADER_ELECTION.method(CREATE))
                     .build()?;
-                let created: Value = self
-                    .client
-                    .json(request)
-                    .await
-                    .map_err(|err| self.explain(err, "create"))?;
+                let created: Value = self.client.json(request).await?;
                 self.observe(self.checked(created)?);
                 return Ok(Outcome::Leading);
             }
-            Err(err) => return Err(self.explain(err, "get")),
+            Err(err) => return Err(err),
         };
         let current = self.checked(current)?;
         let changed_at = self.observe(current.clone());
@@ -104,10 +102,7 @@ impl LeaseClient {
         };
         let mut lease = current;
         self.write_spec(&mut lease["spec"], &acquired, &now, transitions);
-        let updated = self
-            .put(&lease)
-            .await
-            .map_err(|err| self.explain(err, "update"))?;
+        let updated = self.put(&lease).await?;
         self.observe(self.checked(updated)?);
         Ok(Outcome::Leading)
     }
@@ -191,10 +186,10 @@ impl LeaseClient {
                     return Ok(());
                 }
                 Err(err) if err.is_conflict() => {
-                    lease = self.get().await.map_err(|err| self.explain(err, "get"))?;
+                    lease = self.get().await?;
                     lease = self.checked(lease)?;
                 }
-                Err(err) => return Err(self.explain(err, "update")),
+                Err(err) => return Err(err),
             }
         }
         Err(Error::Api(Box::new(crate::Status {
@@ -259,6 +254,7 @@ impl LeaseClient {
         let request = Request::builder(Method::GET, LEASE)
             .path_param("namespace", &self.settings.namespace)
             .path_param("name", &self.settings.name)
+            .rbac(LEADER_ELECTION.method(GET))
             .build()?;
         self.client.json(request).await
     }
@@ -268,26 +264,16 @@ impl LeaseClient {
             .path_param("namespace", &self.settings.namespace)
             .path_param("name", &self.settings.name)
             .json_body(lease)
+            .rbac(LEADER_ELECTION.method(UPDATE))
             .build()?;
         self.client.json(request).await
     }
-
-    /// A 403 names the RBAC rule leader election needs.
-    fn explain(&self, err: Error, verb: &str) -> Error {
-        match err {
-            Error::Api(mut status) if status.code == 403 => {
-                status.message = format!(
-                    "{}; leader election needs a Role in namespace {:?} with the rule \
-                     {{apiGroups: [\"coordination.k8s.io\"], resources: [\"leases\"], verbs: [\"get\", \"create\", \"update\"]}} \
-                     bound to this ServiceAccount (the {verb} of lease {:?} was refused)",
-                    status.message, self.settings.namespace, self.settings.name
-                );
-                Error::Api(status)
-            }
-            other => other,
-        }
-    }
 }
+
+/// The methods of [`LEADER_ELECTION`], in its order: a 403 names the one refused.
+const GET: usize = 0;
+const CREATE: usize = 1;
+const UPDATE: usize = 2;
 
 /// The holder, duration (`default` when absent or 0) and `leaseTransitions` of a Lease's spec;
 /// fields of the wrong type count as absent.
