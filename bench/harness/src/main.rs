@@ -11,6 +11,7 @@ mod fixtures;
 mod gen;
 mod measure;
 mod report;
+mod scale;
 mod server;
 
 use std::path::{Path, PathBuf};
@@ -36,8 +37,6 @@ struct Options {
     bin: PathBuf,
     /// bench/target/scratch.
     scratch: PathBuf,
-    /// `--features list-stream` was on when client-incluster was built.
-    list_stream: bool,
     /// `--extra label=binary`: more builds of a client to compare (e.g. incluster before a change).
     extra: Vec<(&'static str, PathBuf)>,
 }
@@ -89,7 +88,7 @@ impl Program {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: bench-harness [--smoke] [--peers] [--rounds N] [--build-rounds N] [--only w1,w2,w3,w4,w5,w6] [--extra label=client-binary]\n       bench-harness gen"
+        "usage: bench-harness [--smoke] [--peers] [--rounds N] [--build-rounds N] [--only w1,w2,w3,w4,w5,w6,w7,w7m,w8] [--extra label=client-binary]\n       bench-harness gen"
     );
     std::process::exit(2)
 }
@@ -116,7 +115,6 @@ fn main() {
             .expect("bin dir")
             .to_path_buf(),
         scratch: bench.join("target/scratch"),
-        list_stream: std::env::var("BENCH_LIST_STREAM").is_ok_and(|v| v == "1"),
         extra: Vec::new(),
         bench,
         repo,
@@ -179,6 +177,14 @@ fn main() {
         options.rounds,
         measure::secs(started.elapsed())
     );
+    let errors = report::errors();
+    if !errors.is_empty() {
+        eprintln!("\nbench: {} workload(s) could not run:", errors.len());
+        for error in &errors {
+            eprintln!("  ERROR {error}");
+        }
+        std::process::exit(1);
+    }
 }
 
 fn programs(options: &Options) -> Vec<Program> {
@@ -323,11 +329,7 @@ fn run_runtime_workloads(options: &Options, tables: &mut Vec<Table>) {
             let args = vec!["list-paged".to_string()];
             let results = interleave(options, &programs, &args, &env, list_items);
             let paged_rss = incluster_rss(&results);
-            let how = if options.list_stream {
-                "incluster::ListStream"
-            } else {
-                "incluster: pages by hand (ListStream not in the runtime yet)"
-            };
+            let how = "incluster::ListStream";
             tables.push(Table::new(
                 "w3p",
                 format!(
@@ -357,28 +359,34 @@ fn run_runtime_workloads(options: &Options, tables: &mut Vec<Table>) {
             ));
         }
     }
-    if options.wants("w2") {
-        let binary = controlplane::binary(&options.repo);
-        if !binary.exists() {
-            println!(
-                "\n(w2 skipped: {} is missing; run ./scripts/build-controlplane)",
-                binary.display()
-            );
+    let on_apiserver = ["w2", "w7", "w7m", "w8"];
+    if !on_apiserver.iter().any(|w| options.wants(w)) {
+        return;
+    }
+    let binary = match controlplane::locate(&options.repo) {
+        Ok(binary) => binary,
+        Err(reason) => {
+            for w in on_apiserver.iter().filter(|w| options.wants(w)) {
+                report::error(format!("{w}: no control plane: {reason}"));
+            }
             return;
         }
-        let dir = std::env::temp_dir().join(format!("incluster-bench-cp-{}", std::process::id()));
-        let log = options.scratch.join("controlplane.log");
-        let started = Instant::now();
-        let plane = controlplane::ControlPlane::start(&binary, &dir, &log);
-        runtime.block_on(plane.prepare());
-        println!(
-            "(kube-apiserver ready in {}: {})",
-            measure::secs(started.elapsed()),
-            plane.server
-        );
-        let sa_dir = options.scratch.join("sa-apiserver");
-        server::write_sa_dir(&sa_dir, &plane.token, &plane.ca_pem);
-        let env = k8s_env(plane.port, &sa_dir);
+    };
+    let dir = std::env::temp_dir().join(format!("incluster-bench-cp-{}", std::process::id()));
+    let log = options.scratch.join("controlplane.log");
+    let started = Instant::now();
+    let plane = controlplane::ControlPlane::start(&binary, &dir, &log);
+    runtime.block_on(plane.prepare());
+    println!(
+        "\n(kube-apiserver ready in {}: {}, {})",
+        measure::secs(started.elapsed()),
+        plane.server,
+        binary.display()
+    );
+    let sa_dir = options.scratch.join("sa-apiserver");
+    server::write_sa_dir(&sa_dir, &plane.token, &plane.ca_pem);
+    let env = k8s_env(plane.port, &sa_dir);
+    if options.wants("w2") {
         let mut with_h1 = programs.clone();
         with_h1.insert(
             1,
@@ -407,7 +415,151 @@ fn run_runtime_workloads(options: &Options, tables: &mut Vec<Table>) {
             per_request(results, sequential),
             vec![Goal::CpuVsFloor(1.05)],
         ));
-        drop(plane);
+    }
+    run_scale_workloads(options, &runtime, &plane, &programs, &env, tables);
+    drop(plane);
+}
+
+/// The kinds of scale workload `client-incluster` was built with (`client-incluster scale-kinds`).
+fn incluster_scale_kinds(options: &Options) -> Vec<String> {
+    let binary = options.bin.join("client-incluster");
+    match Command::new(&binary).arg("scale-kinds").output() {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// w7, w7m, w8 (bench/harness/src/scale.rs) on the running control plane.
+fn run_scale_workloads(
+    options: &Options,
+    runtime: &tokio::runtime::Runtime,
+    plane: &controlplane::ControlPlane,
+    programs: &[Program],
+    env: &[(&'static str, String)],
+    tables: &mut Vec<Table>,
+) {
+    use report::ScaleGoal;
+    let kinds = incluster_scale_kinds(options);
+    let (objects, updates, controlled) = if options.smoke {
+        (300, 100, 100)
+    } else {
+        (20_000, 5_000, 5_000)
+    };
+    let peers: Vec<&Program> = programs.iter().filter(|p| p.peer).collect();
+    let incluster = programs
+        .iter()
+        .find(|p| p.label == "incluster")
+        .expect("the incluster program");
+    // Each row: (label, program, kind).
+    let rows_for = |kind: &'static str| -> Vec<(&'static str, &Program, &'static str)> {
+        let mut rows = Vec::new();
+        // The smoke run has what the incluster binary was built with (no k8s-openapi, no
+        // controller until it is merged); a full run has every row, and a row that cannot run is
+        // an error.
+        if !options.smoke || kinds.iter().any(|k| k == kind) {
+            rows.push(("incluster", incluster, kind));
+        }
+        if kind == "watch" {
+            rows.push(("incluster-small", incluster, "watch-small"));
+        }
+        for peer in &peers {
+            rows.push((peer.label, *peer, kind));
+        }
+        rows
+    };
+    let mut populated: Vec<&str> = Vec::new();
+    let mut marker = 0usize;
+    let workloads: [(&'static str, &'static str, &'static str, usize, usize, String); 3] = [
+        ("w7", "watch", "w7", objects, updates, format!("a watcher + store over {objects} ConfigMaps (~1 KiB each), then {updates} updates; incluster = k8s-openapi ConfigMap like the peers, incluster-small = a small serde struct; kube-rs watcher+reflector, client-go SharedInformer")),
+        ("w7m", "metadata", "w7", objects, updates, format!("metadata only: the same {objects} ConfigMaps and {updates} updates; kube-rs metadata_watcher+reflector, client-go metadata informer")),
+        ("w8", "controller", "w8", controlled, controlled, format!("a controller with a no-op reconcile over {controlled} ConfigMaps, then {controlled} updates; kube-rs Controller, client-go informer+workqueue (2 workers)")),
+    ];
+    for (id, kind, namespace, objects, updates, title) in workloads {
+        if !options.wants(id) {
+            continue;
+        }
+        let rows = rows_for(kind);
+        if options.smoke && !rows.iter().any(|(label, ..)| label.starts_with("incluster")) {
+            println!(
+                "\n({id} is not in the smoke run yet: client-incluster answers `scale-kinds` with {kinds:?}, without `{kind}`; a full run reports it as an error)"
+            );
+            continue;
+        }
+        if !populated.contains(&namespace) {
+            let started = Instant::now();
+            if let Err(reason) = runtime.block_on(scale::populate(plane, namespace, objects)) {
+                report::error(format!("{id}: cannot create the {objects} ConfigMaps: {reason}"));
+                continue;
+            }
+            println!(
+                "({objects} ConfigMaps created in namespace {namespace} in {})",
+                measure::secs(started.elapsed())
+            );
+            populated.push(namespace);
+        }
+        let spec = scale::Spec {
+            namespace,
+            objects,
+            updates,
+        };
+        let http = plane.http();
+        let mut runs: Vec<Vec<scale::Run>> = vec![Vec::new(); rows.len()];
+        let mut errors: Vec<Option<String>> = vec![None; rows.len()];
+        let mut finals: Vec<(&str, String)> = Vec::new();
+        for round in 0..options.rounds {
+            for k in 0..rows.len() {
+                let index = (k + round) % rows.len();
+                if errors[index].is_some() {
+                    continue;
+                }
+                let (label, program, kind) = rows[index];
+                marker += 1;
+                let marker = format!("r{marker:06}");
+                let args: Vec<String> = vec![
+                    "scale".into(),
+                    kind.into(),
+                    namespace.into(),
+                    objects.to_string(),
+                    updates.to_string(),
+                    marker.clone(),
+                ];
+                let command = program.command(&args, env);
+                match scale::run_once(runtime, plane, &http, &command, &spec, &marker) {
+                    Ok((run, last)) => {
+                        runs[index].push(run);
+                        finals.push((label, last));
+                    }
+                    Err(reason) => {
+                        report::error(format!("{id}: {label}: {reason}"));
+                        errors[index] = Some(reason);
+                    }
+                }
+            }
+        }
+        if let Some((first_label, first)) = finals.first() {
+            if let Some((label, other)) = finals.iter().find(|(_, out)| out != first) {
+                report::error(format!(
+                    "{id}: programs disagree on the final view: {first_label} printed {first:?}, {label} printed {other:?}"
+                ));
+            }
+        }
+        let rows = rows
+            .iter()
+            .zip(runs.iter().zip(errors))
+            .map(|((label, ..), (runs, error))| report::ScaleRow::new(label, runs, error))
+            .collect();
+        let goals = match id {
+            "w8" => vec![ScaleGoal::CpuVsPeer("kube-rs", 0.8)],
+            _ => vec![
+                ScaleGoal::RssVsPeer("kube-rs", 0.8),
+                ScaleGoal::CpuVsPeer("kube-rs", 0.8),
+                ScaleGoal::ViewVsPeer("client-go", 1.0),
+            ],
+        };
+        tables.push(Table::scale(id, title, rows, updates, goals));
     }
 }
 
