@@ -67,6 +67,7 @@ async fn run(workload: &str, n: usize, in_flight: usize) -> incluster::Result<(u
             Ok((list.items.len(), list.items.iter().map(checksum).sum()))
         }
         "list-paged" => list_paged(&client, &configmaps).await,
+        "watch" if std::env::var("BENCH_WATCH_PATH").is_ok() => watcher_path(client).await,
         "watch" => {
             let mut events = configmaps.watch().await?;
             let (mut count, mut sum) = (0, 0);
@@ -83,6 +84,38 @@ async fn run(workload: &str, n: usize, in_flight: usize) -> incluster::Result<(u
         }
         other => panic!("unknown workload {other}"),
     }
+}
+
+/// w4 through the `Watcher` (`BENCH_WATCH_PATH=watcher`, or `watcher-store` with a `Store`
+/// taken): the local server answers the streaming list with the same events (and no
+/// initial-events-end bookmark), so all `BENCH_EVENTS` of them arrive as `InitApply`.
+async fn watcher_path(client: incluster::Client) -> incluster::Result<(usize, u64)> {
+    use incluster::watcher::Event;
+    let events: usize = std::env::var("BENCH_EVENTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .expect("BENCH_EVENTS");
+    let list = incluster::Request::builder(
+        incluster::Method::GET,
+        "/api/v1/namespaces/{namespace}/configmaps",
+    )
+    .path_param("namespace", "default")
+    .build()?;
+    let mut watcher = client.watcher::<ConfigMap>(list);
+    let store = (std::env::var("BENCH_WATCH_PATH").as_deref() == Ok("watcher-store"))
+        .then(|| watcher.store());
+    let (mut count, mut sum) = (0, 0);
+    while count < events {
+        match watcher.next().await.expect("a watcher never ends")? {
+            Event::InitApply(cm) | Event::Apply(cm) | Event::Delete(cm) => {
+                sum += checksum(&cm);
+                count += 1;
+            }
+            Event::Init | Event::InitDone => {}
+        }
+    }
+    drop(store);
+    Ok((count, sum))
 }
 
 /// The paginated LIST through `incluster::ListStream`.

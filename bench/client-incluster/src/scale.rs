@@ -30,7 +30,11 @@ impl Observed for k8s_openapi::api::core::v1::ConfigMap {
         self.metadata.name.as_deref().unwrap_or_default()
     }
     fn annotation(&self, key: &str) -> Option<&str> {
-        self.metadata.annotations.as_ref()?.get(key).map(String::as_str)
+        self.metadata
+            .annotations
+            .as_ref()?
+            .get(key)
+            .map(String::as_str)
     }
     fn data_len(&self) -> usize {
         self.data
@@ -69,7 +73,10 @@ pub async fn run(client: incluster::Client, args: &[String]) -> Result<(usize, u
 }
 
 /// w7: a `Watcher` + `Store` of every ConfigMap of the namespace.
-async fn watch<T: Observed>(client: incluster::Client, args: &Args) -> Result<(usize, u64), String> {
+async fn watch<T: Observed>(
+    client: incluster::Client,
+    args: &Args,
+) -> Result<(usize, u64), String> {
     let list = incluster::Request::builder(
         incluster::Method::GET,
         "/api/v1/namespaces/{namespace}/configmaps",
@@ -85,16 +92,25 @@ async fn watch<T: Observed>(client: incluster::Client, args: &Args) -> Result<(u
         match event.map_err(|e| format!("watcher: {e}"))? {
             Event::InitDone if !listed => {
                 listed = true;
-                say(&format!("ready cpu={:.4} objects={}", cpu_seconds(), store.len()));
+                say(&format!(
+                    "ready cpu={:.4} objects={}",
+                    cpu_seconds(),
+                    store.len()
+                ));
                 if args.updates == 0 {
                     break;
                 }
             }
-            Event::Apply(object) if listed => {
-                if progress.observe(object.name(), object.annotation(GEN), object.annotation(SENT)) {
-                    say(&progress.current_line());
-                    break;
-                }
+            Event::Apply(object)
+                if listed
+                    && progress.observe(
+                        object.name(),
+                        object.annotation(GEN),
+                        object.annotation(SENT),
+                    ) =>
+            {
+                say(&progress.current_line());
+                break;
             }
             _ => {}
         }

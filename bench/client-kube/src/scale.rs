@@ -9,8 +9,8 @@ use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::Api;
-use kube::runtime::controller::{Action, Controller};
 use kube::core::PartialObjectMeta;
+use kube::runtime::controller::{Action, Controller};
 use kube::runtime::{reflector, watcher};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -101,7 +101,10 @@ struct Args {
 
 fn parse(args: &[String]) -> Result<Args, Error> {
     let [kind, namespace, objects, updates, marker] = args else {
-        return Err(format!("usage: scale <kind> <namespace> <objects> <updates> <marker>, got {args:?}").into());
+        return Err(format!(
+            "usage: scale <kind> <namespace> <objects> <updates> <marker>, got {args:?}"
+        )
+        .into());
     };
     Ok(Args {
         kind: kind.clone(),
@@ -135,16 +138,18 @@ async fn watch(api: Api<ConfigMap>, args: &Args) -> Result<(usize, u64), Error> 
         match event {
             watcher::Event::InitDone if !listed => {
                 listed = true;
-                say(&format!("ready cpu={:.4} objects={}", cpu_seconds(), reader.len()));
+                say(&format!(
+                    "ready cpu={:.4} objects={}",
+                    cpu_seconds(),
+                    reader.len()
+                ));
                 if args.updates == 0 {
                     break;
                 }
             }
-            watcher::Event::Apply(cm) if listed => {
-                if progress.observe(&cm.metadata) {
-                    say(&progress.current_line());
-                    break;
-                }
+            watcher::Event::Apply(cm) if listed && progress.observe(&cm.metadata) => {
+                say(&progress.current_line());
+                break;
             }
             _ => {}
         }
@@ -154,8 +159,9 @@ async fn watch(api: Api<ConfigMap>, args: &Args) -> Result<(usize, u64), Error> 
         .iter()
         .map(|cm| {
             (name(&cm.metadata).len()
-                + cm.data.as_ref().map_or(0, |d| d.values().map(String::len).sum()))
-                as u64
+                + cm.data
+                    .as_ref()
+                    .map_or(0, |d| d.values().map(String::len).sum())) as u64
         })
         .sum();
     Ok((objects.len(), sum))
@@ -175,16 +181,18 @@ async fn metadata(
         match event {
             watcher::Event::InitDone if !listed => {
                 listed = true;
-                say(&format!("ready cpu={:.4} objects={}", cpu_seconds(), reader.len()));
+                say(&format!(
+                    "ready cpu={:.4} objects={}",
+                    cpu_seconds(),
+                    reader.len()
+                ));
                 if args.updates == 0 {
                     break;
                 }
             }
-            watcher::Event::Apply(meta) if listed => {
-                if progress.observe(&meta.metadata) {
-                    say(&progress.current_line());
-                    break;
-                }
+            watcher::Event::Apply(meta) if listed && progress.observe(&meta.metadata) => {
+                say(&progress.current_line());
+                break;
             }
             _ => {}
         }

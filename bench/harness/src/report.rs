@@ -41,6 +41,8 @@ pub enum Goal {
     RssVsFloor(f64),
     /// incluster throughput (items per CPU second) ≥ x × the floor's.
     ThroughputVsFloor(f64),
+    /// This program's throughput (items per CPU second) ≥ x × the floor's.
+    ThroughputOfVsFloor(&'static str, f64),
     /// incluster stripped size ≤ x × the floor's.
     SizeVsFloor(f64),
 }
@@ -117,6 +119,15 @@ impl Table {
 
 fn verdict(id: &str, goal: &Goal, rows: &[Row]) -> Option<String> {
     let floor = &rows[0];
+    if let Goal::ThroughputOfVsFloor(label, x) = *goal {
+        let row = rows.iter().find(|r| r.label == label)?;
+        let r = floor.cost.cpu / row.cost.cpu;
+        let mark = if r >= x { "met" } else { "MISSED" };
+        return Some(format!(
+            "{id}: {label} events per CPU-second ≥ {x:.2}× {}: {r:.3}× — {mark}",
+            floor.label
+        ));
+    }
     let ours = rows.iter().find(|r| r.label == "incluster")?;
     let mark = |ok: bool| if ok { "met" } else { "MISSED" };
     Some(match *goal {
@@ -156,6 +167,7 @@ fn verdict(id: &str, goal: &Goal, rows: &[Row]) -> Option<String> {
                 mark(r >= x)
             )
         }
+        Goal::ThroughputOfVsFloor(..) => return None,
         Goal::SizeVsFloor(x) => {
             let r = ours.size_mb? / floor.size_mb?;
             format!(
@@ -188,7 +200,10 @@ pub fn summary(tables: &[Table]) -> String {
         let peers: Vec<String> = table
             .rows
             .iter()
-            .filter(|r| !matches!(r.label, "incluster" | "floor" | "floor-h1" | "hand-written"))
+            .filter(|r| {
+                !r.label.starts_with("incl")
+                    && !matches!(r.label, "floor" | "floor-h1" | "hand-written")
+            })
             .map(|r| format!("{:.2}× {}", ours.cost.cpu / r.cost.cpu, r.label))
             .collect();
         writeln!(
@@ -231,7 +246,8 @@ impl ScaleRow {
     /// The medians of `runs`, or the error.
     pub fn new(label: &'static str, runs: &[crate::scale::Run], error: Option<String>) -> ScaleRow {
         use crate::measure::median;
-        let pick = |f: fn(&crate::scale::Run) -> f64| median(&runs.iter().map(f).collect::<Vec<_>>());
+        let pick =
+            |f: fn(&crate::scale::Run) -> f64| median(&runs.iter().map(f).collect::<Vec<_>>());
         ScaleRow {
             label,
             run: crate::scale::Run {
@@ -252,11 +268,11 @@ impl ScaleRow {
 /// A goal of issue 19 for a scale workload, for the `incluster` row.
 pub enum ScaleGoal {
     /// incluster peak RSS ≤ x × this peer's.
-    RssVsPeer(&'static str, f64),
+    Rss(&'static str, f64),
     /// incluster CPU (whole run) ≤ x × this peer's.
-    CpuVsPeer(&'static str, f64),
+    Cpu(&'static str, f64),
     /// incluster time to the first complete view ≤ x × this peer's.
-    ViewVsPeer(&'static str, f64),
+    View(&'static str, f64),
 }
 
 impl Table {
@@ -274,7 +290,15 @@ impl Table {
         writeln!(
             text,
             "  {:<16} {:>7} {:>8} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8}   (medians of {rounds})",
-            "program", "view s", "CPU@view", "µs/event", "lag ms", "p50 ms", "p99 ms", "RSS MiB", "CPU s",
+            "program",
+            "view s",
+            "CPU@view",
+            "µs/event",
+            "lag ms",
+            "p50 ms",
+            "p99 ms",
+            "RSS MiB",
+            "CPU s",
         )
         .unwrap();
         for row in &rows {
@@ -303,11 +327,12 @@ impl Table {
         let mut verdicts = Vec::new();
         let ours = find("incluster");
         for goal in &goals {
-            let (what, peer, x, value): (&str, &str, f64, fn(&crate::scale::Run) -> f64) = match *goal {
-                ScaleGoal::RssVsPeer(peer, x) => ("peak RSS", peer, x, |r| r.cost.rss_mib),
-                ScaleGoal::CpuVsPeer(peer, x) => ("CPU", peer, x, |r| r.cost.cpu),
-                ScaleGoal::ViewVsPeer(peer, x) => ("time to a complete view", peer, x, |r| r.view),
-            };
+            let (what, peer, x, value): (&str, &str, f64, fn(&crate::scale::Run) -> f64) =
+                match *goal {
+                    ScaleGoal::Rss(peer, x) => ("peak RSS", peer, x, |r| r.cost.rss_mib),
+                    ScaleGoal::Cpu(peer, x) => ("CPU", peer, x, |r| r.cost.cpu),
+                    ScaleGoal::View(peer, x) => ("time to a complete view", peer, x, |r| r.view),
+                };
             let verdict = match (ours, find(peer)) {
                 (Some(ours), Some(theirs)) => {
                     let ratio = value(&ours.run) / value(&theirs.run);
@@ -321,7 +346,9 @@ impl Table {
         }
         print!("{text}");
         let ratio = |peer: &str, value: fn(&crate::scale::Run) -> f64| match (ours, find(peer)) {
-            (Some(ours), Some(theirs)) => format!("{:.2}× {peer}", value(&ours.run) / value(&theirs.run)),
+            (Some(ours), Some(theirs)) => {
+                format!("{:.2}× {peer}", value(&ours.run) / value(&theirs.run))
+            }
             _ => "–".to_string(),
         };
         let scale = Some(format!(

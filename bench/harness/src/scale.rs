@@ -215,7 +215,10 @@ pub fn run_once(
     marker: &str,
 ) -> Result<(Run, String), String> {
     let mut launcher = measure::launcher(command);
-    launcher.env("BENCH_REPORT_PID", "1").stdout(Stdio::piped());
+    launcher
+        .env("BENCH_REPORT_PID", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let started = Instant::now();
     let mut child = launcher
         .spawn()
@@ -230,8 +233,24 @@ pub fn run_once(
             }
         }
     });
+    // Standard error is passed through, and its last lines kept for the error message.
+    let stderr = child.stderr.take().ok_or("no stderr")?;
+    let errors = std::thread::spawn(move || {
+        let mut last: Vec<String> = Vec::new();
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            eprintln!("{line}");
+            last.push(line);
+            if last.len() > 3 {
+                last.remove(0);
+            }
+        }
+        last.join(" / ")
+    });
     let mut pid: Option<i32> = None;
-    let mut outcome = drive(runtime, plane, http, spec, marker, started, &receive, &mut pid);
+    let outcome = drive(
+        runtime, plane, http, spec, marker, started, &receive, &mut pid,
+    );
     if outcome.is_err() {
         // Stop the program (the launcher reports it, then exits).
         if let Some(pid) = pid {
@@ -242,7 +261,16 @@ pub fn run_once(
     }
     let status = child.wait().map_err(|e| e.to_string())?;
     let _ = reader.join();
+    let said = errors.join().unwrap_or_default();
+    let outcome = outcome.map_err(|reason| {
+        if said.is_empty() {
+            reason
+        } else {
+            format!("{reason}; it said: {said}")
+        }
+    });
     let rest: Vec<String> = receive.try_iter().map(|(_, l)| l).collect();
+    let mut outcome = outcome;
     if let Ok((run, final_line)) = &mut outcome {
         let report = rest
             .iter()
@@ -285,9 +313,11 @@ fn drive(
 ) -> Result<(Run, String), String> {
     let mut next = |what: &str, limit: Duration| -> Result<(Instant, String), String> {
         loop {
-            let (at, line) = receive
-                .recv_timeout(limit)
-                .map_err(|_| format!("no `{what}` line within {limit:?} (or the program exited; its error is above)"))?;
+            let (at, line) = receive.recv_timeout(limit).map_err(|_| {
+                format!(
+                    "no `{what}` line within {limit:?} (or the program exited; its error is above)"
+                )
+            })?;
             if let Some(p) = line.strip_prefix(measure::PID) {
                 *pid = p.trim().parse().ok();
                 continue;
@@ -320,11 +350,16 @@ fn drive(
         let (_, last) = next("count=", Duration::from_secs(60))?;
         return Ok((run, last));
     }
-    let last_answer = runtime.block_on(update(plane, http, spec.namespace, spec.updates, marker))?;
+    let last_answer =
+        runtime.block_on(update(plane, http, spec.namespace, spec.updates, marker))?;
     let (current_at, current) = next("current", Duration::from_secs(300))?;
     run.cpu_updates = field(&current, "cpu")? - run.cpu_view;
-    run.lag = current_at.saturating_duration_since(last_answer).as_secs_f64()
-        - last_answer.saturating_duration_since(current_at).as_secs_f64();
+    run.lag = current_at
+        .saturating_duration_since(last_answer)
+        .as_secs_f64()
+        - last_answer
+            .saturating_duration_since(current_at)
+            .as_secs_f64();
     run.p50 = field(&current, "p50_ms")?;
     run.p99 = field(&current, "p99_ms")?;
     let (_, last) = next("count=", Duration::from_secs(60))?;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 /// The metadata fields a controller typically reads.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectMeta {
     /// `metadata.name`.
@@ -27,7 +27,7 @@ pub struct ObjectMeta {
 }
 
 /// A ConfigMap.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub struct ConfigMap {
     /// Its metadata.
     #[serde(default)]
@@ -224,8 +224,12 @@ pub mod scale {
             Ok(Args {
                 kind: kind.clone(),
                 namespace: namespace.clone(),
-                objects: objects.parse().map_err(|e| format!("objects {objects:?}: {e}"))?,
-                updates: updates.parse().map_err(|e| format!("updates {updates:?}: {e}"))?,
+                objects: objects
+                    .parse()
+                    .map_err(|e| format!("objects {objects:?}: {e}"))?,
+                updates: updates
+                    .parse()
+                    .map_err(|e| format!("updates {updates:?}: {e}"))?,
                 marker: marker.clone(),
             })
         }
