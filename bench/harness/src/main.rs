@@ -35,7 +35,7 @@ struct Options {
     repo: PathBuf,
     /// Where the client binaries are.
     bin: PathBuf,
-    /// bench/target/scratch.
+    /// bench/target/scratch/<pid>, removed at the end.
     scratch: PathBuf,
     /// `--extra label=binary`: more builds of a client to compare (e.g. incluster before a change).
     extra: Vec<(&'static str, PathBuf)>,
@@ -114,7 +114,11 @@ fn main() {
             .parent()
             .expect("bin dir")
             .to_path_buf(),
-        scratch: bench.join("target/scratch"),
+        // One directory per harness process: two runs at once (e.g. a profiling run beside a
+        // full run) never share a service-account directory or a build directory.
+        scratch: bench
+            .join("target/scratch")
+            .join(std::process::id().to_string()),
         extra: Vec::new(),
         bench,
         repo,
@@ -177,6 +181,7 @@ fn main() {
         options.rounds,
         measure::secs(started.elapsed())
     );
+    let _ = std::fs::remove_dir_all(&options.scratch);
     let errors = report::errors();
     if !errors.is_empty() {
         eprintln!("\nbench: {} workload(s) could not run:", errors.len());
