@@ -30,19 +30,26 @@
 //! # What incluster must call (w7m, w8)
 //!
 //! `client-incluster scale metadata …` and `… controller …` answer "not available until the
-//! controller module is merged" today, so a full run reports them as errors. Once
-//! `incluster::controller` and metadata-only watches are merged, bench/client-incluster/src/scale.rs
-//! replaces those arms:
-//! - `metadata`: a `Watcher` of `PartialObjectMetadata` over the same LIST request as `watch`
-//!   (the runtime sends `Accept: application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1`
-//!   for the list and `…;as=PartialObjectMetadata;…` for the watch), its `Store`, `ready` at the
-//!   first `InitDone`, `Progress::observe(name, annotations[GEN], annotations[SENT])` on every
-//!   `Apply`; count/sum = Σ name length + length of the GEN annotation over the store.
-//! - `controller`: the controller over the same LIST request with a no-op reconcile (returning
-//!   "await change", no requeue) that records, under a mutex, the names reconciled until all
-//!   `<objects>` were (then prints `ready`), and afterwards calls `Progress::observe` with the
-//!   reconciled object's GEN/SENT annotations (the object from the controller's store); stop the
-//!   controller when `observe` returns true; count/sum = names of the first pass.
+//! controller module is merged" today, so a full run reports them as errors. Once the runtime has
+//! the `controller` feature (branch `controller`: `incluster::controller::{metadata_watcher,
+//! PartialObjectMetadata, Controller, Action, Object, ObjectMeta, ObjectRef}`), bench/client-incluster
+//! turns on `incluster/controller` and bench/client-incluster/src/scale.rs replaces those two arms
+//! (and adds both kinds to `KINDS`, which puts w8 in the smoke run):
+//! - `metadata`: `incluster::controller::metadata_watcher(client, list)` over the same LIST request
+//!   as `watch` (a `Watcher<PartialObjectMetadata>`), then exactly `watch`'s loop: its `Store`,
+//!   `ready` at the first `InitDone`, `Progress::observe(name, annotations[GEN], annotations[SENT])`
+//!   on every `Apply`; the final sum is Σ (name length + length of the GEN annotation), which is
+//!   what kube-rs and client-go print (an `Observed` impl for `PartialObjectMetadata` whose
+//!   `data_len` is that annotation's length does it).
+//! - `controller`: a bench type `struct Cm { metadata: incluster::controller::ObjectMeta, data:
+//!   BTreeMap<String, String> }` with `impl Object` (k8s-openapi's `ConfigMap` cannot implement
+//!   incluster's `Object` outside either crate), `Controller::new("bench", client.watcher::<Cm>(list))`
+//!   and `.run(reconcile, async { let _ = stop.await; })` where `reconcile(key, Option<Arc<Cm>>)`
+//!   returns `Ok::<_, std::io::Error>(Action::Done)` after recording, under a mutex, the names
+//!   reconciled until all `<objects>` were (then `ready`), and afterwards calling
+//!   `Progress::observe` with the object's GEN/SENT annotations; when `observe` returns true it
+//!   prints `current` and fires the oneshot `stop`. count/sum = the names of the first pass, as
+//!   bench/client-kube/src/scale.rs does.
 //!
 //! `client-incluster scale-kinds` lists the kinds the binary supports: the smoke run covers w8
 //! as soon as it lists `controller`.
