@@ -59,6 +59,11 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	if workload == "scale" {
+		count, sum := runScale(config, os.Args[2:])
+		fmt.Printf("count=%d sum=%d\n", count, sum)
+		return
+	}
 	api := clientset.CoreV1().ConfigMaps("default")
 	ctx := context.Background()
 	var count int

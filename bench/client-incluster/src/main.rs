@@ -23,7 +23,6 @@ pub trait ConfigMaps {
     async fn watch(&self) -> incluster::Result<incluster::WatchStream<ConfigMap>>;
 }
 
-#[cfg(feature = "list-stream")]
 mod paged {
     use bench_types::ConfigMap;
 
@@ -34,6 +33,8 @@ mod paged {
         async fn list_all(&self) -> incluster::Result<incluster::ListStream<ConfigMap>>;
     }
 }
+
+mod scale;
 
 fn config() -> incluster::Result<incluster::Config> {
     let server = std::env::var("BENCH_SERVER").expect("BENCH_SERVER");
@@ -66,6 +67,7 @@ async fn run(workload: &str, n: usize, in_flight: usize) -> incluster::Result<(u
             Ok((list.items.len(), list.items.iter().map(checksum).sum()))
         }
         "list-paged" => list_paged(&client, &configmaps).await,
+        "watch" if std::env::var("BENCH_WATCH_PATH").is_ok() => watcher_path(client).await,
         "watch" => {
             let mut events = configmaps.watch().await?;
             let (mut count, mut sum) = (0, 0);
@@ -84,8 +86,39 @@ async fn run(workload: &str, n: usize, in_flight: usize) -> incluster::Result<(u
     }
 }
 
+/// w4 through the `Watcher` (`BENCH_WATCH_PATH=watcher`, or `watcher-store` with a `Store`
+/// taken): the local server answers the streaming list with the same events (and no
+/// initial-events-end bookmark), so all `BENCH_EVENTS` of them arrive as `InitApply`.
+async fn watcher_path(client: incluster::Client) -> incluster::Result<(usize, u64)> {
+    use incluster::watcher::Event;
+    let events: usize = std::env::var("BENCH_EVENTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .expect("BENCH_EVENTS");
+    let list = incluster::Request::builder(
+        incluster::Method::GET,
+        "/api/v1/namespaces/{namespace}/configmaps",
+    )
+    .path_param("namespace", "default")
+    .build()?;
+    let mut watcher = client.watcher::<ConfigMap>(list);
+    let store = (std::env::var("BENCH_WATCH_PATH").as_deref() == Ok("watcher-store"))
+        .then(|| watcher.store());
+    let (mut count, mut sum) = (0, 0);
+    while count < events {
+        match watcher.next().await.expect("a watcher never ends")? {
+            Event::InitApply(cm) | Event::Apply(cm) | Event::Delete(cm) => {
+                sum += checksum(&cm);
+                count += 1;
+            }
+            Event::Init | Event::InitDone => {}
+        }
+    }
+    drop(store);
+    Ok((count, sum))
+}
+
 /// The paginated LIST through `incluster::ListStream`.
-#[cfg(feature = "list-stream")]
 async fn list_paged(
     client: &incluster::Client,
     _: &ConfigMapsClient,
@@ -102,34 +135,34 @@ async fn list_paged(
     Ok((count, sum))
 }
 
-/// The paginated LIST by hand (`limit=500` and `continue`), until the runtime has `ListStream`.
-#[cfg(not(feature = "list-stream"))]
-async fn list_paged(
-    _: &incluster::Client,
-    configmaps: &ConfigMapsClient,
-) -> incluster::Result<(usize, u64)> {
-    let (mut count, mut sum) = (0, 0);
-    let mut token: Option<String> = None;
-    loop {
-        let page = configmaps.list(Some(500), token.as_deref()).await?;
-        count += page.items.len();
-        sum += page.items.iter().map(checksum).sum::<u64>();
-        match page.metadata.continue_ {
-            Some(next) if !next.is_empty() => token = Some(next),
-            _ => return Ok((count, sum)),
-        }
-    }
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let workload = args.get(1).expect("workload").clone();
-    let n = args.get(2).map_or(1, |s| s.parse().expect("n"));
-    let in_flight = args.get(3).map_or(1, |s| s.parse().expect("in-flight"));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
+    if workload == "scale-kinds" {
+        println!("{}", scale::KINDS.join(" "));
+        return;
+    }
+    if workload == "scale" {
+        let result = runtime.block_on(async {
+            let client = incluster::Client::new(config().map_err(|e| e.to_string())?)
+                .map_err(|e| e.to_string())?;
+            scale::run(client, &args[2..]).await
+        });
+        match result {
+            Ok((count, sum)) => println!("count={count} sum={sum}"),
+            Err(err) => {
+                eprintln!("client-incluster scale: {err}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
+    let n = args.get(2).map_or(1, |s| s.parse().expect("n"));
+    let in_flight = args.get(3).map_or(1, |s| s.parse().expect("in-flight"));
     match runtime.block_on(run(&workload, n, in_flight)) {
         Ok((count, sum)) => println!("count={count} sum={sum}"),
         Err(err) => {

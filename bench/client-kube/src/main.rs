@@ -6,6 +6,8 @@ use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ListParams};
 
+mod scale;
+
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
 fn checksum(cm: &ConfigMap) -> u64 {
@@ -73,12 +75,23 @@ async fn run(workload: &str, n: usize, in_flight: usize) -> Result<(usize, u64),
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let workload = args.get(1).expect("workload").clone();
-    let n = args.get(2).map_or(1, |s| s.parse().expect("n"));
-    let in_flight = args.get(3).map_or(1, |s| s.parse().expect("in-flight"));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
+    if workload == "scale" {
+        let result = runtime.block_on(async { scale::run(client().await?, &args[2..]).await });
+        match result {
+            Ok((count, sum)) => println!("count={count} sum={sum}"),
+            Err(err) => {
+                eprintln!("client-kube scale: {err}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
+    let n = args.get(2).map_or(1, |s| s.parse().expect("n"));
+    let in_flight = args.get(3).map_or(1, |s| s.parse().expect("in-flight"));
     match runtime.block_on(run(&workload, n, in_flight)) {
         Ok((count, sum)) => println!("count={count} sum={sum}"),
         Err(err) => {

@@ -14,6 +14,28 @@ pub struct Crate {
     pub label: &'static str,
     /// The package name.
     pub package: &'static str,
+    /// `--features` to build it with (empty for none).
+    pub features: &'static str,
+}
+
+impl Crate {
+    /// `-p <package>` and its `--features`.
+    fn args(&self) -> Vec<&'static str> {
+        let mut args = vec!["-p", self.package];
+        if !self.features.is_empty() {
+            args.extend(["--features", self.features]);
+        }
+        args
+    }
+
+    /// A directory name for this crate and its features.
+    fn slug(&self) -> String {
+        if self.features.is_empty() {
+            self.package.to_string()
+        } else {
+            format!("{}-{}", self.package, self.features)
+        }
+    }
 }
 
 fn cargo(bench: &Path, args: &[&str], target: &Path) -> Command {
@@ -35,13 +57,11 @@ fn cargo(bench: &Path, args: &[&str], target: &Path) -> Command {
 
 /// A cold `cargo build --release -p <package>`: the cost and the stripped size of the binary (MB).
 pub fn cold_release(bench: &Path, scratch: &Path, krate: &Crate) -> (Cost, f64) {
-    let target = scratch.join(format!("cold-release-{}", krate.package));
+    let target = scratch.join(format!("cold-release-{}", krate.slug()));
     let _ = std::fs::remove_dir_all(&target);
-    let (cost, _) = measure::run(&mut cargo(
-        bench,
-        &["build", "--release", "-p", krate.package],
-        &target,
-    ));
+    let mut args = vec!["build", "--release"];
+    args.extend(krate.args());
+    let (cost, _) = measure::run(&mut cargo(bench, &args, &target));
     let binary = target.join("release").join(krate.package);
     let size = stripped_size(&binary);
     let _ = std::fs::remove_dir_all(&target);
@@ -64,14 +84,16 @@ pub fn stripped_size(binary: &Path) -> f64 {
 
 /// The target directory the macro-cost checks of `krate` use.
 pub fn check_target(scratch: &Path, krate: &Crate) -> PathBuf {
-    scratch.join(format!("check-{}", krate.package))
+    scratch.join(format!("check-{}", krate.slug()))
 }
 
 /// A cold `cargo check -p <package>` in a fresh target directory (kept for [`check_crate_only`]).
 pub fn cold_check(bench: &Path, scratch: &Path, krate: &Crate) -> Cost {
     let target = check_target(scratch, krate);
     let _ = std::fs::remove_dir_all(&target);
-    measure::run(&mut cargo(bench, &["check", "-p", krate.package], &target)).0
+    let mut args = vec!["check"];
+    args.extend(krate.args());
+    measure::run(&mut cargo(bench, &args, &target)).0
 }
 
 /// `cargo check -p <package>` of the crate alone (its dependencies already checked, no
@@ -81,7 +103,9 @@ pub fn check_crate_only(bench: &Path, scratch: &Path, krate: &Crate) -> Cost {
     let lib = bench.join(krate.package).join("src/lib.rs");
     let text = std::fs::read(&lib).expect("read lib.rs");
     std::fs::write(&lib, text).expect("touch lib.rs");
-    let mut command = cargo(bench, &["check", "-p", krate.package], &target);
+    let mut args = vec!["check"];
+    args.extend(krate.args());
+    let mut command = cargo(bench, &args, &target);
     command.env("CARGO_INCREMENTAL", "0");
     measure::run(&mut command).0
 }

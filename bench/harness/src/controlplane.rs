@@ -66,7 +66,8 @@ impl ControlPlane {
         }
     }
 
-    fn http(&self) -> reqwest::Client {
+    /// An admin HTTP client (HTTP/2 where negotiated) that trusts the control plane's CA.
+    pub fn http(&self) -> reqwest::Client {
         let mut roots = rustls::RootCertStore::empty();
         for cert in CertificateDer::pem_slice_iter(self.ca_pem.as_bytes()) {
             roots.add(cert.expect("CA PEM")).expect("CA root");
@@ -144,7 +145,39 @@ impl ControlPlane {
     }
 }
 
-/// Where scripts/build-controlplane puts the binary.
-pub fn binary(repo: &Path) -> PathBuf {
-    repo.join(".cache/bin/controlplane")
+/// The control plane binary, from `scripts/build-controlplane` (which builds it when its cache
+/// under `${XDG_CACHE_HOME:-~/.cache}/incluster/` is missing or stale, waits for a build already
+/// running, and prints the directory). `BENCH_CONTROLPLANE_DIR` names the directory instead.
+pub fn locate(repo: &Path) -> Result<PathBuf, String> {
+    let dir = match std::env::var_os("BENCH_CONTROLPLANE_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let script = repo.join("scripts/build-controlplane");
+            let output = Command::new(&script)
+                .stderr(Stdio::inherit())
+                .output()
+                .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+            if !output.status.success() {
+                return Err(format!(
+                    "{} failed ({}); its messages are above",
+                    script.display(),
+                    output.status
+                ));
+            }
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let dir = stdout.lines().last().unwrap_or_default().trim();
+            if dir.is_empty() {
+                return Err(format!("{} printed no directory", script.display()));
+            }
+            PathBuf::from(dir)
+        }
+    };
+    let binary = dir.join("controlplane");
+    if !binary.is_file() {
+        return Err(format!(
+            "{} is missing (from scripts/build-controlplane or BENCH_CONTROLPLANE_DIR)",
+            binary.display()
+        ));
+    }
+    Ok(binary)
 }

@@ -11,6 +11,7 @@ mod fixtures;
 mod gen;
 mod measure;
 mod report;
+mod scale;
 mod server;
 
 use std::path::{Path, PathBuf};
@@ -34,10 +35,8 @@ struct Options {
     repo: PathBuf,
     /// Where the client binaries are.
     bin: PathBuf,
-    /// bench/target/scratch.
+    /// bench/target/scratch/<pid>, removed at the end.
     scratch: PathBuf,
-    /// `--features list-stream` was on when client-incluster was built.
-    list_stream: bool,
     /// `--extra label=binary`: more builds of a client to compare (e.g. incluster before a change).
     extra: Vec<(&'static str, PathBuf)>,
 }
@@ -89,7 +88,7 @@ impl Program {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: bench-harness [--smoke] [--peers] [--rounds N] [--build-rounds N] [--only w1,w2,w3,w4,w5,w6] [--extra label=client-binary]\n       bench-harness gen"
+        "usage: bench-harness [--smoke] [--peers] [--rounds N] [--build-rounds N] [--only w1,w2,w3,w4,w5,w6,w7,w7m,w8] [--extra label=client-binary]\n       bench-harness gen"
     );
     std::process::exit(2)
 }
@@ -115,8 +114,11 @@ fn main() {
             .parent()
             .expect("bin dir")
             .to_path_buf(),
-        scratch: bench.join("target/scratch"),
-        list_stream: std::env::var("BENCH_LIST_STREAM").is_ok_and(|v| v == "1"),
+        // One directory per harness process: two runs at once (e.g. a profiling run beside a
+        // full run) never share a service-account directory or a build directory.
+        scratch: bench
+            .join("target/scratch")
+            .join(std::process::id().to_string()),
         extra: Vec::new(),
         bench,
         repo,
@@ -179,6 +181,15 @@ fn main() {
         options.rounds,
         measure::secs(started.elapsed())
     );
+    let _ = std::fs::remove_dir_all(&options.scratch);
+    let errors = report::errors();
+    if !errors.is_empty() {
+        eprintln!("\nbench: {} workload(s) could not run:", errors.len());
+        for error in &errors {
+            eprintln!("  ERROR {error}");
+        }
+        std::process::exit(1);
+    }
 }
 
 fn programs(options: &Options) -> Vec<Program> {
@@ -307,7 +318,7 @@ fn run_runtime_workloads(options: &Options, tables: &mut Vec<Table>) {
                 "w1",
                 format!("{gets} sequential GETs of small ConfigMaps, one keep-alive HTTP/1.1 TLS connection, local test server"),
                 per_request(results, gets),
-                vec![Goal::CpuVsFloor(1.05), Goal::CpuVsPeer("kube-rs", 0.9), Goal::CpuVsPeer("client-go", 0.5)],
+                vec![Goal::CpuVsFloor(1.00), Goal::CpuVsPeer("kube-rs", 0.9), Goal::CpuVsPeer("client-go", 0.5)],
             ));
         }
         if options.wants("w3") {
@@ -318,16 +329,12 @@ fn run_runtime_workloads(options: &Options, tables: &mut Vec<Table>) {
                 "w3",
                 format!("one LIST of {list_items} ConfigMaps ({:.1} MB of JSON), local HTTPS test server", data.list.len() as f64 / 1e6),
                 rows(results),
-                vec![Goal::RssVsFloor(1.05), Goal::CpuVsFloor(1.05)],
+                vec![Goal::RssVsFloor(1.00), Goal::CpuVsFloor(1.05)],
             ));
             let args = vec!["list-paged".to_string()];
             let results = interleave(options, &programs, &args, &env, list_items);
             let paged_rss = incluster_rss(&results);
-            let how = if options.list_stream {
-                "incluster::ListStream"
-            } else {
-                "incluster: pages by hand (ListStream not in the runtime yet)"
-            };
+            let how = "incluster::ListStream";
             tables.push(Table::new(
                 "w3p",
                 format!(
@@ -345,40 +352,66 @@ fn run_runtime_workloads(options: &Options, tables: &mut Vec<Table>) {
             );
         }
         if options.wants("w4") {
-            let env = vec![("BENCH_SERVER", format!("http://{http}"))];
-            let watchers: Vec<Program> = programs.iter().filter(|p| !p.peer).cloned().collect();
+            let env = vec![
+                ("BENCH_SERVER", format!("http://{http}")),
+                ("BENCH_EVENTS", events.to_string()),
+            ];
+            let mut watchers: Vec<Program> = programs.iter().filter(|p| !p.peer).cloned().collect();
+            // The same events through incluster's Watcher (streaming-list path: every event
+            // decoded with its metadata), without and with a Store.
+            for (label, path) in [
+                ("incl-watcher", "watcher"),
+                ("incl-watcher+store", "watcher-store"),
+            ] {
+                watchers.push(Program {
+                    label,
+                    binary: options.bin.join("client-incluster"),
+                    env: vec![("BENCH_WATCH_PATH", path.to_string())],
+                    peer: false,
+                });
+            }
             let args = vec!["watch".to_string()];
             let results = interleave(options, &watchers, &args, &env, events);
             tables.push(Table::new(
                 "w4",
-                format!("watch decoding: {events} ConfigMap events ({:.0} MB) over loopback plain HTTP; floor = serde_json line by line; events/s per CPU-second", data.watch.len() as f64 / 1e6),
+                format!("watch decoding: {events} ConfigMap events ({:.0} MB) over loopback plain HTTP; floor = serde_json line by line; incluster = WatchStream; incl-watcher(+store) = the Watcher path", data.watch.len() as f64 / 1e6),
                 rows(results),
-                vec![Goal::ThroughputVsFloor(0.8)],
+                vec![
+                    Goal::ThroughputVsFloor(0.95),
+                    Goal::ThroughputOfVsFloor("incl-watcher", 0.9),
+                    Goal::ThroughputOfVsFloor("incl-watcher+store", 0.9),
+                ],
             ));
         }
     }
-    if options.wants("w2") {
-        let binary = controlplane::binary(&options.repo);
-        if !binary.exists() {
-            println!(
-                "\n(w2 skipped: {} is missing; run ./scripts/build-controlplane)",
-                binary.display()
-            );
+    let on_apiserver = ["w2", "w7", "w7m", "w8"];
+    if !on_apiserver.iter().any(|w| options.wants(w)) {
+        return;
+    }
+    let binary = match controlplane::locate(&options.repo) {
+        Ok(binary) => binary,
+        Err(reason) => {
+            for w in on_apiserver.iter().filter(|w| options.wants(w)) {
+                report::error(format!("{w}: no control plane: {reason}"));
+            }
             return;
         }
-        let dir = std::env::temp_dir().join(format!("incluster-bench-cp-{}", std::process::id()));
-        let log = options.scratch.join("controlplane.log");
-        let started = Instant::now();
-        let plane = controlplane::ControlPlane::start(&binary, &dir, &log);
-        runtime.block_on(plane.prepare());
-        println!(
-            "(kube-apiserver ready in {}: {})",
-            measure::secs(started.elapsed()),
-            plane.server
-        );
-        let sa_dir = options.scratch.join("sa-apiserver");
-        server::write_sa_dir(&sa_dir, &plane.token, &plane.ca_pem);
-        let env = k8s_env(plane.port, &sa_dir);
+    };
+    let dir = std::env::temp_dir().join(format!("incluster-bench-cp-{}", std::process::id()));
+    let log = options.scratch.join("controlplane.log");
+    let started = Instant::now();
+    let plane = controlplane::ControlPlane::start(&binary, &dir, &log);
+    runtime.block_on(plane.prepare());
+    println!(
+        "\n(kube-apiserver ready in {}: {}, {})",
+        measure::secs(started.elapsed()),
+        plane.server,
+        binary.display()
+    );
+    let sa_dir = options.scratch.join("sa-apiserver");
+    server::write_sa_dir(&sa_dir, &plane.token, &plane.ca_pem);
+    let env = k8s_env(plane.port, &sa_dir);
+    if options.wants("w2") {
         let mut with_h1 = programs.clone();
         with_h1.insert(
             1,
@@ -407,7 +440,164 @@ fn run_runtime_workloads(options: &Options, tables: &mut Vec<Table>) {
             per_request(results, sequential),
             vec![Goal::CpuVsFloor(1.05)],
         ));
-        drop(plane);
+    }
+    run_scale_workloads(options, &runtime, &plane, &programs, &env, tables);
+    drop(plane);
+}
+
+/// The kinds of scale workload `client-incluster` was built with (`client-incluster scale-kinds`).
+fn incluster_scale_kinds(options: &Options) -> Vec<String> {
+    let binary = options.bin.join("client-incluster");
+    match Command::new(&binary).arg("scale-kinds").output() {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// w7, w7m, w8 (bench/harness/src/scale.rs) on the running control plane.
+fn run_scale_workloads(
+    options: &Options,
+    runtime: &tokio::runtime::Runtime,
+    plane: &controlplane::ControlPlane,
+    programs: &[Program],
+    env: &[(&'static str, String)],
+    tables: &mut Vec<Table>,
+) {
+    use report::ScaleGoal;
+    let kinds = incluster_scale_kinds(options);
+    let (mut objects, mut updates, mut controlled) = if options.smoke {
+        (300, 100, 100)
+    } else {
+        (20_000, 5_000, 5_000)
+    };
+    // For profiling and trying things out: BENCH_SCALE=objects,updates (w8: updates objects).
+    if let Ok(scale) = std::env::var("BENCH_SCALE") {
+        let mut sizes = scale.split(',').map(|n| n.parse::<usize>());
+        if let (Some(Ok(o)), Some(Ok(u))) = (sizes.next(), sizes.next()) {
+            (objects, updates, controlled) = (o, u.min(o), u.min(o));
+        }
+    }
+    let peers: Vec<&Program> = programs.iter().filter(|p| p.peer).collect();
+    let incluster = programs
+        .iter()
+        .find(|p| p.label == "incluster")
+        .expect("the incluster program");
+    // Each row: (label, program, kind).
+    let rows_for = |kind: &'static str| -> Vec<(&'static str, &Program, &'static str)> {
+        let mut rows = Vec::new();
+        // The smoke run has what the incluster binary was built with (no k8s-openapi, no
+        // controller until it is merged); a full run has every row, and a row that cannot run is
+        // an error.
+        if !options.smoke || kinds.iter().any(|k| k == kind) {
+            rows.push(("incluster", incluster, kind));
+        }
+        if kind == "watch" {
+            rows.push(("incluster-small", incluster, "watch-small"));
+        }
+        for peer in &peers {
+            rows.push((peer.label, *peer, kind));
+        }
+        rows
+    };
+    let mut populated: Vec<&str> = Vec::new();
+    let mut marker = 0usize;
+    let workloads: [(&'static str, &'static str, &'static str, usize, usize, String); 3] = [
+        ("w7", "watch", "w7", objects, updates, format!("a watcher + store over {objects} ConfigMaps (~1 KiB each), then {updates} updates; incluster = k8s-openapi ConfigMap like the peers, incluster-small = a small serde struct; kube-rs watcher+reflector, client-go SharedInformer")),
+        ("w7m", "metadata", "w7", objects, updates, format!("metadata only: the same {objects} ConfigMaps and {updates} updates; kube-rs metadata_watcher+reflector, client-go metadata informer")),
+        ("w8", "controller", "w8", controlled, controlled, format!("a controller with a no-op reconcile over {controlled} ConfigMaps, then {controlled} updates (µs/event = CPU per reconcile; p50/p99 = write-to-reconcile latency); kube-rs Controller, client-go informer+workqueue (2 workers)")),
+    ];
+    for (id, kind, namespace, objects, updates, title) in workloads {
+        if !options.wants(id) {
+            continue;
+        }
+        let rows = rows_for(kind);
+        if options.smoke
+            && !rows
+                .iter()
+                .any(|(label, ..)| label.starts_with("incluster"))
+        {
+            println!(
+                "\n({id} is not in the smoke run yet: client-incluster answers `scale-kinds` with {kinds:?}, without `{kind}`; a full run reports it as an error)"
+            );
+            continue;
+        }
+        if !populated.contains(&namespace) {
+            let started = Instant::now();
+            if let Err(reason) = runtime.block_on(scale::populate(plane, namespace, objects)) {
+                report::error(format!(
+                    "{id}: cannot create the {objects} ConfigMaps: {reason}"
+                ));
+                continue;
+            }
+            println!(
+                "({objects} ConfigMaps created in namespace {namespace} in {})",
+                measure::secs(started.elapsed())
+            );
+            populated.push(namespace);
+        }
+        let spec = scale::Spec {
+            namespace,
+            objects,
+            updates,
+        };
+        let http = plane.http();
+        let mut runs: Vec<Vec<scale::Run>> = vec![Vec::new(); rows.len()];
+        let mut errors: Vec<Option<String>> = vec![None; rows.len()];
+        let mut finals: Vec<(&str, String)> = Vec::new();
+        for round in 0..options.rounds {
+            for k in 0..rows.len() {
+                let index = (k + round) % rows.len();
+                if errors[index].is_some() {
+                    continue;
+                }
+                let (label, program, kind) = rows[index];
+                marker += 1;
+                let marker = format!("r{marker:06}");
+                let args: Vec<String> = vec![
+                    "scale".into(),
+                    kind.into(),
+                    namespace.into(),
+                    objects.to_string(),
+                    updates.to_string(),
+                    marker.clone(),
+                ];
+                let command = program.command(&args, env);
+                match scale::run_once(runtime, plane, &http, &command, &spec, &marker) {
+                    Ok((run, last)) => {
+                        runs[index].push(run);
+                        finals.push((label, last));
+                    }
+                    Err(reason) => {
+                        report::error(format!("{id}: {label}: {reason}"));
+                        errors[index] = Some(reason);
+                    }
+                }
+            }
+        }
+        if let Some((first_label, first)) = finals.first() {
+            if let Some((label, other)) = finals.iter().find(|(_, out)| out != first) {
+                report::error(format!(
+                    "{id}: programs disagree on the final view: {first_label} printed {first:?}, {label} printed {other:?}"
+                ));
+            }
+        }
+        let rows = rows
+            .iter()
+            .zip(runs.iter().zip(errors))
+            .map(|((label, ..), (runs, error))| report::ScaleRow::new(label, runs, error))
+            .collect();
+        let goals = match id {
+            "w8" => vec![ScaleGoal::Cpu("kube-rs", 0.8)],
+            _ => vec![
+                ScaleGoal::Rss("kube-rs", 0.8),
+                ScaleGoal::Cpu("kube-rs", 0.8),
+                ScaleGoal::View("client-go", 1.0),
+            ],
+        };
+        tables.push(Table::scale(id, title, rows, updates, goals));
     }
 }
 
@@ -440,10 +630,12 @@ fn run_build_workloads(options: &Options, tables: &mut Vec<Table>) {
             Crate {
                 label: "floor",
                 package: "reader-floor",
+                features: "",
             },
             Crate {
                 label: "incluster",
                 package: "reader-incluster",
+                features: "",
             },
         ];
         let mut costs: Vec<Vec<Cost>> = vec![Vec::new(); crates.len()];
@@ -475,22 +667,37 @@ fn run_build_workloads(options: &Options, tables: &mut Vec<Table>) {
             vec![Goal::CpuVsFloor(1.05), Goal::SizeVsFloor(1.03)],
         ));
     }
-    if options.wants("w6") {
+    for (id, features, what) in [
+        ("w6", "", "bare"),
+        (
+            "w6t",
+            "typical",
+            "with tokio (macros, rt-multi-thread), serde derive and tracing already there",
+        ),
+    ] {
+        if !options.wants("w6") && !options.wants(id) {
+            continue;
+        }
         let crates = [
             Crate {
                 label: "hand-written",
                 package: "macro-handwritten",
+                features,
             },
             Crate {
                 label: "incluster",
                 package: "macro-annotated",
+                features,
             },
         ];
         let mut cold: Vec<Vec<Cost>> = vec![Vec::new(); crates.len()];
         for round in 0..options.build_rounds {
             for k in 0..crates.len() {
                 let index = (k + round) % crates.len();
-                println!("(w6: cold cargo check of {} …)", crates[index].package);
+                println!(
+                    "({id}: cold cargo check of {} {features} …)",
+                    crates[index].package
+                );
                 cold[index].push(builds::cold_check(
                     &options.bench,
                     &options.scratch,
@@ -504,33 +711,35 @@ fn run_build_workloads(options: &Options, tables: &mut Vec<Table>) {
             .map(|(c, runs)| Row::new(c.label, runs, None))
             .collect();
         tables.push(Table::new(
-            "w6",
-            format!("cold `cargo check` of 100 endpoints: annotated trait vs hand-written over reqwest ({} round(s))", options.build_rounds),
+            id,
+            format!("cold `cargo check` of 100 endpoints, {what}: annotated trait vs hand-written over reqwest ({} round(s))", options.build_rounds),
             rows,
             vec![Goal::CpuVsFloor(1.15)],
         ));
-        let mut warm: Vec<Vec<Cost>> = vec![Vec::new(); crates.len()];
-        for round in 0..options.rounds {
-            for k in 0..crates.len() {
-                let index = (k + round) % crates.len();
-                warm[index].push(builds::check_crate_only(
-                    &options.bench,
-                    &options.scratch,
-                    &crates[index],
-                ));
+        if id == "w6" {
+            let mut warm: Vec<Vec<Cost>> = vec![Vec::new(); crates.len()];
+            for round in 0..options.rounds {
+                for k in 0..crates.len() {
+                    let index = (k + round) % crates.len();
+                    warm[index].push(builds::check_crate_only(
+                        &options.bench,
+                        &options.scratch,
+                        &crates[index],
+                    ));
+                }
             }
+            let rows = crates
+                .iter()
+                .zip(&warm)
+                .map(|(c, runs)| Row::new(c.label, runs, None))
+                .collect();
+            tables.push(Table::new(
+                "w6c",
+                "`cargo check` of the 100-endpoint crate alone (dependencies already checked, non-incremental)".to_string(),
+                rows,
+                vec![Goal::CpuVsFloor(1.15)],
+            ));
         }
-        let rows = crates
-            .iter()
-            .zip(&warm)
-            .map(|(c, runs)| Row::new(c.label, runs, None))
-            .collect();
-        tables.push(Table::new(
-            "w6c",
-            "`cargo check` of the 100-endpoint crate alone (dependencies already checked, non-incremental)".to_string(),
-            rows,
-            vec![Goal::CpuVsFloor(1.15)],
-        ));
         for krate in &crates {
             let _ = std::fs::remove_dir_all(builds::check_target(&options.scratch, krate));
         }

@@ -23,6 +23,45 @@ pub struct Cost {
 /// it and reports its rusage: a child's peak RSS counts the memory of the process that spawned
 /// it, and the harness holds the server's data (tens of MB), the launcher almost nothing.
 pub fn run(command: &mut Command) -> (Cost, String) {
+    match try_run(command) {
+        Ok(result) => result,
+        Err(err) => panic!("{err}"),
+    }
+}
+
+/// [`run`], with a failure as an error naming the command and its output.
+pub fn try_run(command: &mut Command) -> Result<(Cost, String), String> {
+    let mut launcher = launcher(command);
+    let started = Instant::now();
+    let output = launcher
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|err| format!("cannot start {command:?}: {err}"))?;
+    let wall = started.elapsed().as_secs_f64();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let (out, report) = stdout
+        .rsplit_once(REPORT)
+        .ok_or_else(|| format!("{command:?}: no rusage report; output: {stdout}"))?;
+    let fields: Vec<f64> = report
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(f64::NAN))
+        .collect();
+    if !(output.status.success() && fields.len() == 3 && fields[0] == 0.0) {
+        return Err(format!(
+            "{command:?} failed (exit status {}); output: {out}",
+            fields.first().copied().unwrap_or(-1.0)
+        ));
+    }
+    let cost = Cost {
+        cpu: fields[1],
+        wall,
+        rss_mib: fields[2] / 1024.0,
+    };
+    Ok((cost, out.to_string()))
+}
+
+/// The launcher (this binary, `--exec-measure`) that runs `command` and reports its rusage.
+pub fn launcher(command: &Command) -> Command {
     let mut launcher = Command::new(std::env::current_exe().expect("current exe"));
     launcher
         .arg("--exec-measure")
@@ -37,34 +76,15 @@ pub fn run(command: &mut Command) -> (Cost, String) {
     if let Some(dir) = command.get_current_dir() {
         launcher.current_dir(dir);
     }
-    let started = Instant::now();
-    let output = launcher
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap_or_else(|err| panic!("cannot start {command:?}: {err}"));
-    let wall = started.elapsed().as_secs_f64();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let (out, report) = stdout
-        .rsplit_once(REPORT)
-        .unwrap_or_else(|| panic!("{command:?}: no rusage report; output: {stdout}"));
-    let fields: Vec<f64> = report
-        .split_whitespace()
-        .map(|f| f.parse().expect("rusage field"))
-        .collect();
-    assert!(
-        output.status.success() && fields.len() == 3 && fields[0] == 0.0,
-        "{command:?} failed (exit status {}); output: {out}",
-        fields.first().copied().unwrap_or(-1.0)
-    );
-    let cost = Cost {
-        cpu: fields[1],
-        wall,
-        rss_mib: fields[2] / 1024.0,
-    };
-    (cost, out.to_string())
+    launcher
 }
 
-const REPORT: &str = "\n__bench_rusage__ ";
+/// The line the launcher ends its output with: exit code, CPU seconds, peak RSS KiB.
+pub const REPORT: &str = "\n__bench_rusage__ ";
+
+/// With `BENCH_REPORT_PID=1` the launcher first prints this and the program's pid (so the
+/// harness can stop a program that never finishes).
+pub const PID: &str = "__bench_pid__ ";
 
 /// `bench-harness --exec-measure PROGRAM ARGS…`: runs PROGRAM (its output passed through), then
 /// prints its exit code, CPU user+sys seconds and peak RSS (KiB) from wait4, and exits 0.
@@ -75,6 +95,12 @@ pub fn exec_measure(mut args: impl Iterator<Item = String>) -> ! {
         .spawn()
         .unwrap_or_else(|err| panic!("cannot start {program}: {err}"));
     let pid = child.id() as libc::pid_t;
+    if std::env::var("BENCH_REPORT_PID").is_ok_and(|v| v == "1") {
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{PID}{pid}");
+        let _ = stdout.flush();
+    }
     let mut status = 0;
     // SAFETY: rusage is plain old data; wait4 fills it for the child we spawned and have not reaped.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };

@@ -41,6 +41,8 @@ pub enum Goal {
     RssVsFloor(f64),
     /// incluster throughput (items per CPU second) ≥ x × the floor's.
     ThroughputVsFloor(f64),
+    /// This program's throughput (items per CPU second) ≥ x × the floor's.
+    ThroughputOfVsFloor(&'static str, f64),
     /// incluster stripped size ≤ x × the floor's.
     SizeVsFloor(f64),
 }
@@ -50,6 +52,8 @@ pub struct Table {
     id: &'static str,
     rows: Vec<Row>,
     verdicts: Vec<String>,
+    /// A scale workload's summary cells (it has no floor).
+    scale: Option<String>,
 }
 
 impl Table {
@@ -104,12 +108,26 @@ impl Table {
             writeln!(text, "  goal {verdict}").unwrap();
         }
         print!("{text}");
-        Table { id, rows, verdicts }
+        Table {
+            id,
+            rows,
+            verdicts,
+            scale: None,
+        }
     }
 }
 
 fn verdict(id: &str, goal: &Goal, rows: &[Row]) -> Option<String> {
     let floor = &rows[0];
+    if let Goal::ThroughputOfVsFloor(label, x) = *goal {
+        let row = rows.iter().find(|r| r.label == label)?;
+        let r = floor.cost.cpu / row.cost.cpu;
+        let mark = if r >= x { "met" } else { "MISSED" };
+        return Some(format!(
+            "{id}: {label} events per CPU-second ≥ {x:.2}× {}: {r:.3}× — {mark}",
+            floor.label
+        ));
+    }
     let ours = rows.iter().find(|r| r.label == "incluster")?;
     let mark = |ok: bool| if ok { "met" } else { "MISSED" };
     Some(match *goal {
@@ -149,6 +167,7 @@ fn verdict(id: &str, goal: &Goal, rows: &[Row]) -> Option<String> {
                 mark(r >= x)
             )
         }
+        Goal::ThroughputOfVsFloor(..) => return None,
         Goal::SizeVsFloor(x) => {
             let r = ours.size_mb? / floor.size_mb?;
             format!(
@@ -170,6 +189,10 @@ pub fn summary(tables: &[Table]) -> String {
     .unwrap();
     writeln!(text, "  |---|---|---|---|---|").unwrap();
     for table in tables {
+        if let Some(cells) = &table.scale {
+            writeln!(text, "  | {} | {cells} |", table.id).unwrap();
+            continue;
+        }
         let floor = &table.rows[0];
         let Some(ours) = table.rows.iter().find(|r| r.label == "incluster") else {
             continue;
@@ -177,7 +200,10 @@ pub fn summary(tables: &[Table]) -> String {
         let peers: Vec<String> = table
             .rows
             .iter()
-            .filter(|r| !matches!(r.label, "incluster" | "floor" | "floor-h1" | "hand-written"))
+            .filter(|r| {
+                !r.label.starts_with("incl")
+                    && !matches!(r.label, "floor" | "floor-h1" | "hand-written")
+            })
             .map(|r| format!("{:.2}× {}", ours.cost.cpu / r.cost.cpu, r.label))
             .collect();
         writeln!(
@@ -202,4 +228,160 @@ pub fn summary(tables: &[Table]) -> String {
         }
     }
     text
+}
+
+/// One program's medians in a scale workload (or why it could not run).
+pub struct ScaleRow {
+    /// The program.
+    pub label: &'static str,
+    /// Medians of the rounds.
+    pub run: crate::scale::Run,
+    /// Rounds measured.
+    pub rounds: usize,
+    /// Why the program could not run, when it could not.
+    pub error: Option<String>,
+}
+
+impl ScaleRow {
+    /// The medians of `runs`, or the error.
+    pub fn new(label: &'static str, runs: &[crate::scale::Run], error: Option<String>) -> ScaleRow {
+        use crate::measure::median;
+        let pick =
+            |f: fn(&crate::scale::Run) -> f64| median(&runs.iter().map(f).collect::<Vec<_>>());
+        ScaleRow {
+            label,
+            run: crate::scale::Run {
+                cost: median_cost(&runs.iter().map(|r| r.cost).collect::<Vec<_>>()),
+                view: pick(|r| r.view),
+                cpu_view: pick(|r| r.cpu_view),
+                cpu_updates: pick(|r| r.cpu_updates),
+                lag: pick(|r| r.lag),
+                p50: pick(|r| r.p50),
+                p99: pick(|r| r.p99),
+            },
+            rounds: runs.len(),
+            error,
+        }
+    }
+}
+
+/// A goal of issue 19 for a scale workload, for the `incluster` row.
+pub enum ScaleGoal {
+    /// incluster peak RSS ≤ x × this peer's.
+    Rss(&'static str, f64),
+    /// incluster CPU (whole run) ≤ x × this peer's.
+    Cpu(&'static str, f64),
+    /// incluster time to the first complete view ≤ x × this peer's.
+    View(&'static str, f64),
+}
+
+impl Table {
+    /// A scale workload's table: time to the first complete view, CPU, per-event CPU, lag and
+    /// latency percentiles, peak RSS; printed at once.
+    pub fn scale(
+        id: &'static str,
+        title: String,
+        rows: Vec<ScaleRow>,
+        updates: usize,
+        goals: Vec<ScaleGoal>,
+    ) -> Table {
+        let mut text = format!("\n{id}: {title}\n");
+        let rounds = rows.iter().map(|r| r.rounds).max().unwrap_or(0);
+        writeln!(
+            text,
+            "  {:<16} {:>7} {:>8} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8}   (medians of {rounds})",
+            "program",
+            "view s",
+            "CPU@view",
+            "µs/event",
+            "lag ms",
+            "p50 ms",
+            "p99 ms",
+            "RSS MiB",
+            "CPU s",
+        )
+        .unwrap();
+        for row in &rows {
+            if let Some(error) = &row.error {
+                writeln!(text, "  {:<16} ERROR: {error}", row.label).unwrap();
+                continue;
+            }
+            let r = &row.run;
+            writeln!(
+                text,
+                "  {:<16} {:>7.3} {:>8.3} {:>9.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.3}",
+                row.label,
+                r.view,
+                r.cpu_view,
+                r.cpu_updates * 1e6 / updates.max(1) as f64,
+                r.lag * 1e3,
+                r.p50,
+                r.p99,
+                r.cost.rss_mib,
+                r.cost.cpu,
+            )
+            .unwrap();
+        }
+        let find = |label: &str| rows.iter().find(|r| r.label == label && r.error.is_none());
+        let mark = |ok: bool| if ok { "met" } else { "MISSED" };
+        let mut verdicts = Vec::new();
+        let ours = find("incluster");
+        for goal in &goals {
+            let (what, peer, x, value): (&str, &str, f64, fn(&crate::scale::Run) -> f64) =
+                match *goal {
+                    ScaleGoal::Rss(peer, x) => ("peak RSS", peer, x, |r| r.cost.rss_mib),
+                    ScaleGoal::Cpu(peer, x) => ("CPU", peer, x, |r| r.cost.cpu),
+                    ScaleGoal::View(peer, x) => ("time to a complete view", peer, x, |r| r.view),
+                };
+            let verdict = match (ours, find(peer)) {
+                (Some(ours), Some(theirs)) => {
+                    let ratio = value(&ours.run) / value(&theirs.run);
+                    format!("{id}: incluster {what} ≤ {x:.2}× {peer}: {ratio:.3}× — {}", mark(ratio <= x))
+                }
+                (None, _) => format!("{id}: incluster {what} ≤ {x:.2}× {peer}: not measured (incluster did not run)"),
+                (_, None) => format!("{id}: incluster {what} ≤ {x:.2}× {peer}: not measured ({peer} did not run; --peers)"),
+            };
+            writeln!(text, "  goal {verdict}").unwrap();
+            verdicts.push(verdict);
+        }
+        print!("{text}");
+        let ratio = |peer: &str, value: fn(&crate::scale::Run) -> f64| match (ours, find(peer)) {
+            (Some(ours), Some(theirs)) => {
+                format!("{:.2}× {peer}", value(&ours.run) / value(&theirs.run))
+            }
+            _ => "–".to_string(),
+        };
+        let scale = Some(format!(
+            "scale: RSS {}, {}; CPU {}, {}; view {}, {}",
+            ratio("kube-rs", |r| r.cost.rss_mib),
+            ratio("client-go", |r| r.cost.rss_mib),
+            ratio("kube-rs", |r| r.cost.cpu),
+            ratio("client-go", |r| r.cost.cpu),
+            ratio("kube-rs", |r| r.view),
+            ratio("client-go", |r| r.view),
+        ));
+        Table {
+            id,
+            rows: Vec::new(),
+            verdicts,
+            scale,
+        }
+    }
+}
+
+static ERRORS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Records that a workload (or one program of it) could not run; printed at once, and the run
+/// ends with a failure listing every such error.
+pub fn error(message: String) {
+    println!("\nERROR {message}");
+    ERRORS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(message);
+}
+
+/// Every error recorded so far.
+pub fn errors() -> Vec<String> {
+    ERRORS.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }

@@ -1,0 +1,266 @@
+//! The scale workloads (w7, w7m, w8) with kube-rs: `kube-runtime`'s `watcher` + `reflector`
+//! (w7), `watcher` + `reflector` over `Api<PartialObjectMeta<ConfigMap>>` (w7m: metadata-only
+//! requests; kube 5's replacement of the deprecated `metadata_watcher`) and `Controller` (w8), each with its default
+//! configuration. The protocol is described in bench/harness/src/scale.rs.
+
+use std::sync::{Arc, Mutex};
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::Api;
+use kube::core::PartialObjectMeta;
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::{reflector, watcher};
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+const GEN: &str = "bench.incluster/gen";
+const SENT: &str = "bench.incluster/sent";
+
+fn annotation<'a>(meta: &'a ObjectMeta, key: &str) -> Option<&'a str> {
+    meta.annotations.as_ref()?.get(key).map(String::as_str)
+}
+
+fn name(meta: &ObjectMeta) -> &str {
+    meta.name.as_deref().unwrap_or_default()
+}
+
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage fills a plain-old-data struct for this process.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// The updated objects seen so far with this run's marker, and their write-to-seen latencies.
+struct Progress {
+    marker: String,
+    updates: usize,
+    seen: std::collections::HashSet<String>,
+    latencies: Vec<f64>,
+}
+
+impl Progress {
+    fn new(marker: &str, updates: usize) -> Progress {
+        Progress {
+            marker: marker.to_string(),
+            updates,
+            seen: Default::default(),
+            latencies: Vec::with_capacity(updates),
+        }
+    }
+
+    fn observe(&mut self, meta: &ObjectMeta) -> bool {
+        if annotation(meta, GEN) == Some(self.marker.as_str()) && !self.seen.contains(name(meta)) {
+            self.seen.insert(name(meta).to_string());
+            let sent: Option<u128> = annotation(meta, SENT).and_then(|s| s.parse().ok());
+            if let Some(sent) = sent {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos());
+                self.latencies.push((now as f64 - sent as f64) / 1e6);
+            }
+        }
+        self.seen.len() >= self.updates
+    }
+
+    fn current_line(&mut self) -> String {
+        self.latencies.sort_by(f64::total_cmp);
+        let pick = |q: f64| {
+            if self.latencies.is_empty() {
+                f64::NAN
+            } else {
+                self.latencies[((self.latencies.len() - 1) as f64 * q).round() as usize]
+            }
+        };
+        format!(
+            "current cpu={:.4} p50_ms={:.2} p99_ms={:.2}",
+            cpu_seconds(),
+            pick(0.5),
+            pick(0.99)
+        )
+    }
+}
+
+struct Args {
+    kind: String,
+    namespace: String,
+    objects: usize,
+    updates: usize,
+    marker: String,
+}
+
+fn parse(args: &[String]) -> Result<Args, Error> {
+    let [kind, namespace, objects, updates, marker] = args else {
+        return Err(format!(
+            "usage: scale <kind> <namespace> <objects> <updates> <marker>, got {args:?}"
+        )
+        .into());
+    };
+    Ok(Args {
+        kind: kind.clone(),
+        namespace: namespace.clone(),
+        objects: objects.parse()?,
+        updates: updates.parse()?,
+        marker: marker.clone(),
+    })
+}
+
+/// Runs one scale workload; `(count, sum)` of the final view.
+pub async fn run(client: kube::Client, args: &[String]) -> Result<(usize, u64), Error> {
+    let args = parse(args)?;
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), &args.namespace);
+    match args.kind.as_str() {
+        "watch" => watch(api, &args).await,
+        "metadata" => metadata(Api::namespaced(client, &args.namespace), &args).await,
+        "controller" => controller(api, &args).await,
+        other => Err(format!("unknown scale workload {other}").into()),
+    }
+}
+
+/// w7: `watcher` + `reflector` over full ConfigMaps.
+async fn watch(api: Api<ConfigMap>, args: &Args) -> Result<(usize, u64), Error> {
+    let (reader, writer) = reflector::store::<ConfigMap>();
+    let events = reflector(writer, watcher(api, watcher::Config::default()));
+    let mut events = std::pin::pin!(events);
+    let mut progress = Progress::new(&args.marker, args.updates);
+    let mut listed = false;
+    while let Some(event) = events.try_next().await? {
+        match event {
+            watcher::Event::InitDone if !listed => {
+                listed = true;
+                say(&format!(
+                    "ready cpu={:.4} objects={}",
+                    cpu_seconds(),
+                    reader.len()
+                ));
+                if args.updates == 0 {
+                    break;
+                }
+            }
+            watcher::Event::Apply(cm) if listed && progress.observe(&cm.metadata) => {
+                say(&progress.current_line());
+                break;
+            }
+            _ => {}
+        }
+    }
+    let objects = reader.state();
+    let sum = objects
+        .iter()
+        .map(|cm| {
+            (name(&cm.metadata).len()
+                + cm.data
+                    .as_ref()
+                    .map_or(0, |d| d.values().map(String::len).sum())) as u64
+        })
+        .sum();
+    Ok((objects.len(), sum))
+}
+
+/// w7m: `watcher` + `reflector` of `PartialObjectMeta<ConfigMap>` (metadata-only requests).
+async fn metadata(
+    api: Api<PartialObjectMeta<ConfigMap>>,
+    args: &Args,
+) -> Result<(usize, u64), Error> {
+    let (reader, writer) = reflector::store();
+    let events = reflector(writer, watcher(api, watcher::Config::default()));
+    let mut events = std::pin::pin!(events);
+    let mut progress = Progress::new(&args.marker, args.updates);
+    let mut listed = false;
+    while let Some(event) = events.try_next().await? {
+        match event {
+            watcher::Event::InitDone if !listed => {
+                listed = true;
+                say(&format!(
+                    "ready cpu={:.4} objects={}",
+                    cpu_seconds(),
+                    reader.len()
+                ));
+                if args.updates == 0 {
+                    break;
+                }
+            }
+            watcher::Event::Apply(meta) if listed && progress.observe(&meta.metadata) => {
+                say(&progress.current_line());
+                break;
+            }
+            _ => {}
+        }
+    }
+    let objects = reader.state();
+    let sum = objects
+        .iter()
+        .map(|m| {
+            (name(&m.metadata).len() + annotation(&m.metadata, GEN).map_or(0, str::len)) as u64
+        })
+        .sum();
+    Ok((objects.len(), sum))
+}
+
+/// What w8's reconciler records.
+struct Reconciles {
+    objects: usize,
+    first_pass: std::collections::HashSet<String>,
+    ready: bool,
+    progress: Progress,
+    done: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// w8: `Controller` with a no-op reconcile (`Action::await_change()`).
+async fn controller(api: Api<ConfigMap>, args: &Args) -> Result<(usize, u64), Error> {
+    let (done, finished) = tokio::sync::oneshot::channel();
+    let state = Arc::new(Mutex::new(Reconciles {
+        objects: args.objects,
+        first_pass: Default::default(),
+        ready: false,
+        progress: Progress::new(&args.marker, args.updates),
+        done: Some(done),
+    }));
+    async fn reconcile(
+        cm: Arc<ConfigMap>,
+        state: Arc<Mutex<Reconciles>>,
+    ) -> Result<Action, std::io::Error> {
+        let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+        let state = &mut *state;
+        if !state.ready {
+            state.first_pass.insert(name(&cm.metadata).to_string());
+            if state.first_pass.len() >= state.objects {
+                state.ready = true;
+                say(&format!(
+                    "ready cpu={:.4} objects={}",
+                    cpu_seconds(),
+                    state.first_pass.len()
+                ));
+                if state.progress.updates == 0 {
+                    state.done.take().map(|d| d.send(()));
+                }
+            }
+        } else if state.progress.observe(&cm.metadata) && state.done.is_some() {
+            say(&state.progress.current_line());
+            state.done.take().map(|d| d.send(()));
+        }
+        Ok(Action::await_change())
+    }
+    fn error_policy(_: Arc<ConfigMap>, _: &std::io::Error, _: Arc<Mutex<Reconciles>>) -> Action {
+        Action::await_change()
+    }
+    Controller::new(api, watcher::Config::default())
+        .run(reconcile, error_policy, state.clone())
+        .take_until(finished)
+        .for_each(|_| async {})
+        .await;
+    let state = state.lock().unwrap_or_else(|e| e.into_inner());
+    let count = state.first_pass.len();
+    let sum = state.first_pass.iter().map(|n| n.len() as u64).sum();
+    Ok((count, sum))
+}
