@@ -436,6 +436,7 @@ impl Drop for KubectlProxy {
 }
 
 /// Cluster-admin operations the tests need to set the stage.
+#[derive(Clone)]
 pub struct Admin {
     http: reqwest::Client,
     server: String,
