@@ -211,7 +211,9 @@ async fn a_control_plane_restarted_on_its_data_leaves_the_store_equal_to_a_fresh
     let store = watcher.store();
     let stats = watcher.stats();
     let consumer = tokio::spawn(watcher.for_each(|_| async {}));
-    store.wait_ready().await;
+    tokio::time::timeout(HANG_GUARD, store.wait_ready())
+        .await
+        .expect("the first list within the hang guard");
     let mutator = mutate_forever(admin.clone());
     eventually("mutations before the crash", async || {
         mutator.done.load(Ordering::SeqCst) >= 20
@@ -227,7 +229,8 @@ async fn a_control_plane_restarted_on_its_data_leaves_the_store_equal_to_a_fresh
     }
     // Then the control plane crashes (mutations now fail).
     let crashed_at = Instant::now();
-    plane.crash();
+    // Both block while the process dies or starts: off the async workers.
+    tokio::task::block_in_place(|| plane.crash());
 
     // A plain GET while it is down: a transport error naming the server, after its retries.
     let get_started = Instant::now();
@@ -244,7 +247,7 @@ async fn a_control_plane_restarted_on_its_data_leaves_the_store_equal_to_a_fresh
 
     let port_before = plane.port;
     let restart_started = Instant::now();
-    plane.restart();
+    tokio::task::block_in_place(|| plane.restart());
     let restarted_in = restart_started.elapsed();
     let same_port = plane.port == port_before;
     relay.set_target(plane.port);
