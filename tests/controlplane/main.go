@@ -12,6 +12,11 @@
 // With --node-ip it serves a real node (see node.go): it then runs inside the node's network
 // namespace, and --host-netns names the namespace where it also listens on loopback for the tests.
 //
+// A start on a directory that already holds a control plane's state (without --node-ip) restarts
+// that control plane: it keeps the PKI (the same CA, serving certificate, service-account key and
+// tokens, so clients keep trusting it and their tokens stay valid) and etcd's data, and, with
+// --port, listens on the same port again if it is free. Otherwise everything is minted afresh.
+//
 // cluster.json is written once etcd is ready and the apiserver's port is bound; callers then
 // poll /readyz. The process exits when its standard input closes (so a parent that dies, even
 // by a panic or a kill, takes the control plane with it) or on SIGINT/SIGTERM.
@@ -61,6 +66,7 @@ func main() {
 	removeOnExit := flag.Bool("remove-on-exit", false, "delete --dir when the process exits")
 	nodeIP := flag.String("node-ip", "", "serve a real node at this address (run inside the node's network namespace)")
 	hostNetns := flag.String("host-netns", "", "with --node-ip: a network namespace (e.g. /proc/PID/ns/net) where the apiserver and etcd are also reachable on 127.0.0.1")
+	preferredPort := flag.Int("port", 0, "the apiserver's port, if it is free (e.g. the port of the control plane this start restarts); otherwise a free one")
 	var extraArgs repeated
 	flag.Var(&extraArgs, "apiserver-arg", "an extra kube-apiserver flag, appended after the built-in ones, e.g. --apiserver-arg=--watch-cache=false (repeatable; a scalar flag given again overrides the built-in value)")
 	flag.Parse()
@@ -97,9 +103,15 @@ func main() {
 		stop(0)
 	}()
 
-	pki, err := writePKI(abs, node)
+	// Node mode appends the node's tokens to the token file at every start: it always starts afresh.
+	pki, kept, err := keptPKI(abs)
 	if err != nil {
-		fail("writing certificates: %v", err)
+		fail("reading the kept certificates in %s: %v", abs, err)
+	}
+	if !kept || node != nil {
+		if pki, err = writePKI(abs, node); err != nil {
+			fail("writing certificates: %v", err)
+		}
 	}
 	etcdURL, err := startEtcd(filepath.Join(abs, "etcd"))
 	if err != nil {
@@ -112,7 +124,7 @@ func main() {
 	if node != nil {
 		listenHost = "0.0.0.0"
 	}
-	listener, err := net.Listen("tcp", listenHost+":0")
+	listener, err := listen(listenHost, *preferredPort)
 	if err != nil {
 		fail("binding the apiserver's port: %v", err)
 	}
@@ -229,10 +241,28 @@ func runAPIServer(listener net.Listener, args []string) error {
 	return app.Run(context.Background(), completed)
 }
 
+// listen binds the apiserver's port: preferred if it is not 0 and can be bound within a few
+// seconds (a restart on the port of a process that just died), else a free one.
+func listen(host string, preferred int) (net.Listener, error) {
+	if preferred != 0 {
+		for attempt := 0; attempt < 20; attempt++ {
+			if l, err := net.Listen("tcp", fmt.Sprintf("%s:%d", host, preferred)); err == nil {
+				return l, nil
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+		fmt.Fprintf(os.Stderr, "controlplane: port %d is taken; listening on a free one\n", preferred)
+	}
+	return net.Listen("tcp", host+":0")
+}
+
 // startEtcd starts etcd on free loopback ports; returns its client URL. etcd binds its own
 // listeners and advertises their URLs, so it cannot be handed listeners: if another process takes
-// a port between choosing and binding it, etcd is started again on new ports.
+// a port between choosing and binding it, etcd is started again on new ports. Data kept from an
+// earlier start (a restart) is reused, never removed.
 func startEtcd(dataDir string) (string, error) {
+	_, statErr := os.Stat(dataDir)
+	kept := statErr == nil
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		var url string
@@ -242,7 +272,9 @@ func startEtcd(dataDir string) (string, error) {
 		if !errors.Is(err, syscall.EADDRINUSE) && !strings.Contains(err.Error(), "address already in use") {
 			return "", err
 		}
-		os.RemoveAll(dataDir)
+		if !kept {
+			os.RemoveAll(dataDir)
+		}
 	}
 	return "", err
 }

@@ -9,11 +9,13 @@ import (
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -37,7 +39,7 @@ type pkiFiles struct {
 // certificate the apiserver shows the kubelet (system:masters, so the kubelet's webhook
 // authorization lets `kubectl logs` through).
 func writePKI(dir string, node net.IP) (pkiFiles, error) {
-	var p pkiFiles
+	p := pkiPaths(dir)
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return p, err
@@ -91,13 +93,6 @@ func writePKI(dir string, node net.IP) (pkiFiles, error) {
 	}
 	p.adminToken = hex.EncodeToString(tokenBytes)
 
-	p.caFile = filepath.Join(dir, "ca.crt")
-	p.servingCertFile = filepath.Join(dir, "apiserver.crt")
-	p.servingKeyFile = filepath.Join(dir, "apiserver.key")
-	p.saKeyFile = filepath.Join(dir, "service-account.key")
-	p.tokenAuthFile = filepath.Join(dir, "tokens.csv")
-	p.adminTokenFile = filepath.Join(dir, "admin.token")
-
 	servingKeyDER, err := x509.MarshalECPrivateKey(servingKey)
 	if err != nil {
 		return p, err
@@ -144,6 +139,40 @@ func writePKI(dir string, node net.IP) (pkiFiles, error) {
 		}
 	}
 	return p, nil
+}
+
+// keptPKI is the PKI an earlier start wrote into dir (see writePKI), if every file of it is there
+// (kept is false, and the error nil, when one is missing).
+func keptPKI(dir string) (p pkiFiles, kept bool, err error) {
+	p = pkiPaths(dir)
+	for _, path := range []string{p.caFile, p.servingCertFile, p.servingKeyFile, p.saKeyFile, p.tokenAuthFile, p.adminTokenFile} {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return p, false, nil
+		} else if err != nil {
+			return p, false, err
+		}
+	}
+	token, err := os.ReadFile(p.adminTokenFile)
+	if err != nil {
+		return p, false, err
+	}
+	p.adminToken = strings.TrimSpace(string(token))
+	if p.adminToken == "" {
+		return p, false, fmt.Errorf("%s is empty; remove the directory to start afresh", p.adminTokenFile)
+	}
+	return p, true, nil
+}
+
+// pkiPaths are the files of the PKI in dir (the node's client certificate aside).
+func pkiPaths(dir string) pkiFiles {
+	return pkiFiles{
+		caFile:          filepath.Join(dir, "ca.crt"),
+		servingCertFile: filepath.Join(dir, "apiserver.crt"),
+		servingKeyFile:  filepath.Join(dir, "apiserver.key"),
+		saKeyFile:       filepath.Join(dir, "service-account.key"),
+		tokenAuthFile:   filepath.Join(dir, "tokens.csv"),
+		adminTokenFile:  filepath.Join(dir, "admin.token"),
+	}
 }
 
 // servingIPs are the serving certificate's IP SANs: loopback (the tests), the `kubernetes`

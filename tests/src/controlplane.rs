@@ -4,7 +4,12 @@
 //! from `tests/controlplane` by `scripts/build-controlplane`), waits for `/readyz`, and keeps
 //! the child's standard input open: when the test process ends, however it ends, the pipe closes
 //! and the control plane exits and removes its state directory.
+//!
+//! A [`ControlPlane::dedicated`] one can also [crash](ControlPlane::crash) (SIGKILL) and
+//! [restart](ControlPlane::restart) on its kept state: the same directory, so the same CA,
+//! tokens and etcd data, and the same port when it is still free.
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -34,6 +39,16 @@ pub struct ControlPlane {
     pub info: Value,
     admin_token: String,
     _process: Mutex<(Child, ChildStdin)>,
+    /// How to start it again on its kept state (dedicated control planes only).
+    relaunch: Option<Relaunch>,
+}
+
+/// What [`ControlPlane::restart`] runs again.
+struct Relaunch {
+    program: PathBuf,
+    args: Vec<OsString>,
+    dir: PathBuf,
+    log_name: String,
 }
 
 /// The repository root.
@@ -108,24 +123,91 @@ impl ControlPlane {
     pub fn dedicated(name: &str, apiserver_args: &[&str]) -> ControlPlane {
         let suffix = format!("{}-{name}", std::process::id());
         let dir = std::env::temp_dir().join(format!("incluster-controlplane-{suffix}"));
-        let mut command = Command::new(built_binary("controlplane"));
-        command.arg("--dir").arg(&dir).arg("--remove-on-exit").args(
+        let program = built_binary("controlplane");
+        let mut args: Vec<OsString> = vec![
+            "--dir".into(),
+            dir.clone().into(),
+            "--remove-on-exit".into(),
+        ];
+        args.extend(
             apiserver_args
                 .iter()
-                .map(|a| format!("--apiserver-arg={a}")),
+                .map(|a| format!("--apiserver-arg={a}").into()),
         );
-        ControlPlane::launch(command, &dir, &suffix)
+        let mut command = Command::new(&program);
+        command.args(&args);
+        let mut plane = ControlPlane::launch(command, &dir, &suffix);
+        plane.relaunch = Some(Relaunch {
+            program,
+            args,
+            dir,
+            log_name: suffix,
+        });
+        plane
     }
 
-    /// Starts `command` (the control plane, writing into `dir`), waits until it is ready.
-    /// Its output goes to `<target>/controlplane-logs/<log_name>.log`.
-    pub(crate) fn launch(mut command: Command, dir: &Path, log_name: &str) -> ControlPlane {
+    /// Kills the control plane's process with SIGKILL, as a crash: nothing is cleaned up, its
+    /// state directory (PKI, etcd data) stays for [`ControlPlane::restart`]. Returns once the
+    /// process is gone. Only for a [`ControlPlane::dedicated`] one.
+    pub fn crash(&mut self) {
+        assert!(
+            self.relaunch.is_some(),
+            "only a dedicated control plane can crash"
+        );
+        let mut process = self._process.lock().unwrap();
+        // Child::kill is SIGKILL on Unix.
+        process.0.kill().expect("SIGKILL the control plane");
+        process.0.wait().expect("reap the control plane");
+    }
+
+    /// Starts the control plane again on its kept state directory after [`ControlPlane::crash`]:
+    /// the same CA and tokens (clients and their tokens keep working), the same etcd data, and
+    /// the same port if it is still free ([`ControlPlane::port`] and `server` say which; a relay
+    /// in front can follow with `Relay::set_target`). Waits until it is ready, like a first start.
+    pub fn restart(&mut self) {
+        let relaunch = self
+            .relaunch
+            .take()
+            .expect("only a dedicated control plane can restart");
+        {
+            let mut process = self._process.lock().unwrap();
+            assert!(
+                matches!(process.0.try_wait(), Ok(Some(_))),
+                "restart after crash: the control plane is still running"
+            );
+        }
+        // The new process writes cluster.json when it is up; the old one must not be read.
+        let _ = std::fs::remove_file(relaunch.dir.join("cluster.json"));
+        let mut command = Command::new(&relaunch.program);
+        command
+            .args(&relaunch.args)
+            .arg(format!("--port={}", self.port));
+        let mut plane = ControlPlane::spawn(command, &relaunch.dir, &relaunch.log_name, true);
+        plane.relaunch = Some(relaunch);
+        *self = plane;
+    }
+
+    /// Starts `command` (the control plane, writing into `dir`, emptied first), waits until it is
+    /// ready. Its output goes to `<target>/controlplane-logs/<log_name>.log`.
+    pub(crate) fn launch(command: Command, dir: &Path, log_name: &str) -> ControlPlane {
         let _ = std::fs::remove_dir_all(dir);
+        ControlPlane::spawn(command, dir, log_name, false)
+    }
+
+    /// Starts `command` on `dir` as it is, waits until it is ready; its output is appended to
+    /// the log if `append`, else replaces it.
+    fn spawn(mut command: Command, dir: &Path, log_name: &str, append: bool) -> ControlPlane {
         // The control plane's own log, kept for a look after a failure (target/ is ignored by git).
         let log_dir = target_dir().join("controlplane-logs");
         std::fs::create_dir_all(&log_dir).expect("create the controlplane-logs directory");
         let log_path = log_dir.join(format!("{log_name}.log"));
-        let log = std::fs::File::create(&log_path).expect("control plane log file");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(&log_path)
+            .expect("control plane log file");
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(log.try_clone().expect("log"))
@@ -171,6 +253,7 @@ impl ControlPlane {
             info,
             admin_token,
             _process: Mutex::new((child, stdin)),
+            relaunch: None,
         };
         plane.wait_ready();
         plane
@@ -279,6 +362,19 @@ impl ControlPlane {
     }
 }
 
+impl Drop for ControlPlane {
+    fn drop(&mut self) {
+        // A running one removes its directory when its stdin closes; a crashed one cannot.
+        let crashed = matches!(
+            self._process.get_mut().map(|p| p.0.try_wait()),
+            Ok(Ok(Some(_)))
+        );
+        if let (true, Some(relaunch)) = (crashed, &self.relaunch) {
+            let _ = std::fs::remove_dir_all(&relaunch.dir);
+        }
+    }
+}
+
 impl ControlPlane {
     /// Compacts etcd's history up to its current revision (what kube-apiserver does every 5
     /// minutes), through etcd's v3 JSON gateway. Afterwards a watch or a `continue` token from
@@ -340,6 +436,7 @@ impl Drop for KubectlProxy {
 }
 
 /// Cluster-admin operations the tests need to set the stage.
+#[derive(Clone)]
 pub struct Admin {
     http: reqwest::Client,
     server: String,

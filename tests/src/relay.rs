@@ -12,6 +12,9 @@
 //!
 //! [`Relay::black_hole_existing`] silences only the connections open now while new ones are
 //! forwarded again: what a client sees when one connection dies and the server is fine.
+//!
+//! [`Relay::set_target`] points new connections at another port: the relay's own port is what
+//! clients know, so a server that restarts on another port stays at the same address for them.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -43,7 +46,7 @@ pub struct Relay {
 }
 
 struct Shared {
-    target: SocketAddr,
+    target: Mutex<SocketAddr>,
     mode: Mutex<Mode>,
     connections: Mutex<Vec<Connection>>,
     accepted: AtomicUsize,
@@ -62,7 +65,7 @@ impl Relay {
             .expect("bind the relay");
         let port = listener.local_addr().expect("relay address").port();
         let shared = Arc::new(Shared {
-            target: SocketAddr::from(([127, 0, 0, 1], target)),
+            target: Mutex::new(SocketAddr::from(([127, 0, 0, 1], target))),
             mode: Mutex::new(Mode::Forward),
             connections: Mutex::default(),
             accepted: AtomicUsize::new(0),
@@ -102,6 +105,11 @@ impl Relay {
                 Some(tokio::spawn(accept(listener, self.shared.clone())));
         }
         tracing::info!(relay = self.port, ?before, ?mode, "relay mode");
+    }
+
+    /// Relays new connections to `127.0.0.1:<target>` (open ones stay with the old target).
+    pub fn set_target(&self, target: u16) {
+        *self.shared.target.lock().unwrap() = SocketAddr::from(([127, 0, 0, 1], target));
     }
 
     /// Silences every connection open now (nothing forwarded either way, nothing closed) and
@@ -163,7 +171,10 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>) {
                 continue;
             }
             Mode::BlackHole => tokio::spawn(swallow(inbound)),
-            Mode::Forward => tokio::spawn(relay(inbound, shared.target, silenced.clone())),
+            Mode::Forward => {
+                let target = *shared.target.lock().unwrap();
+                tokio::spawn(relay(inbound, target, silenced.clone()))
+            }
         };
         let mut connections = shared.connections.lock().unwrap();
         connections.retain(|c| !c.task.is_finished());
