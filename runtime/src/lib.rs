@@ -2,11 +2,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "controller")]
+pub mod controller;
 mod discovery;
 mod error;
 mod http;
 #[cfg(feature = "leader-election")]
 pub mod leader;
+pub mod metrics;
 mod request;
 mod stream;
 pub mod time;

@@ -53,6 +53,7 @@ struct Inner {
     retry: Retry,
     max_response_bytes: u64,
     max_error_bytes: u64,
+    field_manager: Option<String>,
 }
 
 struct Http {
@@ -183,6 +184,7 @@ impl Client {
                 retry: config.retry,
                 max_response_bytes: config.max_response_bytes,
                 max_error_bytes: config.max_error_bytes,
+                field_manager: config.field_manager,
             }),
         })
     }
@@ -360,6 +362,7 @@ impl Client {
     /// Sends the request, retrying as the policy allows, and returns the 2xx response with its
     /// body unread; anything else is an error (its body read up to the error limit).
     pub(crate) async fn send_streaming(&self, request: &Request) -> Result<reqwest::Response> {
+        let request = &*crate::request::patch::with_field_manager(request, self.inner.field_manager.as_deref())?;
         let started = Instant::now();
         let mut attempt = 1;
         loop {
@@ -377,6 +380,7 @@ impl Client {
                 return Err(failure.error);
             };
             tracing::debug!(request = %request, attempt, reason, wait_ms = wait.as_millis() as u64, "retrying");
+            crate::metrics::retrying(request);
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
@@ -444,7 +448,9 @@ impl Client {
         if let Some(timeout) = request.timeout.or(self.inner.timeout) {
             builder = builder.timeout(timeout);
         }
-        builder.send().await.map_err(|err| {
+        let (sent, result) = (Instant::now(), builder.send().await);
+        crate::metrics::sent(request, &result, sent);
+        result.map_err(|err| {
             let no_response = (err.is_connect() || err.is_request()) && !err.is_timeout();
             let error = self.transport_error(err);
             let outcome = match &error {

@@ -263,6 +263,7 @@ impl Drop for Leadership {
     fn drop(&mut self) {
         self.renewer.abort();
         self.shared.lose();
+        crate::metrics::leader_state(&self.lease.settings.namespace, &self.lease.settings.name, false);
     }
 }
 
@@ -272,6 +273,7 @@ impl Leadership {
             deadline: Mutex::new(deadline),
             lost: tokio::sync::watch::Sender::new(false),
         });
+        crate::metrics::leader_state(&lease.settings.namespace, &lease.settings.name, true);
         let renewer = tokio::spawn(renew(lease.clone(), shared.clone()));
         Leadership {
             shared,
@@ -360,6 +362,7 @@ async fn renew(lease: Arc<LeaseClient>, shared: Arc<Shared>) {
             Ok(Ok(Outcome::HeldByOther(holder))) => {
                 tracing::warn!(lease = %settings.name, holder = %holder, "leader election: another candidate holds the lease; leadership lost");
                 shared.lose();
+                crate::metrics::leader_state(&settings.namespace, &settings.name, false);
                 return;
             }
             Ok(Err(err)) => {
@@ -370,6 +373,7 @@ async fn renew(lease: Arc<LeaseClient>, shared: Arc<Shared>) {
     }
     tracing::warn!(lease = %settings.name, identity = %settings.identity, "leader election: could not renew the lease before the renew deadline; leadership lost");
     shared.lose();
+    crate::metrics::leader_state(&settings.namespace, &settings.name, false);
 }
 
 impl std::fmt::Debug for LeaseClient {
