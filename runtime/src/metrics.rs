@@ -76,7 +76,8 @@ mod record {
         metrics::counter!(super::WATCHER_ERRORS, "path" => path).increment(1);
     }
     pub(crate) fn leader(lease: &str, leading: bool) {
-        metrics::gauge!(super::LEADER, "lease" => lease.to_string()).set(f64::from(u8::from(leading)));
+        metrics::gauge!(super::LEADER, "lease" => lease.to_string())
+            .set(f64::from(u8::from(leading)));
     }
     pub(crate) fn queue_depth(name: &str, depth: usize) {
         metrics::gauge!(super::QUEUE_DEPTH, "name" => name.to_string()).set(depth as f64);
@@ -85,7 +86,8 @@ mod record {
         metrics::counter!(super::QUEUE_ADDS, "name" => name.to_string()).increment(1);
     }
     pub(crate) fn queue_latency(name: &str, waited: Duration) {
-        metrics::histogram!(super::QUEUE_LATENCY, "name" => name.to_string()).record(waited.as_secs_f64());
+        metrics::histogram!(super::QUEUE_LATENCY, "name" => name.to_string())
+            .record(waited.as_secs_f64());
     }
     pub(crate) fn queue_retry(name: &str) {
         metrics::counter!(super::QUEUE_RETRIES, "name" => name.to_string()).increment(1);
@@ -93,13 +95,15 @@ mod record {
     pub(crate) fn reconcile(controller: &str, result: &'static str, took: Duration) {
         metrics::counter!(super::RECONCILES, "controller" => controller.to_string(), "result" => result).increment(1);
         if result == "error" || result == "timeout" {
-            metrics::counter!(super::RECONCILE_ERRORS, "controller" => controller.to_string()).increment(1);
+            metrics::counter!(super::RECONCILE_ERRORS, "controller" => controller.to_string())
+                .increment(1);
         }
         metrics::histogram!(super::RECONCILE_DURATION, "controller" => controller.to_string())
             .record(took.as_secs_f64());
     }
     pub(crate) fn active_workers(controller: &str, n: usize) {
-        metrics::gauge!(super::ACTIVE_WORKERS, "controller" => controller.to_string()).set(n as f64);
+        metrics::gauge!(super::ACTIVE_WORKERS, "controller" => controller.to_string())
+            .set(n as f64);
     }
 }
 
@@ -141,7 +145,12 @@ pub(crate) fn sent(
     sent: std::time::Instant,
 ) {
     let code = result.as_ref().map_or(0, |r| r.status().as_u16());
-    record::request(request.method.as_str(), request.template, code, sent.elapsed());
+    record::request(
+        request.method.as_str(),
+        request.template,
+        code,
+        sent.elapsed(),
+    );
 }
 
 /// Hook of `Client::send_streaming`: a failed attempt is about to be retried.

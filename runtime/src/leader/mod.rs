@@ -263,7 +263,11 @@ impl Drop for Leadership {
     fn drop(&mut self) {
         self.renewer.abort();
         self.shared.lose();
-        crate::metrics::leader_state(&self.lease.settings.namespace, &self.lease.settings.name, false);
+        crate::metrics::leader_state(
+            &self.lease.settings.namespace,
+            &self.lease.settings.name,
+            false,
+        );
     }
 }
 

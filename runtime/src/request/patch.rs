@@ -95,12 +95,15 @@ mod tests {
     use crate::request::{Method, Request};
 
     fn apply() -> Request {
-        Request::builder(Method::PATCH, "/api/v1/namespaces/{namespace}/configmaps/{name}")
-            .path_param("namespace", "a")
-            .path_param("name", "b")
-            .patch_body(&Patch::Apply(serde_json::json!({})))
-            .build()
-            .unwrap()
+        Request::builder(
+            Method::PATCH,
+            "/api/v1/namespaces/{namespace}/configmaps/{name}",
+        )
+        .path_param("namespace", "a")
+        .path_param("name", "b")
+        .patch_body(&Patch::Apply(serde_json::json!({})))
+        .build()
+        .unwrap()
     }
 
     #[test]
@@ -132,6 +135,9 @@ mod tests {
             .patch_body(&Patch::Merge(serde_json::json!({})))
             .build()
             .unwrap();
-        assert_eq!(with_field_manager(&merge, None).unwrap().path_and_query(), "/x");
+        assert_eq!(
+            with_field_manager(&merge, None).unwrap().path_and_query(),
+            "/x"
+        );
     }
 }
