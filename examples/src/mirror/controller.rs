@@ -56,6 +56,11 @@ pub async fn run(client: Client, settings: Settings, ready: Arc<AtomicBool>) {
         let queue = queue.clone();
         move |event| match event {
             Event::InitApply(m) | Event::Apply(m) | Event::Delete(m) => queue.add(Key::of(&m)),
+            // Deleted while the watch was away: reconcile it (its copies go).
+            Event::Vanished(gone) => queue.add(Key {
+                namespace: gone.namespace.unwrap_or_default(),
+                name: gone.name,
+            }),
             Event::Init | Event::InitDone => {}
         }
     }));

@@ -28,6 +28,7 @@
 //!         Ok(Some(Event::Delete(cm))) => println!("deleted: {}", cm.metadata.name),
 //!         Ok(Some(Event::Init)) => println!("(re)listing"),
 //!         Ok(Some(Event::InitApply(cm))) => println!("exists: {}", cm.metadata.name),
+//!         Ok(Some(Event::Vanished(gone))) => println!("deleted while away: {gone}"),
 //!         Ok(Some(Event::InitDone)) => println!("listed"),
 //!         Ok(None) => unreachable!("a watcher never ends"),
 //!         // Logged and retried after a backoff by the next poll.
@@ -40,6 +41,7 @@
 mod backoff;
 mod machine;
 mod store;
+mod vanished;
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -61,7 +63,9 @@ use store::{ObjectKey, Writer};
 /// A (re)list is framed by `Init` … `InitDone`: the objects in between are the whole current
 /// state, so a consumer that keeps a view builds a new one from them and swaps it in at
 /// `InitDone` (objects of the old view that did not reappear were deleted meanwhile). After
-/// that, `Apply` and `Delete` report every change in order.
+/// that, `Apply` and `Delete` report every change in order. A re-list also says, by one
+/// `Vanished` per object just before its `InitDone`, which objects the consumer was told about
+/// are gone (deleted while the watch was away, so their last state is unknown).
 ///
 /// ```
 /// use incluster::watcher::Event;
@@ -81,19 +85,54 @@ pub enum Event<T> {
     Apply(T),
     /// An object was deleted (its last state).
     Delete(T),
+    /// An object the consumer was told about (by `InitApply` or `Apply` since the previous
+    /// `InitDone`) that a re-list no longer contains: it was deleted while the watch was away
+    /// and its last state is unknown (client-go's `DeletedFinalStateUnknown`). Emitted after the
+    /// re-list's `InitApply` events and before its `InitDone`, once per vanished object.
+    Vanished(ObjectRef),
+}
+
+/// Namespace and name of an object, for [`Event::Vanished`]. Displays as `namespace/name`, or
+/// `name` for a cluster-scoped object.
+///
+/// ```
+/// use incluster::watcher::ObjectRef;
+/// let r = ObjectRef { namespace: Some("default".into()), name: "settings".into() };
+/// assert_eq!(r.to_string(), "default/settings");
+/// let node = ObjectRef { namespace: None, name: "n1".into() };
+/// assert_eq!(node.to_string(), "n1");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectRef {
+    /// The namespace; `None` for a cluster-scoped object.
+    pub namespace: Option<String>,
+    /// The name.
+    pub name: String,
+}
+
+impl std::fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(namespace) => write!(f, "{namespace}/{}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
 }
 
 impl<T> Event<T> {
-    /// The object of `InitApply`, `Apply` and `Delete`.
+    /// The object of `InitApply`, `Apply` and `Delete` (`None` for `Vanished`: its last state
+    /// is unknown).
     ///
     /// ```
-    /// # use incluster::watcher::Event;
+    /// # use incluster::watcher::{Event, ObjectRef};
     /// assert_eq!(Event::Delete("x").object(), Some(&"x"));
+    /// let gone: Event<&str> = Event::Vanished(ObjectRef { namespace: None, name: "x".into() });
+    /// assert_eq!(gone.object(), None);
     /// ```
     pub fn object(&self) -> Option<&T> {
         match self {
             Event::InitApply(object) | Event::Apply(object) | Event::Delete(object) => Some(object),
-            Event::Init | Event::InitDone => None,
+            Event::Init | Event::InitDone | Event::Vanished(_) => None,
         }
     }
 }
@@ -156,6 +195,7 @@ pub struct Watcher<T> {
     settings: Settings,
     feeds: Arc<Mutex<Vec<Feed<T>>>>,
     running: Option<machine::Running<T>>,
+    vanished: vanished::Vanished,
 }
 
 impl<T> std::fmt::Debug for Watcher<T> {
@@ -190,6 +230,7 @@ impl<T: DeserializeOwned + Send + 'static> Watcher<T> {
             },
             feeds: Arc::default(),
             running: None,
+            vanished: vanished::Vanished::default(),
         }
     }
 }
@@ -261,6 +302,10 @@ impl<T: DeserializeOwned + Send + 'static> Stream for Watcher<T> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        if let Some((event, key)) = this.vanished.next_pending() {
+            this.feed(&event, &key);
+            return Poll::Ready(Some(Ok(event)));
+        }
         let running = this.running.get_or_insert_with(|| {
             machine::Running::start(
                 this.client.clone(),
@@ -270,17 +315,25 @@ impl<T: DeserializeOwned + Send + 'static> Stream for Watcher<T> {
         });
         match std::task::ready!(running.poll_next(cx)) {
             Ok((event, key)) => {
-                for feed in this
-                    .feeds
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .iter_mut()
-                {
-                    feed(&event, &key);
-                }
+                let (event, key) = this.vanished.observe(event, key);
+                this.feed(&event, &key);
                 Poll::Ready(Some(Ok(event)))
             }
             Err(err) => Poll::Ready(Some(Err(err))),
+        }
+    }
+}
+
+impl<T> Watcher<T> {
+    /// Gives `event` to every store.
+    fn feed(&self, event: &Event<T>, key: &ObjectKey) {
+        for feed in self
+            .feeds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter_mut()
+        {
+            feed(event, key);
         }
     }
 }

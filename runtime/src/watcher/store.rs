@@ -180,6 +180,8 @@ impl<T: Clone> Writer<T> {
             Event::Delete(_) => {
                 self.objects().remove(key);
             }
+            // The re-list's `InitDone` that follows swaps the whole view in.
+            Event::Vanished(_) => {}
         }
     }
 
