@@ -85,21 +85,9 @@ pub trait Object {
     fn metadata(&self) -> &ObjectMeta;
 }
 
-/// Namespace and name: what the work queue holds and a reconcile is about.
-///
-/// ```
-/// use incluster::controller::ObjectRef;
-/// let key = ObjectRef::new(Some("ns"), "a");
-/// assert_eq!(key.to_string(), "ns/a");
-/// assert_eq!(ObjectRef::new(None, "node-1").to_string(), "node-1");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ObjectRef {
-    /// Namespace (`None` for cluster-scoped objects).
-    pub namespace: Option<String>,
-    /// Name.
-    pub name: String,
-}
+/// Namespace and name: what the work queue holds and a reconcile is about (the watcher's
+/// [`ObjectRef`](crate::watcher::ObjectRef), the key of [`Event::Vanished`](crate::watcher::Event::Vanished)).
+pub use crate::watcher::ObjectRef;
 
 impl ObjectRef {
     /// `namespace`/`name`; an empty namespace is `None`.
@@ -137,14 +125,5 @@ impl ObjectRef {
     /// ```
     pub fn namespace_or_empty(&self) -> &str {
         self.namespace.as_deref().unwrap_or("")
-    }
-}
-
-impl std::fmt::Display for ObjectRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.namespace {
-            Some(ns) => write!(f, "{ns}/{}", self.name),
-            None => f.write_str(&self.name),
-        }
     }
 }

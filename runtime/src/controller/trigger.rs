@@ -57,6 +57,7 @@ impl<T: Object> Trigger<T> {
                 );
                 dedup(keys)
             }
+            Event::Vanished(child) => self.vanished(child),
             Event::InitDone => {
                 let Some(relisted) = self.relisted.take() else {
                     return Vec::new();
@@ -77,7 +78,6 @@ impl<T: Object> Trigger<T> {
     }
 
     /// An object gone across a re-list, as the watcher reports it: the keys it concerned.
-    #[allow(dead_code)] // called once the watcher reports `Event::Vanished`
     pub(crate) fn vanished(&mut self, child: &ObjectRef) -> Vec<ObjectRef> {
         if let Some(relisted) = &mut self.relisted {
             relisted.remove(child);
