@@ -35,6 +35,7 @@ mod conditions;
 mod events;
 mod finalizer;
 mod health;
+mod index;
 mod meta;
 mod metadata;
 mod owner;
@@ -49,6 +50,7 @@ pub use events::{
 };
 pub use finalizer::{finalizer, FinalizerError, Step};
 pub use health::Health;
+pub use index::Index;
 pub use meta::{Object, ObjectMeta, ObjectRef};
 pub use metadata::{metadata_only, metadata_watcher, PartialObjectMetadata, ACCEPT};
 pub use owner::OwnerReference;

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use tokio::task::JoinSet;
 
 use super::health::Health;
+use super::index::Index;
 use super::meta::{Object, ObjectRef};
 use super::queue::Queue;
 use super::trigger::{self, Mapper, Trigger};
@@ -121,6 +122,7 @@ pub struct Controller<K> {
     queue: Queue<ObjectRef>,
     health: Health,
     starters: Vec<Starter>,
+    indexes: Arc<std::sync::Mutex<Vec<Index<K>>>>,
     settings: Settings,
     #[cfg(feature = "leader-election")]
     election: Option<crate::leader::LeaderElection>,
@@ -159,6 +161,7 @@ where
             queue: Queue::with_backoff(name, Duration::from_millis(5), Duration::from_secs(300)),
             health: Health::default(),
             starters: Vec::new(),
+            indexes: Arc::default(),
             settings: Settings {
                 concurrency: 4,
                 timeout: Duration::from_secs(60),
@@ -169,7 +172,47 @@ where
             #[cfg(feature = "leader-election")]
             election: None,
         };
-        controller.trigger("primary", primary, trigger::itself())
+        let indexes = controller.indexes.clone();
+        let name = controller.name.clone();
+        let mut controller = controller;
+        controller.health.add_watcher();
+        controller.starters.push(Box::new(move |queue, health| {
+            let observe = move |event: &Event<K>| {
+                for index in indexes.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                    index.apply(event);
+                }
+            };
+            Box::pin(drive(
+                name,
+                "primary",
+                primary,
+                Trigger::new(trigger::itself()),
+                queue,
+                health,
+                observe,
+            ))
+        }));
+        controller
+    }
+
+    /// Keeps `index` up to date from the primary watcher (before it queues the keys), so the
+    /// mappers of other watchers can look objects up by it.
+    ///
+    /// ```no_run
+    /// # use incluster::controller::{Index, ObjectMeta, Object};
+    /// # #[derive(Clone, serde::Deserialize)] struct W { metadata: ObjectMeta }
+    /// # impl Object for W { fn metadata(&self) -> &ObjectMeta { &self.metadata } }
+    /// # fn f(c: incluster::controller::Controller<W>) {
+    /// let by_label = Index::new(|w: &W| w.metadata.labels.get("app").cloned().into_iter().collect());
+    /// let c = c.index(by_label.clone());
+    /// # }
+    /// ```
+    pub fn index(self, index: Index<K>) -> Controller<K> {
+        self.indexes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(index);
+        self
     }
 
     /// Also reconcile the owner of each object `owned` watches: the `ownerReferences` with
@@ -230,7 +273,15 @@ where
         let name = self.name.clone();
         self.health.add_watcher();
         self.starters.push(Box::new(move |queue, health| {
-            Box::pin(drive(name, what, watcher, Trigger::new(map), queue, health))
+            Box::pin(drive(
+                name,
+                what,
+                watcher,
+                Trigger::new(map),
+                queue,
+                health,
+                |_: &Event<C>| {},
+            ))
         }));
         self
     }
@@ -386,6 +437,7 @@ where
             queue,
             health,
             starters,
+            indexes: _,
             settings,
             #[cfg(feature = "leader-election")]
             election,
@@ -549,6 +601,7 @@ async fn drive<C>(
     mut trigger: Trigger<C>,
     queue: Queue<ObjectRef>,
     health: Health,
+    observe: impl Fn(&Event<C>) + Send,
 ) where
     C: Object + DeserializeOwned + Send + 'static,
 {
@@ -564,6 +617,7 @@ async fn drive<C>(
     while let Some(event) = watcher.next().await {
         match event {
             Ok(event) => {
+                observe(&event);
                 if !synced && matches!(event, Event::InitDone) {
                     synced = true;
                     health.watcher_synced();
