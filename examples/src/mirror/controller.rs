@@ -70,7 +70,9 @@ pub async fn build(client: Client, settings: &Settings) -> incluster::Result<(Co
             .as_deref()
             .is_none_or(|ns| key.namespace.as_deref() == Some(ns))
     };
+    let primary_store = primary.store();
     let ctx = Arc::new(Context {
+        mirrors_store: primary_store,
         client: client.clone(),
         mirrors,
         configmaps,

@@ -6,8 +6,9 @@
 //!   name is someone else's: it is never written nor deleted.
 //! - Several mirrors may name the same target (namespace + source name). The one with the
 //!   lowest `namespace/name` wins, whatever the order of events; the others report
-//!   `TargetConflict`. The winner may take over a copy another mirror made; never a ConfigMap
-//!   without the copy label.
+//!   `TargetConflict`. The winner may take over a copy another mirror made — one whose owner
+//!   annotation names a mirror that claims the target now *and* carries that mirror's UID —
+//!   never anything else.
 
 use incluster::controller::{ObjectMeta, ObjectRef};
 
@@ -21,7 +22,7 @@ pub enum Target {
     Absent,
     /// `mirror`'s copy: keep it up to date.
     Ours,
-    /// Another mirror's copy that `mirror` may take over (it wins the target).
+    /// A copy of another mirror claiming the target (checked by its UID), which `mirror` wins.
     TakeOver,
     /// Someone else's ConfigMap, or another mirror's copy of a target `mirror` does not win:
     /// leave it alone and report why.
@@ -78,11 +79,13 @@ pub fn winner(claimants: &[ObjectRef]) -> Option<&ObjectRef> {
 }
 
 /// What `existing` (the ConfigMap under the target's name, if any) is to `mirror`, given every
-/// mirror claiming that target.
+/// mirror claiming that target; `owner_uid` gives the UID of a claimant (from the mirrors'
+/// store).
 pub fn classify(
     existing: Option<&ObjectMeta>,
     mirror: &ConfigMirror,
     claimants: &[ObjectRef],
+    owner_uid: impl Fn(&ObjectRef) -> Option<String>,
 ) -> Target {
     let me = key(mirror);
     if let Some(winner) = winner(claimants).filter(|w| **w != me) {
@@ -93,12 +96,26 @@ pub fn classify(
     match existing {
         None => Target::Absent,
         Some(meta) if is_ours(meta, mirror) => Target::Ours,
-        Some(meta) if is_copy(meta) => Target::TakeOver,
+        Some(meta) if is_copy_of_a_claimant(meta, claimants, owner_uid) => Target::TakeOver,
         Some(_) => Target::Conflict(
             "a ConfigMap of that name exists and is not a copy of this ConfigMirror; it is left untouched"
                 .to_string(),
         ),
     }
+}
+
+/// Whether `meta` is a copy of one of `claimants`: copy label, owner annotation naming it, and
+/// its UID.
+fn is_copy_of_a_claimant(
+    meta: &ObjectMeta,
+    claimants: &[ObjectRef],
+    owner_uid: impl Fn(&ObjectRef) -> Option<String>,
+) -> bool {
+    let Some(owner) = claimed_owner(meta).filter(|o| claimants.contains(o)) else {
+        return false;
+    };
+    let uid = owner_uid(&owner);
+    uid.is_some() && meta.annotations.get(OWNER_UID_ANNOTATION) == uid.as_ref()
 }
 
 #[cfg(test)]
@@ -134,7 +151,7 @@ mod tests {
         unlabelled.labels.clear();
         assert!(!is_ours(&unlabelled, &m), "an annotation alone proves nothing");
         assert_eq!(
-            classify(Some(&unlabelled), &m, &[key(&m)]),
+            classify(Some(&unlabelled), &m, &[key(&m)], |_| None),
             Target::Conflict(
                 "a ConfigMap of that name exists and is not a copy of this ConfigMirror; it is left untouched".into()
             )
@@ -146,11 +163,21 @@ mod tests {
         let a = mirror("a", "m", "u1");
         let b = mirror("b", "m", "u2");
         let claimants = [key(&b), key(&a)];
-        assert_eq!(classify(None, &a, &claimants), Target::Absent);
-        assert!(matches!(classify(None, &b, &claimants), Target::Conflict(_)));
-        assert_eq!(classify(Some(&copy_of("b/m", "u2")), &a, &claimants), Target::TakeOver);
+        let uid = |k: &ObjectRef| Some(if *k == key(&a) { "u1" } else { "u2" }.to_string());
+        assert_eq!(classify(None, &a, &claimants, uid), Target::Absent);
+        assert!(matches!(classify(None, &b, &claimants, uid), Target::Conflict(_)));
+        assert_eq!(classify(Some(&copy_of("b/m", "u2")), &a, &claimants, uid), Target::TakeOver);
         assert!(matches!(
-            classify(Some(&copy_of("b/m", "u2")), &b, &claimants),
+            classify(Some(&copy_of("b/m", "u2")), &b, &claimants, uid),
+            Target::Conflict(_)
+        ));
+        // A labelled ConfigMap naming a claimant without its UID is not a copy: never taken.
+        assert!(matches!(
+            classify(Some(&copy_of("b/m", "forged")), &a, &claimants, uid),
+            Target::Conflict(_)
+        ));
+        assert!(matches!(
+            classify(Some(&copy_of("c/gone", "u3")), &a, &claimants, uid),
             Target::Conflict(_)
         ));
     }

@@ -45,6 +45,8 @@ pub struct Context {
     pub configmaps_meta: Store<PartialObjectMetadata>,
     /// Mirrors by the targets and sources they name.
     pub claims: Index<ConfigMirror>,
+    /// Every `ConfigMirror` (the controller's primary store).
+    pub mirrors_store: Store<ConfigMirror>,
     /// Events.
     pub recorder: Recorder,
 }
@@ -151,7 +153,12 @@ async fn apply(ctx: &Context, mirror: &ConfigMirror) -> Result<Action, Failure> 
             .map(|c| c.metadata.clone())
             .or_else(|| ctx.configmaps_meta.get(target, name).map(|m| m.metadata.clone()));
         let desired = desired_copy(mirror, &source, target);
-        let result = match classify(existing.as_ref(), mirror, &claimants) {
+        let owner_uid = |k: &ObjectRef| {
+            ctx.mirrors_store
+                .get(k.namespace_or_empty(), &k.name)
+                .map(|m| m.metadata.uid.clone())
+        };
+        let result = match classify(existing.as_ref(), mirror, &claimants, owner_uid) {
             Target::Conflict(why) => {
                 conflicts.push(format!("{target}/{name}: {why}"));
                 continue;
@@ -335,4 +342,43 @@ pub fn mirrors_of(claims: &Index<ConfigMirror>, meta: &incluster::controller::Ob
     keys.extend(claims.get(&target_key(ns, &meta.name)));
     keys.extend(super::ownership::claimed_owner(meta));
     keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_is_a_std_error_with_its_source() {
+        fn is_error<E: std::error::Error + Send + Sync + 'static>() {}
+        is_error::<Failure>();
+        let err = Failure::from(incluster::Error::InvalidRequest {
+            message: "bad".into(),
+            source: None,
+        });
+        assert!(std::error::Error::source(&err).is_some());
+    }
+
+    #[test]
+    fn the_desired_copy_carries_ownership_and_an_owner_reference_only_in_namespace() {
+        let mut mirror = ConfigMirror::default();
+        mirror.metadata.name = "m".into();
+        mirror.metadata.namespace = Some("home".into());
+        mirror.metadata.uid = "u1".into();
+        mirror.spec.source.name = "settings".into();
+        let source = ConfigMap {
+            data: BTreeMap::from([("k".into(), "v".into())]),
+            ..ConfigMap::default()
+        };
+        let home = desired_copy(&mirror, &source, "home");
+        assert!(is_ours(&home.metadata, &mirror));
+        assert_eq!(home.metadata.owner_references[0].uid, "u1");
+        let away = desired_copy(&mirror, &source, "away");
+        assert!(is_ours(&away.metadata, &mirror));
+        assert!(away.metadata.owner_references.is_empty());
+        assert!(up_to_date(&away, &away));
+        let mut edited = away.clone();
+        edited.data.insert("k".into(), "changed".into());
+        assert!(!up_to_date(&edited, &away));
+    }
 }

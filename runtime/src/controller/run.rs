@@ -621,6 +621,9 @@ async fn drive<C>(
                 if !synced && matches!(event, Event::InitDone) {
                     synced = true;
                     health.watcher_synced();
+                    if health.is_ready() {
+                        tracing::info!(%controller, "caches synced; reconciling");
+                    }
                 }
                 for key in trigger.keys(&event) {
                     queue.add(key);
