@@ -78,7 +78,8 @@ impl Relay {
                     }),
                     _ => tokio::spawn(async move {
                         if let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", target)).await {
-                            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                         }
                     }),
                 };
@@ -134,7 +135,10 @@ async fn pod(namespace: &str) -> PodFs {
     ]);
     let id = admin.create_identity(namespace, "controller", rules).await;
     let token = admin.mint_token(&id, None).await;
-    let dir = std::env::temp_dir().join(format!("incluster-controller-{namespace}-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "incluster-controller-{namespace}-{}",
+        std::process::id()
+    ));
     PodFs::new(&dir, &token, &plane().ca_pem, namespace)
 }
 
@@ -155,14 +159,32 @@ async fn put_cm(admin: &Admin, ns: &str, name: &str, labels: Value, data: Value)
     let body = json!({"metadata": {"name": name, "namespace": ns, "labels": labels}, "data": data});
     match admin.raw("GET", &path, None).await {
         Ok((200, _)) => admin.call("PUT", &path, Some(body)).await,
-        _ => admin.call("POST", &format!("/api/v1/namespaces/{ns}/configmaps"), Some(body)).await,
+        _ => {
+            admin
+                .call(
+                    "POST",
+                    &format!("/api/v1/namespaces/{ns}/configmaps"),
+                    Some(body),
+                )
+                .await
+        }
     }
+}
+
+/// A read-modify-write `PUT` (the admin helper sends JSON only).
+async fn update(admin: &Admin, path: &str, change: impl Fn(&mut Value)) {
+    let mut object = admin.call("GET", path, None).await;
+    change(&mut object);
+    admin.call("PUT", path, Some(object)).await;
 }
 
 async fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
     let started = Instant::now();
     while !check() {
-        assert!(started.elapsed() < HANG_GUARD, "timed out waiting for {what}");
+        assert!(
+            started.elapsed() < HANG_GUARD,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -179,7 +201,11 @@ struct Seen {
 impl Seen {
     fn values(&self, name: &str) -> Vec<Option<String>> {
         let calls = self.calls.lock().unwrap();
-        calls.iter().filter(|(k, _)| k.name == name).map(|(_, v)| v.clone()).collect()
+        calls
+            .iter()
+            .filter(|(k, _)| k.name == name)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
     fn count(&self, name: &str) -> usize {
         self.values(name).len()
@@ -190,7 +216,10 @@ impl Seen {
 fn recording(
     seen: Arc<Seen>,
     delay: Duration,
-) -> impl Fn(ObjectRef, Option<Arc<Cm>>) -> futures::future::BoxFuture<'static, Result<Action, std::io::Error>>
+) -> impl Fn(
+    ObjectRef,
+    Option<Arc<Cm>>,
+) -> futures::future::BoxFuture<'static, Result<Action, std::io::Error>>
        + Send
        + Sync
        + 'static {
@@ -216,7 +245,14 @@ async fn keys_are_deduplicated_never_run_twice_at_once_and_every_edit_is_seen() 
     let admin = plane().admin();
     let client = client(&pod, plane().port);
     for i in 0..5 {
-        put_cm(&admin, ns, &format!("cm{i}"), json!({"ctl": "q"}), json!({"v": "0"})).await;
+        put_cm(
+            &admin,
+            ns,
+            &format!("cm{i}"),
+            json!({"ctl": "q"}),
+            json!({"v": "0"}),
+        )
+        .await;
     }
     let seen = Arc::new(Seen::default());
     let controller = Controller::new("queue", Watcher::<Cm>::new(client, configmaps(ns, "ctl=q")))
@@ -224,29 +260,64 @@ async fn keys_are_deduplicated_never_run_twice_at_once_and_every_edit_is_seen() 
     let health = controller.health();
     let queue = controller.queue();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let run = tokio::spawn(controller.run(recording(seen.clone(), Duration::from_millis(200)), async {
-        let _ = stopped.await;
-    }));
+    let run = tokio::spawn(controller.run(
+        recording(seen.clone(), Duration::from_millis(200)),
+        async {
+            let _ = stopped.await;
+        },
+    ));
     wait_for("caches synced", || health.is_ready()).await;
-    wait_for("every object reconciled", || (0..5).all(|i| seen.count(&format!("cm{i}")) >= 1)).await;
+    wait_for("every object reconciled", || {
+        (0..5).all(|i| seen.count(&format!("cm{i}")) >= 1)
+    })
+    .await;
     // A burst of edits of one object while it is being reconciled: never two at once, and the
     // last value is seen.
     for v in 1..=10 {
-        put_cm(&admin, ns, "cm0", json!({"ctl": "q"}), json!({"v": v.to_string()})).await;
+        put_cm(
+            &admin,
+            ns,
+            "cm0",
+            json!({"ctl": "q"}),
+            json!({"v": v.to_string()}),
+        )
+        .await;
     }
     wait_for("the last edit reconciled", || {
         seen.values("cm0").last() == Some(&Some("10".to_string()))
     })
     .await;
-    assert!(!seen.overlap.load(Ordering::SeqCst), "one key ran twice at once");
-    assert!(seen.count("cm0") < 11, "edits were not deduplicated: {}", seen.count("cm0"));
+    assert!(
+        !seen.overlap.load(Ordering::SeqCst),
+        "one key ran twice at once"
+    );
+    assert!(
+        seen.count("cm0") < 11,
+        "edits were not deduplicated: {}",
+        seen.count("cm0")
+    );
     // A deleted object is reconciled with no object.
-    admin.call("DELETE", &format!("/api/v1/namespaces/{ns}/configmaps/cm1"), None).await;
-    wait_for("the deletion reconciled", || seen.values("cm1").last() == Some(&None)).await;
+    admin
+        .call(
+            "DELETE",
+            &format!("/api/v1/namespaces/{ns}/configmaps/cm1"),
+            None,
+        )
+        .await;
+    wait_for("the deletion reconciled", || {
+        seen.values("cm1").last() == Some(&None)
+    })
+    .await;
     assert!(health.is_healthy());
     assert_eq!(queue.in_progress(), 0);
     stop.send(()).unwrap();
-    assert_eq!(tokio::time::timeout(HANG_GUARD, run).await.unwrap().unwrap(), Stopped::Shutdown);
+    assert_eq!(
+        tokio::time::timeout(HANG_GUARD, run)
+            .await
+            .unwrap()
+            .unwrap(),
+        Stopped::Shutdown
+    );
     assert!(!health.is_healthy(), "a stopped controller is not healthy");
 }
 
@@ -257,20 +328,56 @@ async fn edits_and_deletions_made_while_the_watch_was_away_are_reconciled_after_
     let admin = plane().admin();
     let relay = Relay::start(plane().port).await;
     let client = client(&pod, relay.port);
-    put_cm(&admin, ns, "edited", json!({"ctl": "r"}), json!({"v": "before"})).await;
-    put_cm(&admin, ns, "deleted", json!({"ctl": "r"}), json!({"v": "x"})).await;
+    put_cm(
+        &admin,
+        ns,
+        "edited",
+        json!({"ctl": "r"}),
+        json!({"v": "before"}),
+    )
+    .await;
+    put_cm(
+        &admin,
+        ns,
+        "deleted",
+        json!({"ctl": "r"}),
+        json!({"v": "x"}),
+    )
+    .await;
     let seen = Arc::new(Seen::default());
-    let controller = Controller::new("relist", Watcher::<Cm>::new(client, configmaps(ns, "ctl=r")))
-        .backoff(Duration::from_millis(50), Duration::from_millis(500));
+    let controller = Controller::new(
+        "relist",
+        Watcher::<Cm>::new(client, configmaps(ns, "ctl=r")),
+    )
+    .backoff(Duration::from_millis(50), Duration::from_millis(500));
     let health = controller.health();
-    let run = tokio::spawn(controller.run(recording(seen.clone(), Duration::ZERO), std::future::pending()));
-    wait_for("both reconciled", || seen.count("edited") >= 1 && seen.count("deleted") >= 1).await;
+    let run = tokio::spawn(controller.run(
+        recording(seen.clone(), Duration::ZERO),
+        std::future::pending(),
+    ));
+    wait_for("both reconciled", || {
+        seen.count("edited") >= 1 && seen.count("deleted") >= 1
+    })
+    .await;
     assert!(health.is_ready());
 
     // The watch goes away; meanwhile one object is edited, one deleted, and etcd compacted.
     relay.refuse();
-    put_cm(&admin, ns, "edited", json!({"ctl": "r"}), json!({"v": "after"})).await;
-    admin.call("DELETE", &format!("/api/v1/namespaces/{ns}/configmaps/deleted"), None).await;
+    put_cm(
+        &admin,
+        ns,
+        "edited",
+        json!({"ctl": "r"}),
+        json!({"v": "after"}),
+    )
+    .await;
+    admin
+        .call(
+            "DELETE",
+            &format!("/api/v1/namespaces/{ns}/configmaps/deleted"),
+            None,
+        )
+        .await;
     // Enough unrelated writes that the compaction covers the watcher's resourceVersion.
     put_cm(&admin, ns, "unrelated", json!({"other": "x"}), json!({})).await;
     plane().compact_etcd().await;
@@ -293,7 +400,14 @@ async fn owned_metadata_only_objects_queue_their_owner_and_resync_requeues_every
     let pod = pod(ns).await;
     let admin = plane().admin();
     let client = client(&pod, plane().port);
-    let owner = put_cm(&admin, ns, "owner", json!({"ctl": "owner"}), json!({"v": "1"})).await;
+    let owner = put_cm(
+        &admin,
+        ns,
+        "owner",
+        json!({"ctl": "owner"}),
+        json!({"v": "1"}),
+    )
+    .await;
     let uid = owner["metadata"]["uid"].as_str().unwrap().to_string();
     let child_path = format!("/api/v1/namespaces/{ns}/configmaps");
     admin
@@ -308,26 +422,40 @@ async fn owned_metadata_only_objects_queue_their_owner_and_resync_requeues_every
     let owned = metadata_watcher(client.clone(), configmaps(ns, "ctl=child"));
     let owned_store = owned.store();
     let seen = Arc::new(Seen::default());
-    let controller = Controller::new("owned", Watcher::<Cm>::new(client, configmaps(ns, "ctl=owner")))
-        .owns(owned, "v1", "ConfigMap")
-        .resync(Duration::from_secs(2));
-    let run = tokio::spawn(controller.run(recording(seen.clone(), Duration::ZERO), std::future::pending()));
+    let controller = Controller::new(
+        "owned",
+        Watcher::<Cm>::new(client, configmaps(ns, "ctl=owner")),
+    )
+    .owns(owned, "v1", "ConfigMap")
+    .resync(Duration::from_secs(2));
+    let health = controller.health();
+    let run = tokio::spawn(controller.run(
+        recording(seen.clone(), Duration::ZERO),
+        std::future::pending(),
+    ));
     wait_for("the owner reconciled", || seen.count("owner") >= 1).await;
+    wait_for("caches synced", || health.is_ready()).await;
     // The owned watch holds metadata only (the server honoured the Accept header).
-    let child = owned_store.get(ns, "child").expect("the child in the metadata store");
+    let child = owned_store
+        .get(ns, "child")
+        .expect("the child in the metadata store");
     assert_eq!(child.metadata.owner_references[0].uid, uid);
     assert_eq!(child.kind, "PartialObjectMetadata");
 
     // Editing the child reconciles its owner.
     let before = seen.count("owner");
-    admin
-        .call(
-            "PATCH",
-            &format!("/api/v1/namespaces/{ns}/configmaps/child"),
-            Some(json!({"metadata": {"labels": {"touched": "yes"}}})),
-        )
-        .await;
-    wait_for("the owner reconciled after its child changed", || seen.count("owner") > before).await;
+    update(
+        &admin,
+        &format!("/api/v1/namespaces/{ns}/configmaps/child"),
+        |cm| {
+            cm["metadata"]["labels"]["touched"] = json!("yes");
+        },
+    )
+    .await;
+    wait_for("the owner reconciled after its child changed", || {
+        seen.count("owner") > before
+    })
+    .await;
     assert_eq!(seen.count("child"), 0, "the child is not a primary key");
 
     // Resync: with no event at all, the owner comes again.
@@ -355,25 +483,40 @@ async fn a_black_holed_call_times_out_the_reconcile_and_the_key_converges_afterw
         let (client, attempts, done) = (call_client.clone(), a.clone(), d.clone());
         async move {
             attempts.fetch_add(1, Ordering::SeqCst);
-            let get = Request::builder(Method::GET, "/api/v1/namespaces/{namespace}/configmaps/{name}")
-                .path_param("namespace", key.namespace.as_deref().unwrap_or_default())
-                .path_param("name", &key.name)
-                .build()?;
+            let get = Request::builder(
+                Method::GET,
+                "/api/v1/namespaces/{namespace}/configmaps/{name}",
+            )
+            .path_param("namespace", key.namespace.as_deref().unwrap_or_default())
+            .path_param("name", &key.name)
+            .build()?;
             let _: Value = client.json(get).await?;
             done.store(true, Ordering::SeqCst);
             Ok::<_, incluster::Error>(Action::Done)
         }
     };
-    let controller = Controller::new("timeout", Watcher::<Cm>::new(watch_client, configmaps(ns, "ctl=t")))
-        .reconcile_timeout(Duration::from_millis(500))
-        .backoff(Duration::from_millis(100), Duration::from_millis(400));
+    let controller = Controller::new(
+        "timeout",
+        Watcher::<Cm>::new(watch_client, configmaps(ns, "ctl=t")),
+    )
+    .reconcile_timeout(Duration::from_millis(500))
+    .backoff(Duration::from_millis(100), Duration::from_millis(400));
     let health = controller.health();
     let run = tokio::spawn(controller.run(reconcile, std::future::pending()));
-    wait_for("two timed-out attempts", || attempts.load(Ordering::SeqCst) >= 2).await;
+    wait_for("two timed-out attempts", || {
+        attempts.load(Ordering::SeqCst) >= 2
+    })
+    .await;
     assert!(!done.load(Ordering::SeqCst));
-    assert!(health.is_healthy(), "a timed-out reconcile is cancelled, not wedged");
+    assert!(
+        health.is_healthy(),
+        "a timed-out reconcile is cancelled, not wedged"
+    );
     relay.forward();
-    wait_for("the key converged once the call answers", || done.load(Ordering::SeqCst)).await;
+    wait_for("the key converged once the call answers", || {
+        done.load(Ordering::SeqCst)
+    })
+    .await;
     run.abort();
 }
 
@@ -408,9 +551,12 @@ async fn shutdown_lets_in_flight_reconciles_finish_within_the_grace_then_cancels
             Ok::<_, std::io::Error>(Action::Done)
         }
     };
-    let controller = Controller::new("shutdown", Watcher::<Cm>::new(client(&pod, plane().port), configmaps(ns, "ctl=s")))
-        .concurrency(2)
-        .shutdown_grace(Duration::from_secs(3));
+    let controller = Controller::new(
+        "shutdown",
+        Watcher::<Cm>::new(client(&pod, plane().port), configmaps(ns, "ctl=s")),
+    )
+    .concurrency(2)
+    .shutdown_grace(Duration::from_secs(3));
     let queue = controller.queue();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let run = tokio::spawn(controller.run(reconcile, async {
@@ -420,11 +566,20 @@ async fn shutdown_lets_in_flight_reconciles_finish_within_the_grace_then_cancels
     stop.send(()).unwrap();
     // No new work is taken after the shutdown began.
     queue.add(ObjectRef::new(Some(ns), "late"));
-    let outcome = tokio::time::timeout(HANG_GUARD, run).await.unwrap().unwrap();
+    let outcome = tokio::time::timeout(HANG_GUARD, run)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(outcome, Stopped::Shutdown);
-    assert!(finished.lock().unwrap().contains("quick"), "in-flight work finishes within the grace");
+    assert!(
+        finished.lock().unwrap().contains("quick"),
+        "in-flight work finishes within the grace"
+    );
     assert!(!finished.lock().unwrap().contains("slow"));
-    assert!(cancelled.load(Ordering::SeqCst), "work past the grace is cancelled (dropped)");
+    assert!(
+        cancelled.load(Ordering::SeqCst),
+        "work past the grace is cancelled (dropped)"
+    );
     assert!(!started.lock().unwrap().contains("late"));
 }
 
@@ -442,9 +597,12 @@ async fn only_the_leader_reconciles_and_a_standby_takes_over_at_release() {
             .lease_duration(Duration::from_secs(4))
             .renew_deadline(Duration::from_secs(3))
             .retry_period(Duration::from_millis(500));
-        let controller = Controller::new(name, Watcher::<Cm>::new(client.clone(), configmaps(ns, "ctl=l")))
-            .leader_election(LeaderElection::new(client, lease))
-            .resync(Duration::from_millis(300));
+        let controller = Controller::new(
+            name,
+            Watcher::<Cm>::new(client.clone(), configmaps(ns, "ctl=l")),
+        )
+        .leader_election(LeaderElection::new(client, lease))
+        .resync(Duration::from_millis(300));
         let by = by.clone();
         let health = controller.health();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -466,15 +624,37 @@ async fn only_the_leader_reconciles_and_a_standby_takes_over_at_release() {
     wait_for("the first leads", || first_health.is_leading()).await;
     let (second_health, second_stop, second_run) = candidate("second");
     wait_for("the standby's caches synced", || second_health.is_ready()).await;
-    wait_for("the leader reconciled a few times", || by.lock().unwrap().get("first").copied().unwrap_or(0) >= 3).await;
+    wait_for("the leader reconciled a few times", || {
+        by.lock().unwrap().get("first").copied().unwrap_or(0) >= 3
+    })
+    .await;
     assert!(!second_health.is_leading());
-    assert_eq!(by.lock().unwrap().get("second"), None, "a standby reconciled");
+    assert_eq!(
+        by.lock().unwrap().get("second"),
+        None,
+        "a standby reconciled"
+    );
 
     first_stop.send(()).unwrap();
-    assert_eq!(tokio::time::timeout(HANG_GUARD, first_run).await.unwrap().unwrap(), Stopped::Shutdown);
-    wait_for("the standby took over and reconciled", || by.lock().unwrap().get("second").copied().unwrap_or(0) >= 1).await;
+    assert_eq!(
+        tokio::time::timeout(HANG_GUARD, first_run)
+            .await
+            .unwrap()
+            .unwrap(),
+        Stopped::Shutdown
+    );
+    wait_for("the standby took over and reconciled", || {
+        by.lock().unwrap().get("second").copied().unwrap_or(0) >= 1
+    })
+    .await;
     second_stop.send(()).unwrap();
-    assert_eq!(tokio::time::timeout(HANG_GUARD, second_run).await.unwrap().unwrap(), Stopped::Shutdown);
+    assert_eq!(
+        tokio::time::timeout(HANG_GUARD, second_run)
+            .await
+            .unwrap()
+            .unwrap(),
+        Stopped::Shutdown
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -493,15 +673,27 @@ async fn the_recorder_writes_valid_events_and_folds_repeats_into_a_series() {
         recorder.publish(&regarding, &event).await.unwrap();
     }
     recorder
-        .publish(&regarding, &Event::new(EventType::Normal, "Other", "Test", "different"))
+        .publish(
+            &regarding,
+            &Event::new(EventType::Normal, "Other", "Test", "different"),
+        )
         .await
         .unwrap();
-    let list = admin.call("GET", &format!("/apis/events.k8s.io/v1/namespaces/{ns}/events"), None).await;
+    let list = admin
+        .call(
+            "GET",
+            &format!("/apis/events.k8s.io/v1/namespaces/{ns}/events"),
+            None,
+        )
+        .await;
     let events = list["items"].as_array().unwrap();
     assert_eq!(events.len(), 2, "{list}");
     let tested = events.iter().find(|e| e["reason"] == "Tested").unwrap();
     assert_eq!(tested["series"]["count"], 3, "{tested}");
-    assert!(tested["series"]["lastObservedTime"].as_str().unwrap().ends_with('Z'));
+    assert!(tested["series"]["lastObservedTime"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
     let note = tested["note"].as_str().unwrap();
     assert!(note.len() <= 1024 && note.len() > 1000, "{}", note.len());
     assert_eq!(tested["type"], "Warning");
@@ -510,7 +702,11 @@ async fn the_recorder_writes_valid_events_and_folds_repeats_into_a_series() {
     let name = tested["metadata"]["name"].as_str().unwrap();
     assert!(name.starts_with("subject."), "{name}");
     let event_time = tested["eventTime"].as_str().unwrap();
-    assert_eq!(event_time.len(), "2024-01-01T00:00:00.000000Z".len(), "{event_time}");
+    assert_eq!(
+        event_time.len(),
+        "2024-01-01T00:00:00.000000Z".len(),
+        "{event_time}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -529,19 +725,39 @@ async fn events_about_cluster_scoped_objects_go_to_the_default_namespace() {
             "subjects": [{"kind": "ServiceAccount", "name": "controller", "namespace": "ctl-cluster"}]})))
         .await;
     let recorder = Recorder::new(client(&pod, plane().port), "example.com/ctl", "test-pod");
-    let node = ObjectMeta { name: format!("ctl-node-{}", std::process::id()), uid: "0000-1111".into(), ..ObjectMeta::default() };
+    let node = ObjectMeta {
+        name: format!("ctl-node-{}", std::process::id()),
+        uid: "0000-1111".into(),
+        ..ObjectMeta::default()
+    };
     let regarding = Reference::of("v1", "Node", &node);
     // (Until the new RoleBinding reaches the authorizer's cache, a 403.)
     let started = Instant::now();
     while let Err(err) = recorder
-        .publish(&regarding, &Event::new(EventType::Normal, "Seen", "Look", "cluster-scoped"))
+        .publish(
+            &regarding,
+            &Event::new(EventType::Normal, "Seen", "Look", "cluster-scoped"),
+        )
         .await
     {
-        assert!(err.is_forbidden() && started.elapsed() < HANG_GUARD, "{err}");
+        assert!(
+            err.is_forbidden() && started.elapsed() < HANG_GUARD,
+            "{err}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let list = admin.call("GET", "/apis/events.k8s.io/v1/namespaces/default/events", None).await;
-    assert!(list["items"].as_array().unwrap().iter().any(|e| e["regarding"]["name"] == node.name.as_str()));
+    let list = admin
+        .call(
+            "GET",
+            "/apis/events.k8s.io/v1/namespaces/default/events",
+            None,
+        )
+        .await;
+    assert!(list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["regarding"]["name"] == node.name.as_str()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -565,19 +781,56 @@ async fn the_finalizer_helper_adds_runs_cleanup_and_removes() {
         }
     };
     let object = read(admin.call("GET", &path, None).await);
-    finalizer(&client, TEMPLATE, "example.com/cleanup", object.clone(), step(steps.clone())).await.unwrap();
+    finalizer(
+        &client,
+        TEMPLATE,
+        "example.com/cleanup",
+        object.clone(),
+        step(steps.clone()),
+    )
+    .await
+    .unwrap();
     let now = admin.call("GET", &path, None).await;
-    assert_eq!(now["metadata"]["finalizers"], json!(["example.com/cleanup"]));
+    assert_eq!(
+        now["metadata"]["finalizers"],
+        json!(["example.com/cleanup"])
+    );
     // A stale object (an old resourceVersion) cannot add it again blindly.
-    admin.call("PATCH", &path, Some(json!({"metadata": {"finalizers": null}}))).await;
-    let stale = finalizer(&client, TEMPLATE, "example.com/cleanup", object, step(steps.clone())).await;
+    update(&admin, &path, |cm| {
+        cm["metadata"]["finalizers"] = Value::Null
+    })
+    .await;
+    let stale = finalizer(
+        &client,
+        TEMPLATE,
+        "example.com/cleanup",
+        object,
+        step(steps.clone()),
+    )
+    .await;
     assert!(stale.is_err(), "the resourceVersion precondition held");
     let fresh = read(admin.call("GET", &path, None).await);
-    finalizer(&client, TEMPLATE, "example.com/cleanup", fresh, step(steps.clone())).await.unwrap();
+    finalizer(
+        &client,
+        TEMPLATE,
+        "example.com/cleanup",
+        fresh,
+        step(steps.clone()),
+    )
+    .await
+    .unwrap();
     admin.call("DELETE", &path, None).await;
     let deleting = read(admin.call("GET", &path, None).await);
     assert!(deleting.metadata.deletion_timestamp.is_some());
-    finalizer(&client, TEMPLATE, "example.com/cleanup", deleting, step(steps.clone())).await.unwrap();
+    finalizer(
+        &client,
+        TEMPLATE,
+        "example.com/cleanup",
+        deleting,
+        step(steps.clone()),
+    )
+    .await
+    .unwrap();
     assert!(matches!(admin.raw("GET", &path, None).await, Ok((404, _))));
     assert_eq!(*steps.lock().unwrap(), ["apply", "apply", "cleanup"]);
 }
@@ -597,9 +850,25 @@ async fn server_side_apply_uses_the_client_wide_field_manager_and_refuses_withou
     };
     let without = client(&pod, plane().port);
     let err = without.json::<Value>(apply("refused")).await.unwrap_err();
-    assert!(matches!(err, incluster::Error::InvalidRequest { .. }), "{err}");
-    assert!(matches!(admin.raw("GET", &format!("/api/v1/namespaces/{ns}/configmaps/refused"), None).await, Ok((404, _))));
-    let with = Client::new(pod.config("127.0.0.1", &plane().port.to_string()).with_field_manager("ctl-test")).unwrap();
+    assert!(
+        matches!(err, incluster::Error::InvalidRequest { .. }),
+        "{err}"
+    );
+    assert!(matches!(
+        admin
+            .raw(
+                "GET",
+                &format!("/api/v1/namespaces/{ns}/configmaps/refused"),
+                None
+            )
+            .await,
+        Ok((404, _))
+    ));
+    let with = Client::new(
+        pod.config("127.0.0.1", &plane().port.to_string())
+            .with_field_manager("ctl-test"),
+    )
+    .unwrap();
     let applied: Value = with.json(apply("applied")).await.unwrap();
     let managers: Vec<&str> = applied["metadata"]["managedFields"]
         .as_array()

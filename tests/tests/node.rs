@@ -481,13 +481,19 @@ fn seed_beside_a_kubectl_proxy_sidecar_uses_config_proxy() {
 fn a_same_namespace_copy_is_garbage_collected_through_its_owner_reference() {
     use incluster_examples::mirror::{reconcile::desired_copy, types};
     let Some(node) = Node::shared() else { return };
-    let crd = repo_root().join("examples/deploy/mirror-crd.yaml").display().to_string();
+    let crd = repo_root()
+        .join("examples/deploy/mirror-crd.yaml")
+        .display()
+        .to_string();
     node.kubectl_ok(&["apply", "-f", &crd]);
     let admin = node.plane.admin();
     let api = "/apis/mirror.incluster.dev/v1alpha1";
     let (ns, other) = ("mirror-gc", "mirror-gc-other");
     for name in [ns, other] {
-        node.apply(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}).to_string());
+        node.apply(
+            &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+                .to_string(),
+        );
     }
     let source = json!({"apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": "settings", "namespace": other}, "data": {"k": "v"}});
@@ -497,10 +503,17 @@ fn a_same_namespace_copy_is_garbage_collected_through_its_owner_reference() {
     let created = loop {
         let body = json!({"apiVersion": "mirror.incluster.dev/v1alpha1", "kind": "ConfigMirror",
             "metadata": {"name": "gc"}, "spec": {"source": {"namespace": other, "name": "settings"}, "targets": [ns, other]}});
-        match block_on(admin.raw("POST", &format!("{api}/namespaces/{ns}/configmirrors"), Some(body))) {
+        match block_on(admin.raw(
+            "POST",
+            &format!("{api}/namespaces/{ns}/configmirrors"),
+            Some(body),
+        )) {
             Ok((201, v)) => break v,
             other_answer => {
-                assert!(Instant::now() < deadline, "cannot create the ConfigMirror: {other_answer:?}");
+                assert!(
+                    Instant::now() < deadline,
+                    "cannot create the ConfigMirror: {other_answer:?}"
+                );
                 std::thread::sleep(Duration::from_millis(500));
             }
         }
@@ -511,24 +524,42 @@ fn a_same_namespace_copy_is_garbage_collected_through_its_owner_reference() {
     let copy = desired_copy(&mirror, &source, ns);
     assert_eq!(copy.metadata.owner_references.len(), 1);
     let copy_json = serde_json::to_value(&copy).unwrap();
-    block_on(admin.call("POST", &format!("/api/v1/namespaces/{ns}/configmaps"), Some(copy_json)));
+    block_on(admin.call(
+        "POST",
+        &format!("/api/v1/namespaces/{ns}/configmaps"),
+        Some(copy_json),
+    ));
     let copy_path = format!("/api/v1/namespaces/{ns}/configmaps/settings");
-    assert!(matches!(block_on(admin.raw("GET", &copy_path, None)), Ok((200, _))));
+    assert!(matches!(
+        block_on(admin.raw("GET", &copy_path, None)),
+        Ok((200, _))
+    ));
 
-    block_on(admin.call("DELETE", &format!("{api}/namespaces/{ns}/configmirrors/gc"), None));
+    block_on(admin.call(
+        "DELETE",
+        &format!("{api}/namespaces/{ns}/configmirrors/gc"),
+        None,
+    ));
     let deadline = Instant::now() + POD_LIMIT;
     loop {
         match block_on(admin.raw("GET", &copy_path, None)) {
             Ok((404, _)) => break,
             answer => {
-                assert!(Instant::now() < deadline, "the garbage collector never removed the copy: {answer:?}");
+                assert!(
+                    Instant::now() < deadline,
+                    "the garbage collector never removed the copy: {answer:?}"
+                );
                 std::thread::sleep(Duration::from_millis(500));
             }
         }
     }
     // The source (another namespace, no ownerReference) stays.
     assert!(matches!(
-        block_on(admin.raw("GET", &format!("/api/v1/namespaces/{other}/configmaps/settings"), None)),
+        block_on(admin.raw(
+            "GET",
+            &format!("/api/v1/namespaces/{other}/configmaps/settings"),
+            None
+        )),
         Ok((200, _))
     ));
 }

@@ -726,12 +726,21 @@ async fn scale(tag: &str, n: usize) {
     install(plane).await;
     let admin = plane.admin();
     let (mirror_ns, source_ns) = (tag.to_string(), format!("{tag}-src"));
-    let targets: Vec<String> = ["a", "b", "c"].iter().map(|t| format!("{tag}-{t}")).collect();
+    let targets: Vec<String> = ["a", "b", "c"]
+        .iter()
+        .map(|t| format!("{tag}-{t}"))
+        .collect();
     for ns in [&mirror_ns, &source_ns].into_iter().chain(&targets) {
         namespace(&admin, ns).await;
     }
     let pod = pod(plane, "config-mirror", tag).await;
-    let op = Operator::start(plane, &pod, &format!("mirror-{tag}"), &format!("mirror-{tag}"), tag);
+    let op = Operator::start(
+        plane,
+        &pod,
+        &format!("mirror-{tag}"),
+        &format!("mirror-{tag}"),
+        tag,
+    );
     op.wait_logged("caches synced").await;
     let port = op.health_port();
     // Scrape /metrics all along.
@@ -753,7 +762,8 @@ async fn scale(tag: &str, n: usize) {
     // Each mirror copies its own source (so 3 n distinct copies).
     for chunk in (0..n).collect::<Vec<_>>().chunks(20) {
         let creates = chunk.iter().map(|i| {
-            let (admin, source_ns, mirror_ns, targets) = (&admin, &source_ns, &mirror_ns, &target_refs);
+            let (admin, source_ns, mirror_ns, targets) =
+                (&admin, &source_ns, &mirror_ns, &target_refs);
             async move {
                 let name = format!("m{i:04}");
                 configmap(admin, source_ns, &name, json!({"n": i.to_string()})).await;
@@ -853,8 +863,8 @@ impl Relay {
                         if let Ok(mut outbound) =
                             tokio::net::TcpStream::connect(("127.0.0.1", target)).await
                         {
-                            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound)
-                                .await;
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                         }
                     }),
                 };
@@ -905,7 +915,10 @@ async fn a_foreign_configmap_in_a_target_keeps_its_data_labels_and_annotations_a
                "data": {"mine": "yes", "color": "red"}})
     };
     let planted = [
-        ("mfo-b", foreign("mfo-b", json!({"team": "b"}), json!({"note": "hands off"}))),
+        (
+            "mfo-b",
+            foreign("mfo-b", json!({"team": "b"}), json!({"note": "hands off"})),
+        ),
         (
             "mfo-c",
             foreign(
@@ -918,18 +931,35 @@ async fn a_foreign_configmap_in_a_target_keeps_its_data_labels_and_annotations_a
     let mut before = Vec::new();
     for (ns, body) in &planted {
         let created = admin
-            .call("POST", &format!("/api/v1/namespaces/{ns}/configmaps"), Some(body.clone()))
+            .call(
+                "POST",
+                &format!("/api/v1/namespaces/{ns}/configmaps"),
+                Some(body.clone()),
+            )
             .await;
         before.push((ns.to_string(), created));
     }
     let pod = pod(plane, "config-mirror", "foreign").await;
     let _op = Operator::start(plane, &pod, "mirror-foreign", "mirror-foreign", "mfo");
-    mirror(&admin, "mfo", "settings", ("mfo-src", "settings"), &["mfo-a", "mfo-b", "mfo-c"]).await;
+    mirror(
+        &admin,
+        "mfo",
+        "settings",
+        ("mfo-src", "settings"),
+        &["mfo-a", "mfo-b", "mfo-c"],
+    )
+    .await;
 
     let m = wait_ready(&admin, "mfo", "settings", "False", "TargetConflict").await;
     wait_copy(&admin, "mfo-a", "settings", &json!({"color": "blue"})).await;
-    let message = ready_condition(&m).unwrap()["message"].as_str().unwrap().to_string();
-    assert!(message.contains("mfo-b/settings") && message.contains("mfo-c/settings"), "{message}");
+    let message = ready_condition(&m).unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains("mfo-b/settings") && message.contains("mfo-c/settings"),
+        "{message}"
+    );
     wait_for("a TargetConflict Warning Event", || async {
         events(&admin, "mfo").await.iter().any(|e| {
             e["reason"] == "TargetConflict"
@@ -940,9 +970,18 @@ async fn a_foreign_configmap_in_a_target_keeps_its_data_labels_and_annotations_a
     .await;
     let unchanged = |was: &Value, now: &Value| {
         assert_eq!(now["data"], was["data"], "{now}");
-        assert_eq!(now["metadata"]["labels"], was["metadata"]["labels"], "{now}");
-        assert_eq!(now["metadata"]["annotations"], was["metadata"]["annotations"], "{now}");
-        assert_eq!(now["metadata"]["resourceVersion"], was["metadata"]["resourceVersion"], "{now}");
+        assert_eq!(
+            now["metadata"]["labels"], was["metadata"]["labels"],
+            "{now}"
+        );
+        assert_eq!(
+            now["metadata"]["annotations"], was["metadata"]["annotations"],
+            "{now}"
+        );
+        assert_eq!(
+            now["metadata"]["resourceVersion"], was["metadata"]["resourceVersion"],
+            "{now}"
+        );
     };
     for (ns, was) in &before {
         let now = get(&admin, &copy_path(ns, "settings")).await.unwrap();
@@ -951,9 +990,17 @@ async fn a_foreign_configmap_in_a_target_keeps_its_data_labels_and_annotations_a
 
     // Deleting the mirror removes its own copy and nothing else.
     admin
-        .call("DELETE", &format!("{API}/namespaces/mfo/configmirrors/settings"), None)
+        .call(
+            "DELETE",
+            &format!("{API}/namespaces/mfo/configmirrors/settings"),
+            None,
+        )
         .await;
-    wait_gone(&admin, &format!("{API}/namespaces/mfo/configmirrors/settings")).await;
+    wait_gone(
+        &admin,
+        &format!("{API}/namespaces/mfo/configmirrors/settings"),
+    )
+    .await;
     wait_gone(&admin, &copy_path("mfo-a", "settings")).await;
     for (ns, was) in &before {
         let now = get(&admin, &copy_path(ns, "settings"))
@@ -982,7 +1029,10 @@ async fn two_mirrors_on_one_target_resolve_to_the_lowest_name_whatever_the_order
     wait_ready(&admin, "mtw", "alpha", "True", "Mirrored").await;
     wait_ready(&admin, "mtw", "zeta", "False", "TargetConflict").await;
     let copy = wait_copy(&admin, "mtw-t", "shared", &json!({"from": "one"})).await;
-    assert_eq!(copy["metadata"]["annotations"]["mirror.incluster.dev/owner"], "mtw/alpha");
+    assert_eq!(
+        copy["metadata"]["annotations"]["mirror.incluster.dev/owner"],
+        "mtw/alpha"
+    );
     // Stable: no flapping between the two.
     let version = copy["metadata"]["resourceVersion"].clone();
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -990,7 +1040,11 @@ async fn two_mirrors_on_one_target_resolve_to_the_lowest_name_whatever_the_order
     assert_eq!(later["metadata"]["resourceVersion"], version, "{later}");
     // The winner goes: the other takes the target.
     admin
-        .call("DELETE", &format!("{API}/namespaces/mtw/configmirrors/alpha"), None)
+        .call(
+            "DELETE",
+            &format!("{API}/namespaces/mtw/configmirrors/alpha"),
+            None,
+        )
         .await;
     wait_copy(&admin, "mtw-t", "shared", &json!({"from": "two"})).await;
     wait_ready(&admin, "mtw", "zeta", "True", "Mirrored").await;
@@ -1015,7 +1069,14 @@ async fn a_source_edit_made_while_the_watch_was_away_reaches_the_copies_after_a_
         ("KUBERNETES_SERVICE_PORT", relay.port.to_string()),
     ];
     let op = Operator::start_with(&plane, &pod, "mirror-relist", "mirror-relist", "mrl", &env);
-    mirror(&admin, "mrl", "settings", ("mrl-src", "settings"), &["mrl-a"]).await;
+    mirror(
+        &admin,
+        "mrl",
+        "settings",
+        ("mrl-src", "settings"),
+        &["mrl-a"],
+    )
+    .await;
     wait_copy(&admin, "mrl-a", "settings", &json!({"v": "1"})).await;
     wait_ready(&admin, "mrl", "settings", "True", "Mirrored").await;
 
@@ -1050,16 +1111,31 @@ async fn a_black_holed_call_times_out_and_the_mirror_converges_afterwards() {
         ("MIRROR_RESYNC_SECS", "3".to_string()),
     ];
     let op = Operator::start_with(&plane, &pod, "mirror-bh", "mirror-bh", "mbh", &env);
-    mirror(&admin, "mbh", "settings", ("mbh-src", "settings"), &["mbh-a"]).await;
+    mirror(
+        &admin,
+        "mbh",
+        "settings",
+        ("mbh-src", "settings"),
+        &["mbh-a"],
+    )
+    .await;
     wait_copy(&admin, "mbh-a", "settings", &json!({"v": "1"})).await;
 
     // Every connection is now accepted and never answered; the source changes meanwhile.
     relay.set(2);
-    merge(&admin, &copy_path("mbh-src", "settings"), json!({"data": {"v": "2"}})).await;
+    merge(
+        &admin,
+        &copy_path("mbh-src", "settings"),
+        json!({"data": {"v": "2"}}),
+    )
+    .await;
     // Resyncs start reconciles whose calls hang until the reconcile timeout cancels them.
     tokio::time::sleep(Duration::from_secs(8)).await;
     let port = op.health_port();
-    assert!(http_get(port, "/healthz").await.starts_with("HTTP/1.1 200"), "cancelled, not wedged");
+    assert!(
+        http_get(port, "/healthz").await.starts_with("HTTP/1.1 200"),
+        "cancelled, not wedged"
+    );
     relay.set(0);
     wait_copy(&admin, "mbh-a", "settings", &json!({"v": "2"})).await;
     let metrics = http_get(port, "/metrics").await;
@@ -1088,13 +1164,25 @@ async fn a_note_with_multi_byte_text_at_the_cut_does_not_crash_the_operator() {
             .map(|i| format!("{}{}{i}", "x".repeat(pad), "日".repeat(18)))
             .collect();
         let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
-        mirror(&admin, "mmb", &format!("m{pad}"), ("mmb-src", "settings"), &targets).await;
+        mirror(
+            &admin,
+            "mmb",
+            &format!("m{pad}"),
+            ("mmb-src", "settings"),
+            &targets,
+        )
+        .await;
     }
     for pad in 0..3 {
         wait_ready(&admin, "mmb", &format!("m{pad}"), "False", "CopyFailed").await;
     }
     wait_for("three CopyFailed Events", || async {
-        events(&admin, "mmb").await.iter().filter(|e| e["reason"] == "CopyFailed").count() >= 3
+        events(&admin, "mmb")
+            .await
+            .iter()
+            .filter(|e| e["reason"] == "CopyFailed")
+            .count()
+            >= 3
     })
     .await;
     for event in events(&admin, "mmb").await {

@@ -147,7 +147,10 @@ async fn main() -> ExitCode {
     };
     let outcome = controller::run(mirror_controller, ctx, shutdown).await;
     let Some(signal) = signalled else {
-        tracing::error!(?outcome, "lost the lease: exiting so that only one replica acts");
+        tracing::error!(
+            ?outcome,
+            "lost the lease: exiting so that only one replica acts"
+        );
         return ExitCode::from(1);
     };
     debug_assert_eq!(outcome, Stopped::Shutdown);

@@ -37,7 +37,10 @@ pub struct Settings {
 }
 
 /// The controller and what its reconciles share.
-pub async fn build(client: Client, settings: &Settings) -> incluster::Result<(Controller<ConfigMirror>, Arc<Context>)> {
+pub async fn build(
+    client: Client,
+    settings: &Settings,
+) -> incluster::Result<(Controller<ConfigMirror>, Arc<Context>)> {
     let mirrors = MirrorsClient::new(client.clone());
     let configmaps = ConfigMapsClient::new(client.clone());
     let primary = match &settings.watch_namespace {
@@ -109,9 +112,6 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> incluster::controller::Stopped {
     controller
-        .run(
-            move |_key, mirror| reconcile(ctx.clone(), mirror),
-            shutdown,
-        )
+        .run(move |_key, mirror| reconcile(ctx.clone(), mirror), shutdown)
         .await
 }

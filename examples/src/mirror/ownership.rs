@@ -149,7 +149,10 @@ mod tests {
         assert!(!is_ours(&copy_of("a/m", "u0"), &m), "a re-created mirror");
         let mut unlabelled = copy_of("a/m", "u1");
         unlabelled.labels.clear();
-        assert!(!is_ours(&unlabelled, &m), "an annotation alone proves nothing");
+        assert!(
+            !is_ours(&unlabelled, &m),
+            "an annotation alone proves nothing"
+        );
         assert_eq!(
             classify(Some(&unlabelled), &m, &[key(&m)], |_| None),
             Target::Conflict(
@@ -165,8 +168,14 @@ mod tests {
         let claimants = [key(&b), key(&a)];
         let uid = |k: &ObjectRef| Some(if *k == key(&a) { "u1" } else { "u2" }.to_string());
         assert_eq!(classify(None, &a, &claimants, uid), Target::Absent);
-        assert!(matches!(classify(None, &b, &claimants, uid), Target::Conflict(_)));
-        assert_eq!(classify(Some(&copy_of("b/m", "u2")), &a, &claimants, uid), Target::TakeOver);
+        assert!(matches!(
+            classify(None, &b, &claimants, uid),
+            Target::Conflict(_)
+        ));
+        assert_eq!(
+            classify(Some(&copy_of("b/m", "u2")), &a, &claimants, uid),
+            Target::TakeOver
+        );
         assert!(matches!(
             classify(Some(&copy_of("b/m", "u2")), &b, &claimants, uid),
             Target::Conflict(_)

@@ -148,10 +148,11 @@ async fn apply(ctx: &Context, mirror: &ConfigMirror) -> Result<Action, Failure> 
     for target in &targets {
         let claimants = ctx.claims.get(&target_key(target, name));
         let current = ctx.copies.get(target, name);
-        let existing = current
-            .as_ref()
-            .map(|c| c.metadata.clone())
-            .or_else(|| ctx.configmaps_meta.get(target, name).map(|m| m.metadata.clone()));
+        let existing = current.as_ref().map(|c| c.metadata.clone()).or_else(|| {
+            ctx.configmaps_meta
+                .get(target, name)
+                .map(|m| m.metadata.clone())
+        });
         let desired = desired_copy(mirror, &source, target);
         let owner_uid = |k: &ObjectRef| {
             ctx.mirrors_store
@@ -301,7 +302,9 @@ fn up_to_date(current: &ConfigMap, desired: &ConfigMap) -> bool {
         && current.binary_data == desired.binary_data
         && has_all(&c.labels, &d.labels)
         && has_all(&c.annotations, &d.annotations)
-        && d.owner_references.iter().all(|r| c.owner_references.contains(r))
+        && d.owner_references
+            .iter()
+            .all(|r| c.owner_references.contains(r))
 }
 
 /// Server-side apply (forced: the copy is ours) with the checked `resourceVersion` as a
@@ -336,7 +339,10 @@ async fn apply_copy(
 /// The keys of the mirrors a ConfigMap event concerns: the mirrors whose source it is, the
 /// mirrors claiming it as a target (a foreign ConfigMap appearing or going), and the owner its
 /// annotation names.
-pub fn mirrors_of(claims: &Index<ConfigMirror>, meta: &incluster::controller::ObjectMeta) -> Vec<ObjectRef> {
+pub fn mirrors_of(
+    claims: &Index<ConfigMirror>,
+    meta: &incluster::controller::ObjectMeta,
+) -> Vec<ObjectRef> {
     let ns = meta.namespace.as_deref().unwrap_or("");
     let mut keys = claims.get(&super::ownership::source_key(ns, &meta.name));
     keys.extend(claims.get(&target_key(ns, &meta.name)));

@@ -64,11 +64,26 @@ impl Outcome {
         });
         let copies = in_place.len() as u32;
         let (ready, reason, message) = if !failed.is_empty() {
-            (false, "CopyFailed", format!("some copies failed: {}", failed.join("; ")))
+            (
+                false,
+                "CopyFailed",
+                format!("some copies failed: {}", failed.join("; ")),
+            )
         } else if !conflicts.is_empty() {
-            (false, "TargetConflict", format!("targets not written: {}", conflicts.join("; ")))
+            (
+                false,
+                "TargetConflict",
+                format!("targets not written: {}", conflicts.join("; ")),
+            )
         } else {
-            (true, "Mirrored", format!("{}/{} is copied to {copies} namespace(s)", source.namespace, source.name))
+            (
+                true,
+                "Mirrored",
+                format!(
+                    "{}/{} is copied to {copies} namespace(s)",
+                    source.namespace, source.name
+                ),
+            )
         };
         Outcome {
             ready,
@@ -92,7 +107,11 @@ impl Outcome {
 }
 
 /// Writes `status` if it changed and records the Events the outcome calls for.
-pub async fn report(ctx: &Context, mirror: &ConfigMirror, outcome: &Outcome) -> incluster::Result<()> {
+pub async fn report(
+    ctx: &Context,
+    mirror: &ConfigMirror,
+    outcome: &Outcome,
+) -> incluster::Result<()> {
     let generation = mirror.metadata.generation;
     let old = mirror.status.clone().unwrap_or_default();
     let mut conditions = old.conditions.clone();
@@ -108,7 +127,11 @@ pub async fn report(ctx: &Context, mirror: &ConfigMirror, outcome: &Outcome) -> 
     if wrote {
         let namespace = mirror.metadata.namespace.as_deref().unwrap_or_default();
         ctx.mirrors
-            .patch_status(namespace, &mirror.metadata.name, &Patch::Merge(json!({"status": new})))
+            .patch_status(
+                namespace,
+                &mirror.metadata.name,
+                &Patch::Merge(json!({"status": new})),
+            )
             .await?;
     }
     if let Some(note) = &outcome.changed {
@@ -117,7 +140,14 @@ pub async fn report(ctx: &Context, mirror: &ConfigMirror, outcome: &Outcome) -> 
     }
     if wrote && !outcome.ready {
         tracing::warn!(mirror = %key(mirror), reason = %outcome.reason, "{}", outcome.message);
-        event(ctx, mirror, EventType::Warning, &outcome.reason, &outcome.message).await;
+        event(
+            ctx,
+            mirror,
+            EventType::Warning,
+            &outcome.reason,
+            &outcome.message,
+        )
+        .await;
     }
     Ok(())
 }
@@ -131,7 +161,11 @@ pub async fn finalized(ctx: &Context, mirror: &ConfigMirror, removed: usize) {
 /// Records an Event; a failure to record is logged, never fatal.
 async fn event(ctx: &Context, mirror: &ConfigMirror, type_: EventType, reason: &str, note: &str) {
     let regarding = Reference::of(API_VERSION, KIND, &mirror.metadata);
-    let action = if type_ == EventType::Warning { "Reconcile" } else { "Mirror" };
+    let action = if type_ == EventType::Warning {
+        "Reconcile"
+    } else {
+        "Mirror"
+    };
     let event = Event::new(type_, reason, action, note);
     if let Err(err) = ctx.recorder.publish(&regarding, &event).await {
         tracing::warn!(mirror = %key(mirror), %reason, error = %err, "could not record an Event");

@@ -9,10 +9,18 @@ use crate::http::client::Client;
 use crate::request::Request;
 use crate::watcher::Watcher;
 
-/// The `Accept` header that asks for metadata only: `PartialObjectMetadataList` for a list,
-/// `PartialObjectMetadata` for a watch (the server picks the first that fits the request), and
-/// plain JSON as the last resort of servers without the transformation.
-pub const ACCEPT: &str = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
+/// The `Accept` header that asks a LIST for metadata only (`PartialObjectMetadataList`; plain
+/// JSON as the last resort of servers without the transformation). kube-apiserver wants the
+/// object form (`PartialObjectMetadata`, [`WATCH_ACCEPT`]) on a watch of the same list — it
+/// answers a watch asking for the list form with no events at all, and a list asking for the
+/// object form with `406` — so the client sends [`WATCH_ACCEPT`] instead on every `watch=true`
+/// request that carries this header (a watcher's list and watch requests are one `Request`).
+pub const ACCEPT: &str =
+    "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+
+/// The `Accept` header of a metadata-only watch (see [`ACCEPT`]).
+pub const WATCH_ACCEPT: &str =
+    "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
 
 /// `meta.k8s.io/v1` `PartialObjectMetadata`: an object's metadata without its body.
 ///
@@ -60,6 +68,24 @@ pub fn metadata_only(mut list: Request) -> Request {
     list
 }
 
+/// The watch form of a metadata-only list request (`None` for any other request).
+pub(crate) fn for_watch(request: &Request) -> Option<Request> {
+    let is_watch = request
+        .query
+        .iter()
+        .any(|(n, v)| n == "watch" && v == "true");
+    let accept = request.headers.get(reqwest::header::ACCEPT)?;
+    if !is_watch || accept.as_bytes() != ACCEPT.as_bytes() {
+        return None;
+    }
+    let mut watch = request.clone();
+    watch.headers.insert(
+        reqwest::header::ACCEPT,
+        reqwest::header::HeaderValue::from_static(WATCH_ACCEPT),
+    );
+    Some(watch)
+}
+
 /// A [`Watcher`] of the metadata of the objects `list` reads (kube-rs' `metadata_watcher`).
 ///
 /// ```no_run
@@ -70,4 +96,26 @@ pub fn metadata_only(mut list: Request) -> Request {
 /// ```
 pub fn metadata_watcher(client: Client, list: Request) -> Watcher<PartialObjectMetadata> {
     Watcher::new(client, metadata_only(list))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::Method;
+
+    #[test]
+    fn a_watch_of_a_metadata_only_list_asks_for_the_object_form() {
+        let list = metadata_only(
+            Request::builder(Method::GET, "/api/v1/configmaps")
+                .build()
+                .unwrap(),
+        );
+        assert!(for_watch(&list).is_none(), "a list keeps the list form");
+        let watch = for_watch(&list.clone().with_query("watch", "true")).unwrap();
+        assert_eq!(watch.headers[reqwest::header::ACCEPT], WATCH_ACCEPT);
+        let plain = Request::builder(Method::GET, "/api/v1/configmaps")
+            .build()
+            .unwrap();
+        assert!(for_watch(&plain.with_query("watch", "true")).is_none());
+    }
 }

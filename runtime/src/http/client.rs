@@ -362,10 +362,7 @@ impl Client {
     /// Sends the request, retrying as the policy allows, and returns the 2xx response with its
     /// body unread; anything else is an error (its body read up to the error limit).
     pub(crate) async fn send_streaming(&self, request: &Request) -> Result<reqwest::Response> {
-        let request = &*crate::request::patch::with_field_manager(
-            request,
-            self.inner.field_manager.as_deref(),
-        )?;
+        let request = &*crate::request::patch::prepare(request, &self.inner.field_manager)?;
         let started = Instant::now();
         let mut attempt = 1;
         loop {

@@ -62,6 +62,22 @@ impl<T> Patch<T> {
 /// The `Content-Type` of a server-side apply ([`Patch::Apply`]).
 pub(crate) const APPLY_CONTENT_TYPE: &str = "application/apply-patch+yaml";
 
+/// `request` as the client sends it: with `fieldManager` set when it is a server-side apply
+/// that names none (the client-wide `manager`, or an error naming both fixes when there is
+/// none), and — feature `controller` — with the metadata-only `Accept` of a watch when it is a
+/// watch of a metadata-only list.
+pub(crate) fn prepare<'r>(
+    request: &'r crate::request::Request,
+    manager: &Option<String>,
+) -> crate::error::Result<std::borrow::Cow<'r, crate::request::Request>> {
+    let request = with_field_manager(request, manager.as_deref())?;
+    #[cfg(feature = "controller")]
+    if let Some(watch) = crate::controller::metadata::for_watch(&request) {
+        return Ok(std::borrow::Cow::Owned(watch));
+    }
+    Ok(request)
+}
+
 /// `request` with `fieldManager` set when it is a server-side apply that names none: the
 /// client-wide `manager`, or an error naming both fixes when there is none.
 pub(crate) fn with_field_manager<'r>(
