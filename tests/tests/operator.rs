@@ -97,7 +97,6 @@ impl Operator {
     ) -> Operator {
         let mut child = plane
             .pod_command(env!("CARGO_BIN_EXE_example-config-mirror"), pod)
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("POD_NAME", name)
             .env("MIRROR_LEASE_NAME", lease)
             .env("MIRROR_WATCH_NAMESPACE", watch_ns)
@@ -107,6 +106,7 @@ impl Operator {
             // Not shorter: a renewal in flight when SIGTERM arrives can make the runtime's
             // release answer 409 and leave the lease held (reported to the toolkit owner).
             .env("MIRROR_RETRY_MILLIS", "1000")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -1109,6 +1109,9 @@ async fn a_black_holed_call_times_out_and_the_mirror_converges_afterwards() {
         ("MIRROR_REQUEST_TIMEOUT_SECS", "3600".to_string()),
         ("MIRROR_RECONCILE_TIMEOUT_SECS", "2".to_string()),
         ("MIRROR_RESYNC_SECS", "3".to_string()),
+        // The lease outlives the black hole (a leader that cannot renew must stop).
+        ("MIRROR_LEASE_SECONDS", "60".to_string()),
+        ("MIRROR_RENEW_SECONDS", "50".to_string()),
     ];
     let op = Operator::start_with(&plane, &pod, "mirror-bh", "mirror-bh", "mbh", &env);
     mirror(

@@ -43,7 +43,12 @@ pub trait ConfigMaps {
     /// Create one (fails with `409 AlreadyExists` if a ConfigMap of that name exists: a copy
     /// is never created over someone else's).
     #[post("/api/v1/namespaces/{namespace}/configmaps")]
-    async fn create(&self, namespace: &str, #[body] copy: &ConfigMap) -> incluster::Result<()>;
+    async fn create(
+        &self,
+        namespace: &str,
+        #[body] copy: &ConfigMap,
+        #[query] field_manager: &str,
+    ) -> incluster::Result<()>;
 
     /// Server-side apply (the body's `resourceVersion` is a precondition).
     #[patch("/api/v1/namespaces/{namespace}/configmaps/{name}")]

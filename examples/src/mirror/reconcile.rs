@@ -23,7 +23,7 @@ use super::ownership::{classify, is_ours, key, target_key, Target};
 use super::report::{report, Outcome};
 use super::types::{ConfigMap, ConfigMirror};
 use super::{
-    API_VERSION, COPY_LABEL, COPY_LABEL_VALUE, FINALIZER, KIND, OWNER_ANNOTATION,
+    API_VERSION, COPY_LABEL, COPY_LABEL_VALUE, FINALIZER, KIND, MANAGER, OWNER_ANNOTATION,
     OWNER_UID_ANNOTATION,
 };
 
@@ -168,7 +168,7 @@ async fn apply(ctx: &Context, mirror: &ConfigMirror) -> Result<Action, Failure> 
                 in_place.push(target.to_string());
                 continue;
             }
-            Target::Absent => ctx.configmaps.create(target, &desired).await,
+            Target::Absent => ctx.configmaps.create(target, &desired, MANAGER).await,
             Target::Ours | Target::TakeOver => {
                 let version = existing.map(|m| m.resource_version).unwrap_or_default();
                 apply_copy(ctx, target, desired, version).await

@@ -21,6 +21,8 @@ pub(crate) struct Trigger<T> {
     index: HashMap<ObjectRef, Vec<ObjectRef>>,
     /// The objects of a re-list in progress.
     relisted: Option<HashSet<ObjectRef>>,
+    /// The keys a re-list in progress queues, once it is done.
+    deferred: Vec<ObjectRef>,
 }
 
 impl<T: Object> Trigger<T> {
@@ -29,16 +31,20 @@ impl<T: Object> Trigger<T> {
             map,
             index: HashMap::new(),
             relisted: None,
+            deferred: Vec::new(),
         }
     }
 
     /// The keys `event` queues. Every object of a (re)list counts as changed: a change made
-    /// while the watch was away shows up only there.
+    /// while the watch was away shows up only there. The keys of a (re)list are held back until
+    /// its `InitDone`: the watcher's stores swap their view in then, and a key reconciled
+    /// earlier would read the old view (an object created while the watch was away: nothing).
     pub(crate) fn keys(&mut self, event: &Event<T>) -> Vec<ObjectRef> {
-        match event {
+        let keys = match event {
             Event::Init => {
                 self.relisted = Some(HashSet::new());
-                Vec::new()
+                self.deferred.clear();
+                return Vec::new();
             }
             Event::InitApply(object) => {
                 let child = ObjectRef::of(object);
@@ -68,13 +74,20 @@ impl<T: Object> Trigger<T> {
                     .filter(|child| !relisted.contains(*child))
                     .cloned()
                     .collect();
-                let keys = vanished
-                    .iter()
-                    .flat_map(|child| self.index.remove(child).unwrap_or_default())
-                    .collect();
-                dedup(keys)
+                let mut keys = std::mem::take(&mut self.deferred);
+                keys.extend(
+                    vanished
+                        .iter()
+                        .flat_map(|child| self.index.remove(child).unwrap_or_default()),
+                );
+                return dedup(keys);
             }
+        };
+        if self.relisted.is_some() {
+            self.deferred.extend(keys);
+            return Vec::new();
         }
+        keys
     }
 
     /// An object gone across a re-list, as the watcher reports it: the keys it concerned.
@@ -158,42 +171,41 @@ mod tests {
     }
 
     #[test]
-    fn every_object_of_a_relist_is_queued_again() {
+    fn every_object_of_a_relist_is_queued_again_once_the_relist_is_done() {
         let mut trigger = Trigger::new(itself());
         assert!(trigger.keys(&Event::Init).is_empty());
-        assert_eq!(
-            trigger.keys(&Event::InitApply(object("a", None))),
-            [key("a")]
-        );
-        assert!(trigger.keys(&Event::InitDone).is_empty());
+        assert!(trigger
+            .keys(&Event::InitApply(object("a", None)))
+            .is_empty());
+        assert_eq!(trigger.keys(&Event::InitDone), [key("a")]);
         trigger.keys(&Event::Init);
-        assert_eq!(
-            trigger.keys(&Event::InitApply(object("a", None))),
-            [key("a")]
-        );
+        assert!(trigger
+            .keys(&Event::InitApply(object("a", None)))
+            .is_empty());
+        assert!(trigger.keys(&Event::Vanished(key("gone"))).is_empty());
+        assert_eq!(trigger.keys(&Event::InitDone), [key("a")]);
+        assert_eq!(trigger.keys(&Event::Apply(object("a", None))), [key("a")]);
     }
 
     #[test]
     fn an_object_gone_across_a_relist_queues_what_it_concerned() {
         let mut trigger = Trigger::new(owners("g/v2".into(), "Mirror".into(), true));
         trigger.keys(&Event::Init);
-        assert_eq!(
-            trigger.keys(&Event::InitApply(object("copy1", Some("m1")))),
-            [key("m1")]
-        );
-        assert_eq!(
-            trigger.keys(&Event::InitApply(object("copy2", Some("m2")))),
-            [key("m2")]
-        );
-        trigger.keys(&Event::InitDone);
+        trigger.keys(&Event::InitApply(object("copy1", Some("m1"))));
+        trigger.keys(&Event::InitApply(object("copy2", Some("m2"))));
+        assert_eq!(trigger.keys(&Event::InitDone), [key("m1"), key("m2")]);
         // Re-list: copy2 is gone.
         trigger.keys(&Event::Init);
         trigger.keys(&Event::InitApply(object("copy1", Some("m1"))));
-        assert_eq!(trigger.keys(&Event::InitDone), [key("m2")]);
+        assert_eq!(trigger.keys(&Event::InitDone), [key("m1"), key("m2")]);
         // And not again at the next re-list.
         trigger.keys(&Event::Init);
         trigger.keys(&Event::InitApply(object("copy1", Some("m1"))));
-        assert!(trigger.keys(&Event::InitDone).is_empty());
+        assert_eq!(trigger.keys(&Event::InitDone), [key("m1")]);
+        // Reported by the watcher as vanished during a re-list: queued at its end.
+        trigger.keys(&Event::Init);
+        assert!(trigger.keys(&Event::Vanished(key("copy1"))).is_empty());
+        assert_eq!(trigger.keys(&Event::InitDone), [key("m1")]);
     }
 
     #[test]
