@@ -378,6 +378,14 @@ async fn edits_and_deletions_made_while_the_watch_was_away_are_reconciled_after_
             None,
         )
         .await;
+    put_cm(
+        &admin,
+        ns,
+        "created",
+        json!({"ctl": "r"}),
+        json!({"v": "new"}),
+    )
+    .await;
     // Enough unrelated writes that the compaction covers the watcher's resourceVersion.
     put_cm(&admin, ns, "unrelated", json!({"other": "x"}), json!({})).await;
     plane().compact_etcd().await;
@@ -387,6 +395,16 @@ async fn edits_and_deletions_made_while_the_watch_was_away_are_reconciled_after_
         seen.values("edited").last() == Some(&Some("after".to_string()))
     })
     .await;
+    // Reconciled with its state (the store has it by then), never as if it were gone.
+    wait_for("the object created while away reconciled", || {
+        seen.values("created").last() == Some(&Some("new".to_string()))
+    })
+    .await;
+    assert!(
+        seen.values("created").iter().all(Option::is_some),
+        "{:?}",
+        seen.values("created")
+    );
     wait_for("the deletion made while away reconciled", || {
         seen.values("deleted").last() == Some(&None)
     })
