@@ -639,11 +639,12 @@ async fn two_replicas_one_leader_failover_without_double_writes() {
     .await;
     for t in targets {
         let copy = wait_copy(&admin, t, "cm0", &json!({"i": "changed"})).await;
-        // One writer: a single field manager, applying.
+        // One writer: config-mirror alone, applying. (It creates a copy with a POST, which
+        // fails if anything exists under that name — an apply would merge into someone
+        // else's ConfigMap created a moment before — so its create shows as an `Update` entry.)
         let managers = copy["metadata"]["managedFields"].as_array().unwrap();
-        assert_eq!(managers.len(), 1, "{managers:?}");
-        assert_eq!(managers[0]["manager"], "config-mirror");
-        assert_eq!(managers[0]["operation"], "Apply");
+        assert!(managers.iter().all(|m| m["manager"] == "config-mirror"), "{managers:?}");
+        assert!(managers.iter().any(|m| m["operation"] == "Apply"), "{managers:?}");
     }
     let after = versions(&admin, "mha", &targets).await;
     let changed: Vec<_> = after
