@@ -161,6 +161,7 @@ pub(crate) fn retrying(request: &crate::request::Request) {
 
 /// Hook of leader election: this process leads (or stopped leading) the Lease `namespace/name`.
 #[inline]
+#[cfg_attr(not(feature = "leader-election"), allow(dead_code))]
 pub(crate) fn leader_state(namespace: &str, name: &str, leading: bool) {
     #[cfg(feature = "metrics")]
     record::leader(&format!("{namespace}/{name}"), leading);

@@ -1114,7 +1114,7 @@ async fn a_black_holed_call_times_out_and_the_mirror_converges_afterwards() {
         ("MIRROR_LEASE_SECONDS", "60".to_string()),
         ("MIRROR_RENEW_SECONDS", "50".to_string()),
     ];
-    let op = Operator::start_with(&plane, &pod, "mirror-bh", "mirror-bh", "mbh", &env);
+    let op = Operator::start_with(plane, &pod, "mirror-bh", "mirror-bh", "mbh", &env);
     mirror(
         &admin,
         "mbh",
