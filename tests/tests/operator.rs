@@ -68,6 +68,14 @@ async fn pod(plane: &ControlPlane, service_account: &str, tag: &str) -> PodFs {
     PodFs::new(&dir, &token, &plane.ca_pem, OPERATOR_NS)
 }
 
+/// The config-mirror binary: this build's, or `$INCLUSTER_MIRROR_BINARY` (to show that a test
+/// fails against another version, e.g. the one before issue 17).
+fn mirror_binary() -> std::path::PathBuf {
+    std::env::var_os("INCLUSTER_MIRROR_BINARY")
+        .map(Into::into)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_example-config-mirror").into())
+}
+
 /// One operator process and the log lines it printed.
 struct Operator {
     name: String,
@@ -96,7 +104,7 @@ impl Operator {
         env: &[(&str, String)],
     ) -> Operator {
         let mut child = plane
-            .pod_command(env!("CARGO_BIN_EXE_example-config-mirror"), pod)
+            .pod_command(mirror_binary(), pod)
             .env("POD_NAME", name)
             .env("MIRROR_LEASE_NAME", lease)
             .env("MIRROR_WATCH_NAMESPACE", watch_ns)
@@ -643,8 +651,14 @@ async fn two_replicas_one_leader_failover_without_double_writes() {
         // fails if anything exists under that name — an apply would merge into someone
         // else's ConfigMap created a moment before — so its create shows as an `Update` entry.)
         let managers = copy["metadata"]["managedFields"].as_array().unwrap();
-        assert!(managers.iter().all(|m| m["manager"] == "config-mirror"), "{managers:?}");
-        assert!(managers.iter().any(|m| m["operation"] == "Apply"), "{managers:?}");
+        assert!(
+            managers.iter().all(|m| m["manager"] == "config-mirror"),
+            "{managers:?}"
+        );
+        assert!(
+            managers.iter().any(|m| m["operation"] == "Apply"),
+            "{managers:?}"
+        );
     }
     let after = versions(&admin, "mha", &targets).await;
     let changed: Vec<_> = after
@@ -1160,13 +1174,31 @@ async fn a_note_with_multi_byte_text_at_the_cut_does_not_crash_the_operator() {
     configmap(&admin, "mmb-src", "settings", json!({"v": "1"})).await;
     let pod = pod(plane, "config-mirror", "multibyte").await;
     let mut op = Operator::start(plane, &pod, "mirror-mb", "mirror-mb", "mmb");
-    // Targets that do not exist, named in 3-byte characters: the failure note is far over
-    // 1 KiB, and with a shift of 0, 1 and 2 bytes one of the three mirrors' cut falls inside a
-    // character.
-    for pad in 0..3 {
-        let targets: Vec<String> = (0..20)
-            .map(|i| format!("{}{}{i}", "x".repeat(pad), "日".repeat(18)))
+    // Targets that do not exist, named in 3-byte characters: the CopyFailed note lists each
+    // with the server's "namespaces \"…\" not found", far over 1 KiB. Padding the first target
+    // with 1 or 2 ASCII bytes moves the 1 KiB cut inside a character.
+    let targets_of = |pad: usize| -> Vec<String> {
+        let mut targets = vec![format!("{}{}0", "a".repeat(pad), "日".repeat(18))];
+        targets.extend((1..20).map(|i| format!("{}{i}", "日".repeat(18))));
+        targets
+    };
+    let expected_note = |targets: &[String]| {
+        let mut sorted = targets.to_vec();
+        sorted.sort();
+        let entries: Vec<String> = sorted
+            .iter()
+            .map(|t| {
+                format!("{t}: the API server answered 404 NotFound: namespaces \"{t}\" not found")
+            })
             .collect();
+        format!("some copies failed: {}", entries.join("; "))
+    };
+    assert!(
+        (0..3).any(|pad| !expected_note(&targets_of(pad)).is_char_boundary(1024)),
+        "the test no longer puts the cut inside a character"
+    );
+    for pad in 0..3 {
+        let targets = targets_of(pad);
         let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
         mirror(
             &admin,
