@@ -25,7 +25,7 @@
 //!             println!("reconcile {key}");
 //!             Ok::<_, incluster::Error>(Action::Done)
 //!         },
-//!         async { let _ = tokio::signal::ctrl_c().await; },
+//!         std::future::pending::<()>(), // e.g. SIGTERM
 //!     )
 //!     .await;
 //! # Ok(()) }

@@ -111,7 +111,7 @@ struct Settings {
 ///             println!("reconciling {key}");
 ///             Ok::<_, std::io::Error>(Action::Done)
 ///         },
-///         async { let _ = tokio::signal::ctrl_c().await; },
+///         std::future::pending::<()>(), // e.g. SIGTERM
 ///     )
 ///     .await;
 /// # Ok(()) }
