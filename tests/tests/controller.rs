@@ -896,3 +896,61 @@ async fn server_side_apply_uses_the_client_wide_field_manager_and_refuses_withou
         .collect();
     assert_eq!(managers, ["ctl-test"]);
 }
+
+/// The memory figure of metadata-only watches (printed, not asserted beyond "smaller"): 200
+/// ConfigMaps of 4 KiB of data each, listed whole and as `PartialObjectMetadata`; what a store
+/// of each holds is about the JSON it decodes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_only_lists_carry_a_fraction_of_the_full_objects() {
+    let ns = "ctl-meta";
+    let pod = pod(ns).await;
+    let admin = plane().admin();
+    let client = client(&pod, plane().port);
+    for chunk in (0..200).collect::<Vec<_>>().chunks(20) {
+        futures::future::join_all(chunk.iter().map(|i| {
+            let admin = &admin;
+            async move {
+                put_cm(
+                    admin,
+                    ns,
+                    &format!("cm{i:03}"),
+                    json!({"ctl": "m"}),
+                    json!({"blob": "x".repeat(4096)}),
+                )
+                .await;
+            }
+        }))
+        .await;
+    }
+    let full = client.text(configmaps(ns, "ctl=m")).await.unwrap();
+    let meta = client
+        .text(incluster::controller::metadata_only(configmaps(
+            ns, "ctl=m",
+        )))
+        .await
+        .unwrap();
+    let full_items = serde_json::from_str::<Value>(&full).unwrap()["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    let meta_list: Value = serde_json::from_str(&meta).unwrap();
+    assert_eq!(meta_list["kind"], "PartialObjectMetadataList");
+    assert_eq!(meta_list["items"].as_array().unwrap().len(), full_items);
+    // And the watcher's store, through a streaming list.
+    let watcher = metadata_watcher(client.clone(), configmaps(ns, "ctl=m"));
+    let store = watcher.store();
+    let drive = tokio::spawn(futures::StreamExt::for_each(watcher, |_| async {}));
+    tokio::time::timeout(HANG_GUARD, store.wait_ready())
+        .await
+        .unwrap();
+    assert_eq!(store.len(), 200);
+    assert!(store.list().iter().all(|o| o.metadata.labels["ctl"] == "m"));
+    drive.abort();
+    println!(
+        "200 ConfigMaps of 4 KiB: a full list is {} bytes, a metadata-only list {} bytes ({:.1} %)",
+        full.len(),
+        meta.len(),
+        100.0 * meta.len() as f64 / full.len() as f64
+    );
+    assert!(meta.len() * 4 < full.len());
+}
