@@ -839,6 +839,23 @@ async fn scale(tag: &str, n: usize) {
         "the queue depth never showed work waiting: {scrapes:?}"
     );
     assert!(requests > 0.0);
+    // Paths are templates: no namespace or name of this test in any request label.
+    let request_lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("incluster_request"))
+        .collect();
+    assert!(
+        request_lines
+            .iter()
+            .any(|l| l.contains("path=\"/api/v1/namespaces/{namespace}/configmaps/{name}\"")),
+        "{request_lines:?}"
+    );
+    assert!(
+        !request_lines
+            .iter()
+            .any(|l| l.contains(&source_ns) || l.contains("/m0")),
+        "a filled URL in a label: {request_lines:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
