@@ -473,7 +473,18 @@ where
             }
             None => None,
         };
-        health.set_leading(true);
+        // Reconcile only once every cache is synced: a reconcile that reads a store still
+        // listing would take "absent" for "gone" (client-go's WaitForCacheSync).
+        let synced = async {
+            let mut waited = 0u32;
+            while !health.is_ready() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                waited += 1;
+                if waited % 600 == 0 {
+                    tracing::warn!(controller = %name, "still waiting for every watcher's first list (RBAC? see the watch errors)");
+                }
+            }
+        };
         let reconcile = Arc::new(reconcile);
         let permits = Arc::new(tokio::sync::Semaphore::new(settings.concurrency));
         let mut workers = JoinSet::new();
@@ -489,36 +500,46 @@ where
             #[cfg(not(feature = "leader-election"))]
             let lost = std::future::pending::<()>();
             let mut lost = std::pin::pin!(lost);
-            loop {
-                // Reap finished workers so the set does not grow.
-                while workers.try_join_next().is_some() {}
-                let permit = tokio::select! {
-                    permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
-                    _ = &mut shutdown => break Stopped::Shutdown,
-                    _ = &mut lost => break Stopped::LeadershipLost,
-                };
-                let key = tokio::select! {
-                    key = queue.next() => match key {
-                        Some(key) => key,
-                        None => break Stopped::Shutdown,
-                    },
-                    _ = &mut shutdown => break Stopped::Shutdown,
-                    _ = &mut lost => break Stopped::LeadershipLost,
-                };
-                slot += 1;
-                let work = Work {
-                    controller: name.clone(),
-                    queue: queue.clone(),
-                    health: health.clone(),
-                    timeout: settings.timeout,
-                    slot,
-                };
-                let object = store.get(key.namespace_or_empty(), &key.name);
-                let future = reconcile(key.clone(), object);
-                workers.spawn(async move {
-                    work.run(key, future).await;
-                    drop(permit);
-                });
+            let early = tokio::select! {
+                _ = synced => None,
+                _ = &mut shutdown => Some(Stopped::Shutdown),
+                _ = &mut lost => Some(Stopped::LeadershipLost),
+            };
+            health.set_leading(early.is_none());
+            if let Some(early) = early {
+                early
+            } else {
+                loop {
+                    // Reap finished workers so the set does not grow.
+                    while workers.try_join_next().is_some() {}
+                    let permit = tokio::select! {
+                        permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+                        _ = &mut shutdown => break Stopped::Shutdown,
+                        _ = &mut lost => break Stopped::LeadershipLost,
+                    };
+                    let key = tokio::select! {
+                        key = queue.next() => match key {
+                            Some(key) => key,
+                            None => break Stopped::Shutdown,
+                        },
+                        _ = &mut shutdown => break Stopped::Shutdown,
+                        _ = &mut lost => break Stopped::LeadershipLost,
+                    };
+                    slot += 1;
+                    let work = Work {
+                        controller: name.clone(),
+                        queue: queue.clone(),
+                        health: health.clone(),
+                        timeout: settings.timeout,
+                        slot,
+                    };
+                    let object = store.get(key.namespace_or_empty(), &key.name);
+                    let future = reconcile(key.clone(), object);
+                    workers.spawn(async move {
+                        work.run(key, future).await;
+                        drop(permit);
+                    });
+                }
             }
         };
         health.set_leading(false);
