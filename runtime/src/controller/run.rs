@@ -351,6 +351,7 @@ where
     }
 
     /// The retry backoff of failed keys: `base` doubling up to `cap` (default 5 ms to 5 min).
+    /// Call it before [`Controller::queue`]: it makes a new queue.
     ///
     /// ```no_run
     /// # fn f<K>(c: incluster::controller::Controller<K>) where K: incluster::controller::Object + Clone + serde::de::DeserializeOwned + Send + Sync + 'static {
