@@ -1244,3 +1244,35 @@ async fn a_note_with_multi_byte_text_at_the_cut_does_not_crash_the_operator() {
     }
     assert!(op.child.try_wait().unwrap().is_none(), "the operator died");
 }
+
+#[tokio::test]
+async fn a_new_source_name_replaces_the_old_copies_and_a_dropped_target_loses_its_copy() {
+    let plane = ControlPlane::shared();
+    install(plane).await;
+    let admin = plane.admin();
+    for ns in ["mrn", "mrn-src", "mrn-a", "mrn-b"] {
+        namespace(&admin, ns).await;
+    }
+    configmap(&admin, "mrn-src", "old", json!({"v": "old"})).await;
+    configmap(&admin, "mrn-src", "new", json!({"v": "new"})).await;
+    let pod = pod(plane, "config-mirror", "rename").await;
+    let _op = Operator::start(plane, &pod, "mirror-rename", "mirror-rename", "mrn");
+    mirror(&admin, "mrn", "m", ("mrn-src", "old"), &["mrn-a", "mrn-b"]).await;
+    wait_copy(&admin, "mrn-a", "old", &json!({"v": "old"})).await;
+    wait_copy(&admin, "mrn-b", "old", &json!({"v": "old"})).await;
+    merge(
+        &admin,
+        &format!("{API}/namespaces/mrn/configmirrors/m"),
+        json!({"spec": {"source": {"namespace": "mrn-src", "name": "new"}, "targets": ["mrn-a"]}}),
+    )
+    .await;
+    wait_copy(&admin, "mrn-a", "new", &json!({"v": "new"})).await;
+    wait_gone(&admin, &copy_path("mrn-a", "old")).await;
+    wait_gone(&admin, &copy_path("mrn-b", "old")).await;
+    assert!(get(&admin, &copy_path("mrn-b", "new")).await.is_none());
+    assert!(
+        get(&admin, &copy_path("mrn-src", "old")).await.is_some(),
+        "the old source stays"
+    );
+    wait_ready(&admin, "mrn", "m", "True", "Mirrored").await;
+}

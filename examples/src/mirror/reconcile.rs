@@ -186,18 +186,37 @@ async fn apply(ctx: &Context, mirror: &ConfigMirror) -> Result<Action, Failure> 
         }
     }
 
-    // Copies in namespaces no longer targeted (or of a former source name).
-    let mut removed = Vec::new();
-    let previous = mirror.status.clone().unwrap_or_default().targets;
-    for ns in previous.iter().filter(|ns| !in_place.contains(ns)) {
-        let still_targeted = targets.contains(&ns.as_str());
-        if still_targeted {
-            continue; // in conflict or failed: never remove what another mirror may take
+    // Copies no longer wanted: in a namespace no longer targeted, or of a former source name.
+    // Candidates: the namespaces the last status named, and the copies the store attributes to
+    // this mirror (each checked fresh before it is deleted).
+    let mut stale: Vec<(String, String)> = mirror
+        .status
+        .clone()
+        .unwrap_or_default()
+        .targets
+        .into_iter()
+        .map(|ns| (ns, name.clone()))
+        .collect();
+    let me = key(mirror).to_string();
+    for copy in ctx.copies.list() {
+        let meta = &copy.metadata;
+        if meta.annotations.get(OWNER_ANNOTATION) == Some(&me) {
+            stale.push((
+                meta.namespace.clone().unwrap_or_default(),
+                meta.name.clone(),
+            ));
         }
-        match remove_if_ours(ctx, mirror, ns, name).await {
-            Ok(true) => removed.push(ns.clone()),
+    }
+    stale.retain(|(ns, n)| !(n == name && targets.contains(&ns.as_str())));
+    stale.retain(|(ns, n)| !(*ns == source_ref.namespace && n == name)); // never the source
+    stale.sort();
+    stale.dedup();
+    let mut removed = Vec::new();
+    for (ns, copy_name) in &stale {
+        match remove_if_ours(ctx, mirror, ns, copy_name).await {
+            Ok(true) => removed.push(format!("{ns}/{copy_name}")),
             Ok(false) => {}
-            Err(err) => failed.push(format!("removing {ns}/{name}: {err}")),
+            Err(err) => failed.push(format!("removing {ns}/{copy_name}: {err}")),
         }
     }
 
