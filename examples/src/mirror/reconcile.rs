@@ -187,24 +187,26 @@ async fn apply(ctx: &Context, mirror: &ConfigMirror) -> Result<Action, Failure> 
     }
 
     // Copies no longer wanted: in a namespace no longer targeted, or of a former source name.
-    // Candidates: the namespaces the last status named, and the copies the store attributes to
-    // this mirror (each checked fresh before it is deleted).
-    let mut stale: Vec<(String, String)> = mirror
-        .status
-        .clone()
-        .unwrap_or_default()
+    // Candidates: the namespaces the last status named and — when the spec changed since that
+    // status was written (only then can copies go stale) — the copies the store attributes to
+    // this mirror. Each is checked fresh before it is deleted.
+    let status = mirror.status.clone().unwrap_or_default();
+    let spec_changed = Some(status.observed_generation) != mirror.metadata.generation;
+    let mut stale: Vec<(String, String)> = status
         .targets
         .into_iter()
         .map(|ns| (ns, name.clone()))
         .collect();
-    let me = key(mirror).to_string();
-    for copy in ctx.copies.list() {
-        let meta = &copy.metadata;
-        if meta.annotations.get(OWNER_ANNOTATION) == Some(&me) {
-            stale.push((
-                meta.namespace.clone().unwrap_or_default(),
-                meta.name.clone(),
-            ));
+    if spec_changed {
+        let me = key(mirror).to_string();
+        for copy in ctx.copies.list() {
+            let meta = &copy.metadata;
+            if meta.annotations.get(OWNER_ANNOTATION) == Some(&me) {
+                stale.push((
+                    meta.namespace.clone().unwrap_or_default(),
+                    meta.name.clone(),
+                ));
+            }
         }
     }
     stale.retain(|(ns, n)| !(n == name && targets.contains(&ns.as_str())));
