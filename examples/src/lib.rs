@@ -16,9 +16,19 @@ use incluster::{Client, Config};
 /// # Ok::<(), incluster::Error>(())
 /// ```
 pub fn client_from_env() -> incluster::Result<Client> {
-    let config = match std::env::var("INCLUSTER_SA_DIR") {
-        Ok(dir) if std::env::var_os("INCLUSTER_PROXY").is_none() => Config::in_cluster_at(dir)?,
-        _ => Config::infer()?,
-    };
-    Client::new(config)
+    Client::new(config_from_env()?)
+}
+
+/// The configuration [`client_from_env`] builds its client from (to adjust it first, e.g.
+/// with [`Config::with_field_manager`]).
+///
+/// ```no_run
+/// let config = incluster_examples::config_from_env()?.with_field_manager("my-operator");
+/// # Ok::<(), incluster::Error>(())
+/// ```
+pub fn config_from_env() -> incluster::Result<Config> {
+    match std::env::var("INCLUSTER_SA_DIR") {
+        Ok(dir) if std::env::var_os("INCLUSTER_PROXY").is_none() => Config::in_cluster_at(dir),
+        _ => Config::infer(),
+    }
 }

@@ -4,10 +4,10 @@
 //! `cargo run -p incluster-examples --bin rbac -- --write` rewrites them and the
 //! `deploy_rbac` test fails when they and the code disagree.
 
-use incluster::rbac::{Policy, Rules, LEADER_ELECTION};
+use incluster::rbac::{Policy, Rules, EVENTS_RECORDER, LEADER_ELECTION};
 
 use crate::api::{DiscoveryClient, HeartbeatConfigMapClient, OwnConfigMapsClient};
-use crate::mirror::clients::{ConfigMapsClient, EventsClient, MirrorsClient};
+use crate::mirror::clients::{ConfigMapsClient, MirrorsClient, FINALIZER_RBAC};
 
 /// One example program and what it calls.
 #[derive(Debug)]
@@ -48,7 +48,8 @@ pub const EXAMPLES: &[Example] = &[
         uses: &[
             &MirrorsClient::RBAC,
             &ConfigMapsClient::RBAC,
-            &EventsClient::RBAC,
+            &FINALIZER_RBAC,
+            &EVENTS_RECORDER,
             &LEADER_ELECTION,
         ],
     },

@@ -17,8 +17,11 @@ mod stream;
 mod tls;
 
 // Feature areas: one public module each, holding every public item of the area.
+#[cfg(feature = "controller")]
+pub mod controller;
 #[cfg(feature = "leader-election")]
 pub mod leader;
+pub mod metrics;
 pub mod rbac;
 pub mod time;
 #[cfg(feature = "watcher")]

@@ -523,3 +523,94 @@ fn a_kubelet_rotated_short_lived_token_loses_no_request() {
     );
     assert_eq!(finished["status"]["phase"], "Succeeded", "{summary}");
 }
+
+/// The ownerReference config-mirror writes on a copy in its own namespace is one the real
+/// garbage collector (the node's kube-controller-manager) honours: deleting the `ConfigMirror`
+/// (here with no operator and no finalizer in the way) deletes that copy, and only that copy —
+/// ownerReferences cannot cross namespaces, which is what the operator's finalizer is for.
+#[test]
+fn a_same_namespace_copy_is_garbage_collected_through_its_owner_reference() {
+    use incluster_examples::mirror::{reconcile::desired_copy, types};
+    let Some(node) = Node::shared() else { return };
+    let crd = repo_root()
+        .join("examples/deploy/mirror-crd.yaml")
+        .display()
+        .to_string();
+    node.kubectl_ok(&["apply", "-f", &crd]);
+    let admin = node.plane.admin();
+    let api = "/apis/mirror.incluster.dev/v1alpha1";
+    let (ns, other) = ("mirror-gc", "mirror-gc-other");
+    for name in [ns, other] {
+        node.apply(
+            &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+                .to_string(),
+        );
+    }
+    let source = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": other}, "data": {"k": "v"}});
+    node.apply(&source.to_string());
+    // The CRD may take a moment to be served.
+    let deadline = Instant::now() + POD_LIMIT;
+    let created = loop {
+        let body = json!({"apiVersion": "mirror.incluster.dev/v1alpha1", "kind": "ConfigMirror",
+            "metadata": {"name": "gc"}, "spec": {"source": {"namespace": other, "name": "settings"}, "targets": [ns, other]}});
+        match block_on(admin.raw(
+            "POST",
+            &format!("{api}/namespaces/{ns}/configmirrors"),
+            Some(body),
+        )) {
+            Ok((201, v)) => break v,
+            other_answer => {
+                assert!(
+                    Instant::now() < deadline,
+                    "cannot create the ConfigMirror: {other_answer:?}"
+                );
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+    };
+    let mirror: types::ConfigMirror = serde_json::from_value(created).expect("a ConfigMirror");
+    let source: types::ConfigMap = serde_json::from_value(source).expect("a ConfigMap");
+    // Exactly the copy config-mirror writes in the mirror's own namespace.
+    let copy = desired_copy(&mirror, &source, ns);
+    assert_eq!(copy.metadata.owner_references.len(), 1);
+    let copy_json = serde_json::to_value(&copy).unwrap();
+    block_on(admin.call(
+        "POST",
+        &format!("/api/v1/namespaces/{ns}/configmaps"),
+        Some(copy_json),
+    ));
+    let copy_path = format!("/api/v1/namespaces/{ns}/configmaps/settings");
+    assert!(matches!(
+        block_on(admin.raw("GET", &copy_path, None)),
+        Ok((200, _))
+    ));
+
+    block_on(admin.call(
+        "DELETE",
+        &format!("{api}/namespaces/{ns}/configmirrors/gc"),
+        None,
+    ));
+    let deadline = Instant::now() + POD_LIMIT;
+    loop {
+        match block_on(admin.raw("GET", &copy_path, None)) {
+            Ok((404, _)) => break,
+            answer => {
+                assert!(
+                    Instant::now() < deadline,
+                    "the garbage collector never removed the copy: {answer:?}"
+                );
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+    }
+    // The source (another namespace, no ownerReference) stays.
+    assert!(matches!(
+        block_on(admin.raw(
+            "GET",
+            &format!("/api/v1/namespaces/{other}/configmaps/settings"),
+            None
+        )),
+        Ok((200, _))
+    ));
+}

@@ -17,8 +17,8 @@ use incluster_examples::api::{
     OwnConfigMapsClient, HEARTBEAT_CONFIGMAP,
 };
 use incluster_examples::mirror::clients::{
-    ConfigMaps as MirrorConfigMaps, ConfigMapsClient as MirrorConfigMapsClient, Events,
-    EventsClient, Mirrors, MirrorsClient,
+    ConfigMaps as MirrorConfigMaps, ConfigMapsClient as MirrorConfigMapsClient, Mirrors,
+    MirrorsClient, FINALIZER_RBAC,
 };
 use incluster_examples::rbac::{example, Example};
 use incluster_tests::builtin_resources;
@@ -300,17 +300,26 @@ async fn call(
         _ => Ok(()),
     };
     let outcome = match (method.client, method.method) {
-        ("DiscoveryClient", "api_versions") => {
-            DiscoveryClient::new(client.clone()).api_versions().await.map(drop)
-        }
-        ("OwnConfigMapsClient", "list") => OwnConfigMapsClient::new(client.clone()).list().await.map(drop),
-        ("HeartbeatConfigMapClient", "get") => {
-            HeartbeatConfigMapClient::new(client.clone()).get().await.map(drop)
-        }
+        ("DiscoveryClient", "api_versions") => DiscoveryClient::new(client.clone())
+            .api_versions()
+            .await
+            .map(drop),
+        ("OwnConfigMapsClient", "list") => OwnConfigMapsClient::new(client.clone())
+            .list()
+            .await
+            .map(drop),
+        ("HeartbeatConfigMapClient", "get") => HeartbeatConfigMapClient::new(client.clone())
+            .get()
+            .await
+            .map(drop),
         ("HeartbeatConfigMapClient", "apply") => {
             // Missing first, so the apply has to create it (RBAC `create`).
             let _ = admin
-                .raw("DELETE", &format!("/api/v1/namespaces/{ns}/configmaps/{HEARTBEAT_CONFIGMAP}"), None)
+                .raw(
+                    "DELETE",
+                    &format!("/api/v1/namespaces/{ns}/configmaps/{HEARTBEAT_CONFIGMAP}"),
+                    None,
+                )
                 .await;
             HeartbeatConfigMapClient::new(client.clone())
                 .apply(
@@ -329,39 +338,88 @@ async fn call(
             let mirrors = MirrorsClient::new(client.clone());
             watched(|| mirrors.watch_in(ns)).await
         }
-        ("MirrorsClient", "get") => MirrorsClient::new(client.clone()).get(ns, "rbac-mirror").await.map(drop),
-        ("MirrorsClient", "patch") => MirrorsClient::new(client.clone())
-            .patch(ns, "rbac-mirror", &Patch::Merge(json!({"metadata": {"labels": {"touched": "yes"}}})))
-            .await
-            .map(drop),
+        (client_name, _) if client_name == FINALIZER_RBAC.client => {
+            // The finalizer helper's own PATCH of the mirror (what config-mirror sends).
+            let request = incluster::Request::builder(
+                incluster::Method::PATCH,
+                incluster_examples::mirror::clients::MIRROR_PATH,
+            )
+            .path_param("namespace", ns)
+            .path_param("name", "rbac-mirror")
+            .patch_body(&Patch::Merge(
+                json!({"metadata": {"labels": {"touched": "yes"}}}),
+            ))
+            .rbac(FINALIZER_RBAC.method(0))
+            .build()?;
+            client.send_ignoring_body(request).await
+        }
         ("MirrorsClient", "patch_status") => MirrorsClient::new(client.clone())
-            .patch_status(ns, "rbac-mirror", &Patch::Merge(json!({"status": {"copies": 0}})))
+            .patch_status(
+                ns,
+                "rbac-mirror",
+                &Patch::Merge(json!({"status": {"copies": 0}})),
+            )
             .await
             .map(drop),
         ("ConfigMapsClient", "get") => MirrorConfigMapsClient::new(client.clone())
             .get("default", "rbac-copy")
             .await
             .map(drop),
+        ("ConfigMapsClient", "create") => {
+            let _ = admin
+                .raw(
+                    "DELETE",
+                    "/api/v1/namespaces/default/configmaps/rbac-created",
+                    None,
+                )
+                .await;
+            let object: incluster_examples::mirror::types::ConfigMap =
+                serde_json::from_value(json!({
+                    "metadata": {"name": "rbac-created"}, "data": {"a": "1"}
+                }))
+                .expect("a ConfigMap");
+            MirrorConfigMapsClient::new(client.clone())
+                .create("default", &object, MANAGER)
+                .await
+        }
         ("ConfigMapsClient", "apply") => {
-            let _ = admin.raw("DELETE", "/api/v1/namespaces/default/configmaps/rbac-copy", None).await;
-            let object: k8s_openapi::api::core::v1::ConfigMap = serde_json::from_value(json!({
+            // It exists: config-mirror's apply only updates (creating is `create`'s job).
+            let _ = admin
+                .raw(
+                    "POST",
+                    "/api/v1/namespaces/default/configmaps",
+                    Some(json!({"metadata": {"name": "rbac-copy"}})),
+                )
+                .await;
+            let object: incluster_examples::mirror::types::ConfigMap = serde_json::from_value(json!({
                 "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "rbac-copy"}, "data": {"a": "1"}
             }))
             .expect("a ConfigMap");
             MirrorConfigMapsClient::new(client.clone())
-                .apply("default", "rbac-copy", &object, MANAGER, true)
+                .apply("default", "rbac-copy", &Patch::Apply(object), true)
                 .await
                 .map(drop)
         }
-        ("ConfigMapsClient", "merge") => MirrorConfigMapsClient::new(client.clone())
-            .merge("default", "rbac-copy", &Patch::Merge(json!({"data": {"b": "2"}})), MANAGER)
-            .await
-            .map(drop),
+        ("ConfigMapsClient", "merge") => {
+            MirrorConfigMapsClient::new(client.clone())
+                .merge(
+                    "default",
+                    "rbac-copy",
+                    &Patch::Merge(json!({"data": {"b": "2"}})),
+                )
+                .await
+        }
         ("ConfigMapsClient", "delete") => {
             let _ = admin
-                .raw("POST", "/api/v1/namespaces/default/configmaps", Some(json!({"metadata": {"name": "rbac-doomed"}})))
+                .raw(
+                    "POST",
+                    "/api/v1/namespaces/default/configmaps",
+                    Some(json!({"metadata": {"name": "rbac-doomed"}})),
+                )
                 .await;
-            MirrorConfigMapsClient::new(client.clone()).delete("default", "rbac-doomed").await
+            MirrorConfigMapsClient::new(client.clone())
+                .delete("default", "rbac-doomed", &json!({}))
+                .await
         }
         ("ConfigMapsClient", "watch_copies") => {
             let configmaps = MirrorConfigMapsClient::new(client.clone());
@@ -369,21 +427,39 @@ async fn call(
         }
         ("ConfigMapsClient", "watch_sources") => {
             let configmaps = MirrorConfigMapsClient::new(client.clone());
-            watched(|| configmaps.watch_sources()).await
+            watched(|| configmaps.watch_sources(incluster::controller::ACCEPT)).await
         }
-        ("EventsClient", "create") => EventsClient::new(client.clone())
-            .create(
-                ns,
-                &json!({
-                    "apiVersion": "events.k8s.io/v1", "kind": "Event",
-                    "metadata": {"generateName": "rbac-test-"},
-                    "eventTime": "2026-01-01T00:00:00.000000Z",
-                    "reportingController": "incluster.dev/rbac-test", "reportingInstance": "rbac-test",
-                    "action": "Test", "reason": "Test", "type": "Normal", "note": "least privilege",
-                    "regarding": {"apiVersion": "v1", "kind": "ConfigMap", "namespace": ns, "name": "rbac-copy"},
-                }),
-            )
-            .await,
+        ("incluster::controller::Recorder", method) => {
+            use incluster::controller::{Event as Note, EventType, Recorder, Reference};
+            let recorder = Recorder::new(client.clone(), "incluster.dev/rbac-test", "rbac-test");
+            let regarding = Reference {
+                api_version: "v1".into(),
+                kind: "ConfigMap".into(),
+                namespace: Some(ns.to_string()),
+                name: "rbac-copy".into(),
+                uid: String::new(),
+            };
+            // A fresh reason each time: the first publish creates; a repeat patches its series.
+            static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let reason = format!("Test{call}");
+            let note = Note::new(EventType::Normal, &reason, "Test", "least privilege");
+            if method.contains("series") {
+                // The series needs an Event first, and publishing it needs `create`; where this
+                // policy lacks `create`, the patch cannot be reached (and is not what is tested).
+                if let Err(err) = recorder.publish(&regarding, &note).await {
+                    if err.is_forbidden()
+                        && err
+                            .rbac_needed()
+                            .is_some_and(|n| !n.method.method.contains("series"))
+                    {
+                        return Ok(());
+                    }
+                    return Err(err);
+                }
+            }
+            recorder.publish(&regarding, &note).await
+        }
         (client_name, _) if client_name == LEADER_ELECTION.client => {
             lead_once(admin, client, ns).await
         }
@@ -489,7 +565,11 @@ async fn bound_client(
     plane.kubectl_apply(manifest.path());
     let token = client_token(plane, admin, example).await;
     let pod = PodFs::temp(&token, &plane.ca_pem, example.namespace);
-    let client = Client::new(pod.config("127.0.0.1", &plane.port.to_string())).expect("client");
+    let client = Client::new(
+        pod.config("127.0.0.1", &plane.port.to_string())
+            .with_field_manager(MANAGER),
+    )
+    .expect("client");
     // The PodFs directory must outlive the client's token re-reads.
     std::mem::forget(pod);
     client

@@ -1,14 +1,10 @@
-//! The API calls the operator makes, as `#[in_cluster_client]` traits.
-//!
-//! `ConfigMirror`s use the example's own serde structs ([`super::types`]); ConfigMaps use
-//! `k8s-openapi`'s `ConfigMap` — the one place this example shows that both kinds of type work
-//! with the macro (k8s-openapi is a dependency of the examples only, never of `incluster`).
+//! The API calls the operator makes, as `#[in_cluster_client]` traits. Server-side apply needs
+//! no `field_manager` argument: the client is built with `Config::with_field_manager`.
 
 use incluster::{in_cluster_client, Patch, Watcher};
-use k8s_openapi::api::core::v1::ConfigMap;
 use serde_json::Value;
 
-use super::types::{ConfigMirror, MetaOnly};
+use super::types::{ConfigMap, ConfigMirror};
 
 /// `mirror.incluster.dev/v1alpha1` `configmirrors`.
 #[in_cluster_client]
@@ -21,19 +17,6 @@ pub trait Mirrors {
     #[get("/apis/mirror.incluster.dev/v1alpha1/namespaces/{namespace}/configmirrors")]
     async fn watch_in(&self, namespace: &str) -> incluster::Result<Watcher<ConfigMirror>>;
 
-    /// Read one.
-    #[get("/apis/mirror.incluster.dev/v1alpha1/namespaces/{namespace}/configmirrors/{name}")]
-    async fn get(&self, namespace: &str, name: &str) -> incluster::Result<ConfigMirror>;
-
-    /// Patch its metadata (the finalizer).
-    #[patch("/apis/mirror.incluster.dev/v1alpha1/namespaces/{namespace}/configmirrors/{name}")]
-    async fn patch(
-        &self,
-        namespace: &str,
-        name: &str,
-        #[body] patch: &Patch<Value>,
-    ) -> incluster::Result<ConfigMirror>;
-
     /// Patch its `status` through the subresource.
     #[patch(
         "/apis/mirror.incluster.dev/v1alpha1/namespaces/{namespace}/configmirrors/{name}/status"
@@ -43,40 +26,84 @@ pub trait Mirrors {
         namespace: &str,
         name: &str,
         #[body] patch: &Patch<Value>,
-    ) -> incluster::Result<ConfigMirror>;
+    ) -> incluster::Result<()>;
 }
 
-/// ConfigMaps, typed with `k8s_openapi::api::core::v1::ConfigMap`.
+/// The path template of one `ConfigMirror` (for the finalizer helper).
+pub const MIRROR_PATH: &str =
+    "/apis/mirror.incluster.dev/v1alpha1/namespaces/{namespace}/configmirrors/{name}";
+
+/// What the finalizer helper's PATCH of [`MIRROR_PATH`] needs (the runtime sends it, so no
+/// generated client carries it): `patch` on `configmirrors`, in any namespace the operator
+/// watches.
+pub const FINALIZER_RBAC: incluster::rbac::Rules = incluster::rbac::Rules {
+    client: "incluster::controller::finalizer",
+    methods: &[incluster::rbac::MethodRules {
+        client: "incluster::controller::finalizer",
+        method: "add and remove mirror.incluster.dev/copies",
+        route:
+            "PATCH /apis/mirror.incluster.dev/v1alpha1/namespaces/{namespace}/configmirrors/{name}",
+        rules: &[incluster::rbac::Rule::resource(
+            "mirror.incluster.dev",
+            "configmirrors",
+            &["patch"],
+            incluster::rbac::Scope::AnyNamespace,
+        )],
+    }],
+};
+
+/// ConfigMaps.
 #[in_cluster_client]
 pub trait ConfigMaps {
     /// Read one.
     #[get("/api/v1/namespaces/{namespace}/configmaps/{name}")]
     async fn get(&self, namespace: &str, name: &str) -> incluster::Result<ConfigMap>;
 
-    /// Server-side apply (creates the copy when it is missing: RBAC `patch` and `create`).
-    #[apply("/api/v1/namespaces/{namespace}/configmaps/{name}")]
+    /// Create one (fails with `409 AlreadyExists` if a ConfigMap of that name exists: a copy
+    /// is never created over someone else's).
+    #[post("/api/v1/namespaces/{namespace}/configmaps")]
+    async fn create(
+        &self,
+        namespace: &str,
+        #[body] copy: &ConfigMap,
+        #[query] field_manager: &str,
+    ) -> incluster::Result<()>;
+
+    /// Server-side apply (the body's `resourceVersion` is a precondition).
+    #[patch("/api/v1/namespaces/{namespace}/configmaps/{name}")]
     async fn apply(
         &self,
         namespace: &str,
         name: &str,
-        #[body] object: &ConfigMap,
-        #[query] field_manager: &str,
+        #[body] patch: &Patch<ConfigMap>,
         #[query] force: bool,
     ) -> incluster::Result<ConfigMap>;
 
-    /// A merge patch (drops keys another manager added to a copy).
+    /// A merge patch (drops data keys another manager added to a copy).
     #[patch("/api/v1/namespaces/{namespace}/configmaps/{name}")]
     async fn merge(
         &self,
         namespace: &str,
         name: &str,
         #[body] patch: &Patch<Value>,
-        #[query] field_manager: &str,
-    ) -> incluster::Result<ConfigMap>;
+    ) -> incluster::Result<()>;
 
-    /// Delete one.
+    /// Delete one, with `DeleteOptions` (its UID as a precondition: only the object checked).
     #[delete("/api/v1/namespaces/{namespace}/configmaps/{name}")]
-    async fn delete(&self, namespace: &str, name: &str) -> incluster::Result<()>;
+    async fn delete(
+        &self,
+        namespace: &str,
+        name: &str,
+        #[body] options: &Value,
+    ) -> incluster::Result<()>;
+
+    /// Every ConfigMap's metadata only (`PartialObjectMetadata`; pass
+    /// [`incluster::controller::ACCEPT`]), then every change: what a source edit looks like.
+    #[get("/api/v1/configmaps")]
+    async fn watch_sources(
+        &self,
+        #[header("Accept")] metadata_only: &str,
+    ) -> incluster::Result<Watcher<incluster::controller::PartialObjectMetadata>>;
 
     /// The copies (by label) in every namespace, then every change.
     #[get("/api/v1/configmaps")]
@@ -84,16 +111,4 @@ pub trait ConfigMaps {
         &self,
         #[query] label_selector: &str,
     ) -> incluster::Result<Watcher<ConfigMap>>;
-
-    /// Every ConfigMap's metadata (to notice source changes), then every change.
-    #[get("/api/v1/configmaps")]
-    async fn watch_sources(&self) -> incluster::Result<Watcher<MetaOnly>>;
-}
-
-/// `events.k8s.io/v1` Events.
-#[in_cluster_client]
-pub trait Events {
-    /// Record one.
-    #[post("/apis/events.k8s.io/v1/namespaces/{namespace}/events")]
-    async fn create(&self, namespace: &str, #[body] event: &Value) -> incluster::Result<()>;
 }

@@ -1,156 +1,173 @@
-//! What the operator tells people: `status` (through the `/status` subresource) and
-//! `events.k8s.io/v1` Events.
+//! What the operator tells people: `status` (the `Ready` condition, through the `/status`
+//! subresource) and `events.k8s.io/v1` Events (through incluster's recorder: required fields,
+//! unique names, safe truncation, repeats folded into a series).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
+use incluster::controller::{set_condition, Condition, Event, EventType, Reference};
 use incluster::Patch;
 use serde_json::json;
 
-use super::clients::{Events, EventsClient, Mirrors, MirrorsClient};
-use super::types::{Condition, ConfigMirror, MirrorStatus};
-use super::{GROUP, MANAGER, VERSION};
+use super::clients::Mirrors;
+use super::ownership::key;
+use super::reconcile::Context;
+use super::types::{ConfigMirror, MirrorStatus};
+use super::{API_VERSION, KIND};
 
-/// The outcome a reconcile reports as the `Ready` condition.
+/// The outcome a reconcile reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ready {
-    /// `True`?
+pub struct Outcome {
+    /// `Ready` is `True`?
     pub ready: bool,
-    /// CamelCase reason, e.g. `Mirrored`, `SourceNotFound`.
+    /// CamelCase reason: `Mirrored`, `SourceNotFound`, `SourceForbidden`, `TargetConflict`,
+    /// `CopyFailed`.
     pub reason: String,
     /// For humans.
     pub message: String,
     /// Copies in place.
     pub copies: u32,
+    /// Namespaces holding a copy of ours.
+    pub targets: Vec<String>,
+    /// Something was written (a `Mirrored` Event says what).
+    pub changed: Option<String>,
 }
 
-/// Writes `status` unless it already says the same for this generation; returns whether it
-/// wrote. `lastTransitionTime` changes only when the condition's status does.
-pub async fn write_status(
-    mirrors: &MirrorsClient,
+impl Outcome {
+    /// A not-ready outcome that keeps the copies as they are.
+    pub fn failed(reason: &str, message: String, copies: u32, targets: Vec<String>) -> Outcome {
+        Outcome {
+            ready: false,
+            reason: reason.into(),
+            message,
+            copies,
+            targets,
+            changed: None,
+        }
+    }
+
+    /// The outcome of one pass over the targets.
+    pub fn of(
+        mirror: &ConfigMirror,
+        applied: &[String],
+        removed: &[String],
+        in_place: Vec<String>,
+        failed: Vec<String>,
+        conflicts: Vec<String>,
+    ) -> Outcome {
+        let source = &mirror.spec.source;
+        let changed = (!applied.is_empty() || !removed.is_empty()).then(|| {
+            format!(
+                "{}/{}: applied to [{}], removed from [{}]",
+                source.namespace,
+                source.name,
+                applied.join(", "),
+                removed.join(", ")
+            )
+        });
+        let copies = in_place.len() as u32;
+        let (ready, reason, message) = if !failed.is_empty() {
+            (
+                false,
+                "CopyFailed",
+                format!("some copies failed: {}", failed.join("; ")),
+            )
+        } else if !conflicts.is_empty() {
+            (
+                false,
+                "TargetConflict",
+                format!("targets not written: {}", conflicts.join("; ")),
+            )
+        } else {
+            (
+                true,
+                "Mirrored",
+                format!(
+                    "{}/{} is copied to {copies} namespace(s)",
+                    source.namespace, source.name
+                ),
+            )
+        };
+        Outcome {
+            ready,
+            reason: reason.into(),
+            message,
+            copies,
+            targets: in_place,
+            changed,
+        }
+    }
+
+    /// The message to retry with, if some copies failed.
+    pub fn failure(&self) -> Option<String> {
+        (self.reason == "CopyFailed").then(|| self.message.clone())
+    }
+
+    /// Whether some target is someone else's.
+    pub fn in_conflict(&self) -> bool {
+        self.reason == "TargetConflict"
+    }
+}
+
+/// Writes `status` if it changed and records the Events the outcome calls for.
+pub async fn report(
+    ctx: &Context,
     mirror: &ConfigMirror,
-    ready: &Ready,
-) -> incluster::Result<bool> {
+    outcome: &Outcome,
+) -> incluster::Result<()> {
     let generation = mirror.metadata.generation;
     let old = mirror.status.clone().unwrap_or_default();
-    let old_ready = old.conditions.iter().find(|c| c.type_ == "Ready");
-    let status = if ready.ready { "True" } else { "False" };
-    let last_transition_time = match old_ready {
-        Some(c) if c.status == status && !c.last_transition_time.is_empty() => {
-            c.last_transition_time.clone()
-        }
-        _ => rfc3339(now(), false),
-    };
+    let mut conditions = old.conditions.clone();
+    let ready = Condition::new("Ready", outcome.ready, &outcome.reason, &outcome.message);
+    set_condition(&mut conditions, ready, generation);
     let new = MirrorStatus {
-        observed_generation: generation,
-        copies: ready.copies,
-        conditions: vec![Condition {
-            type_: "Ready".into(),
-            status: status.into(),
-            reason: ready.reason.clone(),
-            message: ready.message.clone(),
-            observed_generation: generation,
-            last_transition_time,
-        }],
+        observed_generation: generation.unwrap_or_default(),
+        copies: outcome.copies,
+        targets: outcome.targets.clone(),
+        conditions,
     };
-    if new == old {
-        return Ok(false);
+    let wrote = new != old;
+    if wrote {
+        let namespace = mirror.metadata.namespace.as_deref().unwrap_or_default();
+        ctx.mirrors
+            .patch_status(
+                namespace,
+                &mirror.metadata.name,
+                &Patch::Merge(json!({"status": new})),
+            )
+            .await?;
     }
-    let patch = json!({"status": new});
-    mirrors
-        .patch_status(
-            &mirror.metadata.namespace,
-            &mirror.metadata.name,
-            &Patch::Merge(patch),
+    if let Some(note) = &outcome.changed {
+        tracing::info!(mirror = %key(mirror), "{note}");
+        event(ctx, mirror, EventType::Normal, "Mirrored", note).await;
+    }
+    if wrote && !outcome.ready {
+        tracing::warn!(mirror = %key(mirror), reason = %outcome.reason, "{}", outcome.message);
+        event(
+            ctx,
+            mirror,
+            EventType::Warning,
+            &outcome.reason,
+            &outcome.message,
         )
-        .await?;
-    Ok(true)
-}
-
-/// Who writes the Events: the controller and this replica.
-#[derive(Debug, Clone)]
-pub struct Recorder {
-    events: EventsClient,
-    instance: String,
-}
-
-impl Recorder {
-    /// Events written with `events`, reported by `instance` (the Pod name).
-    pub fn new(events: EventsClient, instance: String) -> Recorder {
-        Recorder { events, instance }
+        .await;
     }
-
-    /// Records an Event about `mirror`; a failure to record is logged, never fatal.
-    pub async fn event(&self, mirror: &ConfigMirror, warning: bool, reason: &str, note: &str) {
-        let meta = &mirror.metadata;
-        let mut note = note.to_string();
-        note.truncate(1024);
-        let event = json!({
-            "apiVersion": "events.k8s.io/v1",
-            "kind": "Event",
-            // client-go's naming: the object's name and a unique suffix.
-            "metadata": {"name": format!("{}.{:x}", meta.name, unique()), "namespace": meta.namespace},
-            "eventTime": rfc3339(now(), true),
-            "reportingController": format!("{GROUP}/{MANAGER}"),
-            "reportingInstance": self.instance,
-            "action": if warning { "Reconcile" } else { "Mirror" },
-            "reason": reason,
-            "note": note,
-            "type": if warning { "Warning" } else { "Normal" },
-            "regarding": {
-                "apiVersion": format!("{GROUP}/{VERSION}"),
-                "kind": "ConfigMirror",
-                "namespace": meta.namespace,
-                "name": meta.name,
-                "uid": meta.uid,
-            },
-        });
-        if let Err(err) = self.events.create(&meta.namespace, &event).await {
-            tracing::warn!(mirror = %format!("{}/{}", meta.namespace, meta.name), %reason, error = %err, "could not record an Event");
-        }
-    }
+    Ok(())
 }
 
-/// Nanoseconds since the epoch, bumped past the last value handed out.
-fn unique() -> u128 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static LAST: AtomicU64 = AtomicU64::new(0);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_nanos() as u64;
-    let prev = LAST.fetch_max(now, Ordering::SeqCst);
-    u128::from(if prev >= now {
-        LAST.fetch_add(1, Ordering::SeqCst) + 1
+/// The `Finalized` Event.
+pub async fn finalized(ctx: &Context, mirror: &ConfigMirror, removed: usize) {
+    let note = format!("removed {removed} copies; releasing the finalizer");
+    event(ctx, mirror, EventType::Normal, "Finalized", &note).await;
+}
+
+/// Records an Event; a failure to record is logged, never fatal.
+async fn event(ctx: &Context, mirror: &ConfigMirror, type_: EventType, reason: &str, note: &str) {
+    let regarding = Reference::of(API_VERSION, KIND, &mirror.metadata);
+    let action = if type_ == EventType::Warning {
+        "Reconcile"
     } else {
-        now
-    })
-}
-
-fn now() -> (u64, u32) {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    (d.as_secs(), d.subsec_micros())
-}
-
-/// `2006-01-02T15:04:05Z`, or with `.000000` microseconds (a `MicroTime`).
-pub fn rfc3339((secs, micros): (u64, u32), with_micros: bool) -> String {
-    let at = UNIX_EPOCH + std::time::Duration::new(secs, micros * 1000);
-    if with_micros {
-        incluster::time::micro_time(at)
-    } else {
-        incluster::time::rfc3339(at)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn formats_rfc3339() {
-        assert_eq!(super::rfc3339((0, 0), false), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            super::rfc3339((1_709_251_199, 42), true),
-            "2024-02-29T23:59:59.000042Z"
-        );
+        "Mirror"
+    };
+    let event = Event::new(type_, reason, action, note);
+    if let Err(err) = ctx.recorder.publish(&regarding, &event).await {
+        tracing::warn!(mirror = %key(mirror), %reason, error = %err, "could not record an Event");
     }
 }

@@ -47,6 +47,7 @@ pub struct Config {
     pub(crate) retry: Retry,
     pub(crate) max_response_bytes: u64,
     pub(crate) max_error_bytes: u64,
+    pub(crate) field_manager: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -323,6 +324,20 @@ impl Config {
         self
     }
 
+    /// The client-wide server-side-apply field manager: every request whose body is a
+    /// [`Patch::Apply`](crate::Patch::Apply) (`Content-Type: application/apply-patch+yaml`) and
+    /// that names no `fieldManager` itself gets `fieldManager=<manager>`. Without one, such a
+    /// request is an [`Error::InvalidRequest`](crate::Error::InvalidRequest) before any I/O.
+    ///
+    /// ```
+    /// let config = incluster::Config::proxy("http://127.0.0.1:8001")?.with_field_manager("my-operator");
+    /// # Ok::<(), incluster::Error>(())
+    /// ```
+    pub fn with_field_manager(mut self, manager: impl Into<String>) -> Config {
+        self.field_manager = Some(manager.into());
+        self
+    }
+
     fn new(server: String, namespace: String, mode: Mode) -> Config {
         Config {
             server,
@@ -332,6 +347,7 @@ impl Config {
             retry: Retry::default(),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             max_error_bytes: DEFAULT_MAX_ERROR_BYTES,
+            field_manager: None,
         }
     }
 }

@@ -55,6 +55,7 @@ struct Inner {
     retry: Retry,
     max_response_bytes: u64,
     max_error_bytes: u64,
+    field_manager: Option<String>,
 }
 
 struct Http {
@@ -185,6 +186,7 @@ impl Client {
                 retry: config.retry,
                 max_response_bytes: config.max_response_bytes,
                 max_error_bytes: config.max_error_bytes,
+                field_manager: config.field_manager,
             }),
         })
     }
@@ -374,6 +376,7 @@ impl Client {
             Call::Whole => Some(request.timeout.unwrap_or(self.inner.timeout)),
             Call::Stream => request.timeout,
         };
+        let request = &*crate::request::patch::prepare(request, &self.inner.field_manager)?;
         let started = Instant::now();
         let mut attempt = 1;
         loop {
@@ -391,6 +394,7 @@ impl Client {
                 return Err(failure.error);
             };
             tracing::debug!(request = %request, attempt, reason, wait_ms = wait.as_millis() as u64, "retrying");
+            crate::metrics::retrying(request);
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
@@ -468,7 +472,9 @@ impl Client {
         if let Some(limit) = limit {
             builder = builder.timeout(limit);
         }
-        builder.send().await.map_err(|err| {
+        let (sent, result) = (Instant::now(), builder.send().await);
+        crate::metrics::sent(request, &result, sent);
+        result.map_err(|err| {
             let outcome = if liveness::is_ping_timeout(&err) {
                 // The connection died under the request: it may have been written.
                 Outcome::Lost

@@ -51,7 +51,7 @@ use lease::{LeaseClient, Outcome};
 /// - `retry_period` (2 s): how often candidates try to acquire, and the leader renews.
 ///
 /// Settings that cannot work are refused by [`LeaderElection::acquire`] with an
-/// [`Error::Config`](crate::Error::Config) that says which rule they break (client-go's rules):
+/// [`Error::Config`] that says which rule they break (client-go's rules):
 /// `lease_duration > renew_deadline` (a leader must stop before anyone else may start) and
 /// `renew_deadline > 1.2 × retry_period` (a leader must get at least one jittered retry in
 /// before its deadline); an empty name or identity is refused too.
@@ -320,6 +320,11 @@ impl Drop for Leadership {
     fn drop(&mut self) {
         self.renewer.abort();
         self.shared.lose();
+        crate::metrics::leader_state(
+            &self.lease.settings.namespace,
+            &self.lease.settings.name,
+            false,
+        );
     }
 }
 
@@ -330,6 +335,7 @@ impl Leadership {
             transitions: lease.transitions(),
             lost: tokio::sync::watch::Sender::new(false),
         });
+        crate::metrics::leader_state(&lease.settings.namespace, &lease.settings.name, true);
         let renewer = tokio::spawn(renew(lease.clone(), shared.clone()));
         Leadership {
             shared,
@@ -437,6 +443,7 @@ async fn renew(lease: Arc<LeaseClient>, shared: Arc<Shared>) {
             Ok(Ok(Outcome::HeldByOther(holder))) => {
                 tracing::warn!(lease = %settings.name, holder = %holder, "leader election: another candidate holds the lease; leadership lost");
                 shared.lose();
+                crate::metrics::leader_state(&settings.namespace, &settings.name, false);
                 return;
             }
             Ok(Err(err)) => {
@@ -447,6 +454,7 @@ async fn renew(lease: Arc<LeaseClient>, shared: Arc<Shared>) {
     }
     tracing::warn!(lease = %settings.name, identity = %settings.identity, "leader election: could not renew the lease before the renew deadline; leadership lost");
     shared.lose();
+    crate::metrics::leader_state(&settings.namespace, &settings.name, false);
 }
 
 impl std::fmt::Debug for LeaseClient {

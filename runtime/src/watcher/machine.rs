@@ -147,6 +147,9 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
             if let Some(delay) = self.delay.take() {
                 tokio::time::sleep(delay).await;
             }
+            if matches!(self.phase, Phase::Relist) {
+                crate::metrics::watcher_relist(&self.list.template);
+            }
             match std::mem::replace(&mut self.phase, Phase::Relist) {
                 Phase::Relist => {
                     self.stats.count(|c| {
@@ -419,6 +422,7 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
     /// Yields `err` and resumes at `phase` after the next backoff delay (at least the server's
     /// `Retry-After`, if it gave one).
     fn fail(&mut self, phase: Phase<T>, err: Error) -> Item<T> {
+        crate::metrics::watcher_error(&self.list.template);
         let delay = self.backoff.next_delay(server_wait(&err));
         tracing::debug!(request = %self.list, error = %err, delay_ms = delay.as_millis() as u64, "watcher: failure; retrying after a backoff");
         self.phase = phase;

@@ -1,0 +1,147 @@
+//! The finalizer helper: add it (with a `resourceVersion` precondition), run the cleanup when
+//! the object is being deleted, then remove it.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::meta::Object;
+use super::run::Action;
+use crate::http::client::Client;
+use crate::request::patch::Patch;
+use crate::request::{Method, Request};
+
+/// What [`finalizer`] asks the caller to do.
+#[derive(Debug)]
+pub enum Step<K> {
+    /// The object lives (and carries the finalizer): make the world match it.
+    Apply(Arc<K>),
+    /// The object is being deleted: undo what `Apply` did; the finalizer is removed after.
+    Cleanup(Arc<K>),
+}
+
+/// Why [`finalizer`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FinalizerError<E: std::error::Error + 'static> {
+    /// Adding or removing the finalizer failed (a `409 Conflict` means the object changed
+    /// meanwhile: the key is retried with the fresh object).
+    #[error("could not {action} the finalizer {finalizer:?}: {source}")]
+    Patch {
+        /// `add` or `remove`.
+        action: &'static str,
+        /// The finalizer.
+        finalizer: String,
+        /// The API error.
+        #[source]
+        source: crate::Error,
+    },
+    /// The `Apply` step failed.
+    #[error("apply failed: {0}")]
+    Apply(#[source] E),
+    /// The `Cleanup` step failed (the finalizer stays; the cleanup is retried).
+    #[error("cleanup failed: {0}")]
+    Cleanup(#[source] E),
+}
+
+/// kube-rs' `finalizer()`: makes sure `object` carries `name` while it lives, and that
+/// `step(Step::Cleanup)` ran before it goes.
+///
+/// `object_path` is the object's path template with `{namespace}` and `{name}` placeholders
+/// (filled from its metadata), e.g. `/apis/example.com/v1/namespaces/{namespace}/widgets/{name}`
+/// (a cluster-scoped kind has no `{namespace}`).
+///
+/// - Not being deleted, finalizer missing: adds it with a JSON merge patch carrying the
+///   object's `resourceVersion` (a stale object gets `409`, never a lost write), then `Apply`.
+/// - Not being deleted, finalizer present: `Apply`.
+/// - Being deleted, finalizer present: `Cleanup`, then removes it with a JSON patch whose
+///   `test` checks the finalizer list is still what was read.
+/// - Being deleted, finalizer absent: nothing (someone else's finalizer holds it).
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use incluster::controller::{finalizer, Action, Object, ObjectMeta, Step};
+/// # #[derive(Debug)] struct W { metadata: ObjectMeta }
+/// # impl Object for W { fn metadata(&self) -> &ObjectMeta { &self.metadata } }
+/// # async fn f(client: incluster::Client, widget: Arc<W>) {
+/// let result = finalizer(&client, "/apis/example.com/v1/namespaces/{namespace}/widgets/{name}",
+///     "example.com/cleanup", widget, |step| async move {
+///         match step {
+///             Step::Apply(w) => Ok::<_, std::io::Error>(Action::Done),
+///             Step::Cleanup(w) => Ok(Action::Done),
+///         }
+///     }).await;
+/// # }
+/// ```
+pub async fn finalizer<K, F, Fut, E>(
+    client: &Client,
+    object_path: &'static str,
+    name: &str,
+    object: Arc<K>,
+    step: F,
+) -> Result<Action, FinalizerError<E>>
+where
+    K: Object,
+    F: FnOnce(Step<K>) -> Fut,
+    Fut: Future<Output = Result<Action, E>>,
+    E: std::error::Error + 'static,
+{
+    let meta = object.metadata();
+    let has = meta.finalizers.iter().any(|f| f == name);
+    let patch_error = |action, source| FinalizerError::Patch {
+        action,
+        finalizer: name.to_string(),
+        source,
+    };
+    match (meta.deletion_timestamp.is_some(), has) {
+        (false, true) => step(Step::Apply(object))
+            .await
+            .map_err(FinalizerError::Apply),
+        (false, false) => {
+            let mut finalizers = meta.finalizers.clone();
+            finalizers.push(name.to_string());
+            let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": meta.resource_version}});
+            let request = request(object_path, &*object, &Patch::Merge(patch))
+                .map_err(|e| patch_error("add", e))?;
+            client
+                .send_ignoring_body(request)
+                .await
+                .map_err(|e| patch_error("add", e))?;
+            step(Step::Apply(object))
+                .await
+                .map_err(FinalizerError::Apply)
+        }
+        (true, true) => {
+            let before = meta.finalizers.clone();
+            let after: Vec<&String> = before.iter().filter(|f| *f != name).collect();
+            let action = step(Step::Cleanup(object.clone()))
+                .await
+                .map_err(FinalizerError::Cleanup)?;
+            let patch = json!([
+                {"op": "test", "path": "/metadata/finalizers", "value": before},
+                {"op": "replace", "path": "/metadata/finalizers", "value": after},
+            ]);
+            let request = request(object_path, &*object, &Patch::Json(patch))
+                .map_err(|e| patch_error("remove", e))?;
+            match client.send_ignoring_body(request).await {
+                Ok(()) => Ok(action),
+                Err(err) if err.is_not_found() => Ok(Action::Done),
+                Err(err) => Err(patch_error("remove", err)),
+            }
+        }
+        (true, false) => Ok(Action::Done),
+    }
+}
+
+fn request(
+    template: &'static str,
+    object: &impl Object,
+    patch: &Patch<serde_json::Value>,
+) -> crate::Result<Request> {
+    let meta = object.metadata();
+    let mut builder = Request::builder(Method::PATCH, template).path_param("name", &meta.name);
+    if let Some(ns) = &meta.namespace {
+        builder = builder.path_param("namespace", ns);
+    }
+    builder.patch_body(patch).build()
+}
