@@ -5,9 +5,7 @@
 //! `default` namespace, multi-byte notes), the finalizer helper, and server-side apply with a
 //! client-wide field manager.
 //!
-//! The relay below is this file's own (tests/src/relay.rs does not exist on this branch yet):
-//! it forwards TCP to the API server and can cut every connection, refuse new ones, or
-//! black-hole them (accept, forward nothing, never answer).
+//! Faults come from the shared relay (`incluster_tests::relay`) in front of the API server.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -21,9 +19,9 @@ use incluster::controller::{
 use incluster::{Client, Method, Patch, Request, Watcher};
 use incluster_tests::controlplane::{Admin, ControlPlane};
 use incluster_tests::podfs::PodFs;
+use incluster_tests::relay::{Mode, Relay};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio::net::{TcpListener, TcpStream};
 
 const HANG_GUARD: Duration = Duration::from_secs(120);
 
@@ -45,83 +43,6 @@ struct Cm {
 impl Object for Cm {
     fn metadata(&self) -> &ObjectMeta {
         &self.metadata
-    }
-}
-
-/// A TCP relay to the API server that can cut, refuse, or black-hole connections.
-struct Relay {
-    port: u16,
-    connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-    /// 0: forward; 1: refuse new connections; 2: black-hole them (accept, never answer).
-    mode: Arc<AtomicUsize>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Relay {
-    async fn start(target: u16) -> Relay {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
-        let mode = Arc::new(AtomicUsize::new(0));
-        let (tracked, mode_of) = (connections.clone(), mode.clone());
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((mut inbound, _)) = listener.accept().await else {
-                    return;
-                };
-                let relay = match mode_of.load(Ordering::SeqCst) {
-                    1 => continue,
-                    2 => tokio::spawn(async move {
-                        // Read and drop everything; never answer.
-                        let mut sink = tokio::io::sink();
-                        let _ = tokio::io::copy(&mut inbound, &mut sink).await;
-                    }),
-                    _ => tokio::spawn(async move {
-                        if let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", target)).await {
-                            let _ =
-                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                        }
-                    }),
-                };
-                tracked.lock().unwrap().push(relay);
-            }
-        });
-        Relay {
-            port,
-            connections,
-            mode,
-            task,
-        }
-    }
-
-    fn cut(&self) {
-        for connection in self.connections.lock().unwrap().drain(..) {
-            connection.abort();
-        }
-    }
-
-    /// Cuts every connection and refuses new ones.
-    fn refuse(&self) {
-        self.mode.store(1, Ordering::SeqCst);
-        self.cut();
-    }
-
-    /// Cuts every connection; new ones are accepted and never answered.
-    fn black_hole(&self) {
-        self.mode.store(2, Ordering::SeqCst);
-        self.cut();
-    }
-
-    fn forward(&self) {
-        self.mode.store(0, Ordering::SeqCst);
-        self.cut();
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        self.task.abort();
-        self.cut();
     }
 }
 
@@ -361,8 +282,9 @@ async fn edits_and_deletions_made_while_the_watch_was_away_are_reconciled_after_
     .await;
     assert!(health.is_ready());
 
-    // The watch goes away; meanwhile one object is edited, one deleted, and etcd compacted.
-    relay.refuse();
+    // The watch goes away (its connection cut, new ones closed at once); meanwhile one object is
+    // edited, one deleted, and etcd compacted.
+    relay.set_mode(Mode::Close).await;
     put_cm(
         &admin,
         ns,
@@ -389,7 +311,7 @@ async fn edits_and_deletions_made_while_the_watch_was_away_are_reconciled_after_
     // Enough unrelated writes that the compaction covers the watcher's resourceVersion.
     put_cm(&admin, ns, "unrelated", json!({"other": "x"}), json!({})).await;
     plane().compact_etcd().await;
-    relay.forward();
+    relay.set_mode(Mode::Forward).await;
 
     wait_for("the edit made while away reconciled", || {
         seen.values("edited").last() == Some(&Some("after".to_string()))
@@ -493,7 +415,8 @@ async fn a_black_holed_call_times_out_the_reconcile_and_the_key_converges_afterw
     // with no client timeout at all: only the reconcile timeout can end them.
     let watch_client = client(&pod, plane().port);
     let call_client = client(&pod, relay.port);
-    relay.black_hole();
+    // No connection is open yet: every one is accepted and never answered.
+    relay.set_mode(Mode::BlackHole).await;
     let attempts = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicBool::new(false));
     let (a, d) = (attempts.clone(), done.clone());
@@ -530,7 +453,9 @@ async fn a_black_holed_call_times_out_the_reconcile_and_the_key_converges_afterw
         health.is_healthy(),
         "a timed-out reconcile is cancelled, not wedged"
     );
-    relay.forward();
+    // Forward again and cut the black-holed connections (whatever the client still holds).
+    relay.set_mode(Mode::Forward).await;
+    relay.close_all();
     wait_for("the key converged once the call answers", || {
         done.load(Ordering::SeqCst)
     })

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use incluster_tests::controlplane::{repo_root, Admin, ControlPlane, Identity};
 use incluster_tests::podfs::PodFs;
+use incluster_tests::relay::{Mode, Relay};
 use serde_json::{json, Value};
 
 const API: &str = "/apis/mirror.incluster.dev/v1alpha1";
@@ -862,70 +863,6 @@ async fn scale(tag: &str, n: usize) {
 // The bugs of the config-mirror before it was rebuilt on incluster::controller (issue 17): each
 // test below fails against that version.
 
-/// A TCP relay to the API server that can refuse connections or black-hole them (accept,
-/// never answer). (This file's own: tests/src/relay.rs does not exist on this branch yet.)
-struct Relay {
-    port: u16,
-    connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-    /// 0: forward; 1: refuse; 2: black-hole.
-    mode: Arc<std::sync::atomic::AtomicUsize>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Relay {
-    async fn start(target: u16) -> Relay {
-        use std::sync::atomic::Ordering;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
-        let mode = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let (tracked, mode_of) = (connections.clone(), mode.clone());
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((mut inbound, _)) = listener.accept().await else {
-                    return;
-                };
-                let relay = match mode_of.load(Ordering::SeqCst) {
-                    1 => continue,
-                    2 => tokio::spawn(async move {
-                        let mut sink = tokio::io::sink();
-                        let _ = tokio::io::copy(&mut inbound, &mut sink).await;
-                    }),
-                    _ => tokio::spawn(async move {
-                        if let Ok(mut outbound) =
-                            tokio::net::TcpStream::connect(("127.0.0.1", target)).await
-                        {
-                            let _ =
-                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                        }
-                    }),
-                };
-                tracked.lock().unwrap().push(relay);
-            }
-        });
-        Relay {
-            port,
-            connections,
-            mode,
-            task,
-        }
-    }
-
-    fn set(&self, mode: usize) {
-        self.mode.store(mode, std::sync::atomic::Ordering::SeqCst);
-        for connection in self.connections.lock().unwrap().drain(..) {
-            connection.abort();
-        }
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        self.task.abort();
-        self.set(0);
-    }
-}
-
 fn copy_path(ns: &str, name: &str) -> String {
     format!("/api/v1/namespaces/{ns}/configmaps/{name}")
 }
@@ -1112,13 +1049,13 @@ async fn a_source_edit_made_while_the_watch_was_away_reaches_the_copies_after_a_
     wait_copy(&admin, "mrl-a", "settings", &json!({"v": "1"})).await;
     wait_ready(&admin, "mrl", "settings", "True", "Mirrored").await;
 
-    relay.set(1); // the watches go away
+    relay.set_mode(Mode::Close).await; // the watches go away
     let path = copy_path("mrl-src", "settings");
     merge(&admin, &path, json!({"data": {"v": "2"}})).await;
     configmap(&admin, "mrl-src", "unrelated", json!({})).await;
     plane.compact_etcd().await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    relay.set(0);
+    relay.set_mode(Mode::Forward).await;
     wait_copy(&admin, "mrl-a", "settings", &json!({"v": "2"})).await;
     drop(op);
 }
@@ -1156,8 +1093,10 @@ async fn a_black_holed_call_times_out_and_the_mirror_converges_afterwards() {
     .await;
     wait_copy(&admin, "mbh-a", "settings", &json!({"v": "1"})).await;
 
-    // Every connection is now accepted and never answered; the source changes meanwhile.
-    relay.set(2);
+    // The open connections are cut and every new one is accepted and never answered; the
+    // source changes meanwhile.
+    relay.set_mode(Mode::BlackHole).await;
+    relay.close_all();
     merge(
         &admin,
         &copy_path("mbh-src", "settings"),
@@ -1171,7 +1110,9 @@ async fn a_black_holed_call_times_out_and_the_mirror_converges_afterwards() {
         http_get(port, "/healthz").await.starts_with("HTTP/1.1 200"),
         "cancelled, not wedged"
     );
-    relay.set(0);
+    // Forward again and cut the black-holed connections.
+    relay.set_mode(Mode::Forward).await;
+    relay.close_all();
     wait_copy(&admin, "mbh-a", "settings", &json!({"v": "2"})).await;
     let metrics = http_get(port, "/metrics").await;
     assert!(
