@@ -111,7 +111,7 @@ async fn watcher_path(client: incluster::Client) -> incluster::Result<(usize, u6
                 sum += checksum(&cm);
                 count += 1;
             }
-            Event::Init | Event::InitDone => {}
+            Event::Init | Event::InitDone | Event::Vanished(_) => {}
         }
     }
     drop(store);
