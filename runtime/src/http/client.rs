@@ -601,11 +601,33 @@ async fn read_limited(
     {
         return Err(None);
     }
-    let mut body = BytesMut::new();
+    // Sized once: with a `Content-Length`, one buffer of that size; without, the chunks are
+    // kept and copied once into one of the exact size (a single chunk is the body itself), never
+    // a buffer regrown by doubling.
+    if let Some(length) = response.content_length() {
+        let mut body = BytesMut::with_capacity(length as usize);
+        while let Some(chunk) = response.chunk().await.map_err(Some)? {
+            if (body.len() + chunk.len()) as u64 > limit {
+                return Err(None);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        return Ok(body.freeze());
+    }
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut length = 0u64;
     while let Some(chunk) = response.chunk().await.map_err(Some)? {
-        if (body.len() + chunk.len()) as u64 > limit {
+        length += chunk.len() as u64;
+        if length > limit {
             return Err(None);
         }
+        chunks.push(chunk);
+    }
+    if chunks.len() == 1 {
+        return Ok(chunks.pop().unwrap_or_default());
+    }
+    let mut body = BytesMut::with_capacity(length as usize);
+    for chunk in chunks {
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
