@@ -1,5 +1,7 @@
 //! The HTTP client every generated client calls into: auth, retries, limits, no redirects.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -329,10 +331,23 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn json<T: DeserializeOwned>(&self, request: Request) -> Result<T> {
-        let response = self.send_streaming(&request, Call::Whole).await?;
-        let body = self.read_body(&request, response).await?;
+        // Only the decoding is generic: the send → retry → 401 → read state machine is compiled
+        // once, not once per response type.
+        let body = self.whole_body(&request).await?;
         serde_json::from_slice(&body)
             .map_err(|err| Error::decode(&request, std::any::type_name::<T>(), err, &body))
+    }
+
+    /// Sends the request and reads the whole body: one boxed (so never inlined) future shared by
+    /// every response type of [`Client::json`].
+    fn whole_body<'a>(
+        &'a self,
+        request: &'a Request,
+    ) -> Pin<Box<dyn Future<Output = Result<Bytes>> + Send + 'a>> {
+        Box::pin(async move {
+            let response = self.send_streaming(request, Call::Whole).await?;
+            self.read_body(request, response).await
+        })
     }
 
     /// Sends a request and returns the body as text (e.g. Pod logs).
