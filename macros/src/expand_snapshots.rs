@@ -5,7 +5,7 @@ use quote::quote;
 
 fn expand_pretty(args: proc_macro2::TokenStream, input: proc_macro2::TokenStream) -> String {
     let tokens = crate::in_cluster_client2(args, input);
-    let file: syn::File = syn::parse2(tokens).expect("the expansion is valid Rust");
+    let file: syn2::File = syn2::parse2(tokens).expect("the expansion is valid Rust");
     prettyplease::unparse(&file)
 }
 

@@ -144,9 +144,8 @@ fn check_signature(endpoint: &Endpoint, cx: &mut Ctxt) {
     }
     match sig.inputs.first() {
         Some(FnArg::Receiver(receiver))
-            if receiver.reference.is_some()
-                && receiver.mutability.is_none()
-                && receiver.colon_token.is_none() => {}
+            if matches!(receiver.kind, syn::ReceiverKind::Reference(_, _, None))
+                && receiver.mutability.is_none() => {}
         Some(FnArg::Receiver(receiver)) => cx.error_spanned_by(
             receiver,
             format!("method `{method}` must take `&self` (shared, so calls can run concurrently)"),
@@ -157,7 +156,7 @@ fn check_signature(endpoint: &Endpoint, cx: &mut Ctxt) {
         ),
     }
     if sig.constness.is_some()
-        || sig.unsafety.is_some()
+        || !matches!(sig.safety, syn::Safety::Default)
         || sig.abi.is_some()
         || sig.variadic.is_some()
     {

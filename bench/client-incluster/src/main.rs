@@ -101,9 +101,10 @@ async fn watcher_path(client: incluster::Client) -> incluster::Result<(usize, u6
     )
     .path_param("namespace", "default")
     .build()?;
-    let mut watcher = client.watcher::<ConfigMap>(list);
+    // `Arc` events, so that the store shares each object instead of cloning it.
+    let mut watcher = client.watcher::<std::sync::Arc<ConfigMap>>(list);
     let store = (std::env::var("BENCH_WATCH_PATH").as_deref() == Ok("watcher-store"))
-        .then(|| watcher.store());
+        .then(|| watcher.shared_store());
     let (mut count, mut sum) = (0, 0);
     while count < events {
         match watcher.next().await.expect("a watcher never ends")? {
@@ -111,7 +112,7 @@ async fn watcher_path(client: incluster::Client) -> incluster::Result<(usize, u6
                 sum += checksum(&cm);
                 count += 1;
             }
-            Event::Init | Event::InitDone => {}
+            Event::Init | Event::InitDone | Event::Vanished(_) => {}
         }
     }
     drop(store);

@@ -84,8 +84,9 @@ async fn watch<T: Observed>(
     .path_param("namespace", &args.namespace)
     .build()
     .map_err(|e| e.to_string())?;
-    let mut events = client.watcher::<T>(list);
-    let store = events.store();
+    // `Arc<T>` events and a shared store: each object is decoded once and kept once.
+    let mut events = client.watcher::<std::sync::Arc<T>>(list);
+    let store = events.shared_store();
     let mut progress = Progress::new(&args.marker, args.updates);
     let mut listed = false;
     while let Some(event) = events.next().await {

@@ -290,13 +290,17 @@ fn run_runtime_workloads(options: &Options, tables: &mut Vec<Table>) {
     } else {
         (3_000, 5_000, 100_000)
     };
-    // For profiling runs (e.g. under BENCH_WRAP): another request count.
+    // For profiling runs (e.g. under BENCH_WRAP): another request count (w1), event count (w4).
     if let Some(n) = std::env::var("BENCH_GETS")
         .ok()
         .and_then(|n| n.parse().ok())
     {
         gets = n;
     }
+    let events = std::env::var("BENCH_W4_EVENTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(events);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

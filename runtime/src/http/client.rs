@@ -1,5 +1,7 @@
 //! The HTTP client every generated client calls into: auth, retries, limits, no redirects.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -331,10 +333,23 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn json<T: DeserializeOwned>(&self, request: Request) -> Result<T> {
-        let response = self.send_streaming(&request, Call::Whole).await?;
-        let body = self.read_body(&request, response).await?;
+        // Only the decoding is generic: the send → retry → 401 → read state machine is compiled
+        // once, not once per response type.
+        let body = self.whole_body(&request).await?;
         serde_json::from_slice(&body)
             .map_err(|err| Error::decode(&request, std::any::type_name::<T>(), err, &body))
+    }
+
+    /// Sends the request and reads the whole body: one boxed (so never inlined) future shared by
+    /// every response type of [`Client::json`].
+    fn whole_body<'a>(
+        &'a self,
+        request: &'a Request,
+    ) -> Pin<Box<dyn Future<Output = Result<Bytes>> + Send + 'a>> {
+        Box::pin(async move {
+            let response = self.send_streaming(request, Call::Whole).await?;
+            self.read_body(request, response).await
+        })
     }
 
     /// Sends a request and returns the body as text (e.g. Pod logs).
@@ -607,11 +622,33 @@ async fn read_limited(
     {
         return Err(None);
     }
-    let mut body = BytesMut::new();
+    // Sized once: with a `Content-Length`, one buffer of that size; without, the chunks are
+    // kept and copied once into one of the exact size (a single chunk is the body itself), never
+    // a buffer regrown by doubling.
+    if let Some(length) = response.content_length() {
+        let mut body = BytesMut::with_capacity(length as usize);
+        while let Some(chunk) = response.chunk().await.map_err(Some)? {
+            if (body.len() + chunk.len()) as u64 > limit {
+                return Err(None);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        return Ok(body.freeze());
+    }
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut length = 0u64;
     while let Some(chunk) = response.chunk().await.map_err(Some)? {
-        if (body.len() + chunk.len()) as u64 > limit {
+        length += chunk.len() as u64;
+        if length > limit {
             return Err(None);
         }
+        chunks.push(chunk);
+    }
+    if chunks.len() == 1 {
+        return Ok(chunks.pop().unwrap_or_default());
+    }
+    let mut body = BytesMut::with_capacity(length as usize);
+    for chunk in chunks {
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())

@@ -285,6 +285,8 @@ impl<T: DeserializeOwned + Send + 'static> Stream for ListStream<T> {
             match &mut this.next {
                 Next::Done => return Poll::Ready(None),
                 Next::Continue(token) => {
+                    // The drained page's buffer goes before the next page is read and decoded.
+                    this.items = VecDeque::new();
                     let (client, request, token) = (
                         this.client.clone(),
                         this.request.clone(),

@@ -7,12 +7,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures::Stream;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::error::status::{excerpt, reason_for_code, Status};
 use crate::error::{Error, Result};
+use crate::stream::meta_tap::{Tap, TapSeed};
 use crate::stream::splitter::{BodyLine, BodyLines};
 
 pub(crate) use crate::stream::splitter::ClassifyTransport;
@@ -279,7 +280,115 @@ pub(crate) fn decode_event<T: DeserializeOwned>(
     decode(line, request, true)
 }
 
+/// Decodes one line in one pass when it is the usual shape (`type` first, then an object of an
+/// `ADDED`/`MODIFIED`/`DELETED`/`BOOKMARK` event); anything else (an `ERROR` event, a line that
+/// does not decode, an object the pass could not see whole) is decoded again by
+/// [`decode_two_pass`], which also words the errors.
 fn decode<T: DeserializeOwned>(
+    line: &[u8],
+    request: &str,
+    want_meta: bool,
+) -> Result<(WatchEvent<T>, ObjectMeta)> {
+    let mut de = serde_json::Deserializer::from_slice(line);
+    let seed = OnePass::<T> {
+        want_meta,
+        _object: PhantomData,
+    };
+    match seed
+        .deserialize(&mut de)
+        .and_then(|event| de.end().map(|()| event))
+    {
+        Ok(Some(event)) => Ok(event),
+        Ok(None) | Err(_) => decode_two_pass(line, request, want_meta),
+    }
+}
+
+/// One watch line in one pass: `Some` when it was seen whole (see [`decode`]).
+struct OnePass<T> {
+    want_meta: bool,
+    _object: PhantomData<fn() -> T>,
+}
+
+impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for OnePass<T> {
+    type Value = Option<(WatchEvent<T>, ObjectMeta)>;
+
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        de: D,
+    ) -> std::result::Result<Self::Value, D::Error> {
+        de.deserialize_map(self)
+    }
+}
+
+impl<'de, T: DeserializeOwned> Visitor<'de> for OnePass<T> {
+    type Value = Option<(WatchEvent<T>, ObjectMeta)>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a watch event")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
+        let mut kind: Option<Cow<'de, str>> = None;
+        let mut object: Option<Decoded<T>> = None;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match &*key {
+                "type" if kind.is_none() => kind = Some(map.next_value()?),
+                "object" if object.is_none() => {
+                    // kube-apiserver writes `type` first; when `object` comes first it is read
+                    // as `T`, the usual case, and a bookmark is left to the slower pass.
+                    if kind.as_deref() == Some("BOOKMARK") {
+                        object = Some(Decoded::Bookmark(map.next_value()?));
+                        continue;
+                    }
+                    let mut tap = Tap::new(self.want_meta);
+                    let value = map.next_value_seed(TapSeed::<T> {
+                        tap: &mut tap,
+                        _object: PhantomData,
+                    })?;
+                    if !tap.complete() {
+                        return Ok(None);
+                    }
+                    object = Some(Decoded::Object(value, tap.meta));
+                }
+                // A duplicate: the slower pass words the error.
+                "type" | "object" => return Ok(None),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let (Some(kind), Some(object)) = (kind, object) else {
+            return Ok(None);
+        };
+        Ok(Some(match (&*kind, object) {
+            ("ADDED", Decoded::Object(value, meta)) => (WatchEvent::Added(value), meta),
+            ("MODIFIED", Decoded::Object(value, meta)) => (WatchEvent::Modified(value), meta),
+            ("DELETED", Decoded::Object(value, meta)) => (WatchEvent::Deleted(value), meta),
+            ("BOOKMARK", Decoded::Bookmark(bookmark)) => {
+                let meta = ObjectMeta {
+                    resource_version: bookmark.resource_version().to_string(),
+                    ..ObjectMeta::default()
+                };
+                (WatchEvent::Bookmark(bookmark), meta)
+            }
+            // `ERROR`, an unknown type, a bookmark read as `T`.
+            _ => return Ok(None),
+        }))
+    }
+}
+
+/// An event's object as the one pass read it.
+enum Decoded<T> {
+    Object(T, ObjectMeta),
+    Bookmark(Bookmark),
+}
+
+/// The envelope and the object decoded apart (and the key in a third pass): every line the one
+/// pass does not take, with the errors worded for the user.
+fn decode_two_pass<T: DeserializeOwned>(
     line: &[u8],
     request: &str,
     want_meta: bool,
@@ -468,11 +577,45 @@ mod tests {
                 let body = lines.iter().map(|l| format!("{l}\n")).collect::<String>();
                 let expected: Vec<String> = lines
                     .iter()
-                    .filter(|l| !l.trim().is_empty())
+                    .filter(|l| !l.bytes().all(|b| b.is_ascii_whitespace()))
                     .map(|l| outcome(decode_event::<Item>(l.as_bytes(), "GET /x")))
                     .collect();
                 cuts.sort_unstable_by_key(|c| c % (body.len() + 1));
                 prop_assert_eq!(decode_chunked(body.as_bytes(), &cuts), expected);
+            }
+
+            #[test]
+            fn one_pass_decodes_every_line_as_the_separate_passes_do(
+                line in event_line(),
+                want_meta in any::<bool>(),
+                object_first in any::<bool>(),
+            ) {
+                // Also with `object` before `type` (the one pass leaves that to the other).
+                let line = match serde_json::from_str::<serde_json::Value>(&line) {
+                    Ok(serde_json::Value::Object(map)) if object_first => {
+                        let mut swapped = serde_json::Map::new();
+                        for key in ["object", "type"] {
+                            if let Some(value) = map.get(key) {
+                                swapped.insert(key.to_string(), value.clone());
+                            }
+                        }
+                        serde_json::Value::Object(swapped).to_string()
+                    }
+                    _ => line,
+                };
+                let line = line.as_bytes();
+                prop_assert_eq!(
+                    outcome(decode::<Item>(line, "GET /x", want_meta)),
+                    outcome(decode_two_pass::<Item>(line, "GET /x", want_meta))
+                );
+                let value = |r: Result<(WatchEvent<serde_json::Value>, ObjectMeta)>| match r {
+                    Ok(ok) => format!("{ok:?}"),
+                    Err(err) => format!("error: {err}"),
+                };
+                prop_assert_eq!(
+                    value(decode(line, "GET /x", want_meta)),
+                    value(decode_two_pass(line, "GET /x", want_meta))
+                );
             }
 
             #[test]
@@ -503,6 +646,27 @@ mod tests {
             };
             assert!(err.to_string().contains("larger than"), "{err}");
             assert!(err.to_string().contains("the watch was stopped"), "{err}");
+        }
+
+        #[test]
+        fn odd_but_valid_lines_decode_as_before() {
+            for line in [
+                &br#"{"type":"ADDED","object":null}"#[..],
+                br#"{"type":"ADDED","object":"text"}"#,
+                br#"{"type":"ADDED","object":{"metadata":{"name":"a"}},"object":{}}"#,
+                br#"{"type":"ADDED","type":"DELETED","object":{}}"#,
+                br#"{"type":"ADDED","extra":[1],"object":{"metadata":{"name":"a\u0062"}},"more":{}}"#,
+                br#"{"type":"ADDED","object":{"metadata":{"name":"a","name":"b"}}}"#,
+                br#"{"type":"ADDED","object":{"metadata":null}}"#,
+                br#"{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"5"}}}"#,
+                br#"{"type":"ADDED","object":{}} trailing"#,
+            ] {
+                for want_meta in [false, true] {
+                    let one = decode::<serde_json::Value>(line, "GET /x", want_meta);
+                    let two = decode_two_pass::<serde_json::Value>(line, "GET /x", want_meta);
+                    assert_eq!(format!("{one:?}"), format!("{two:?}"), "{}", String::from_utf8_lossy(line));
+                }
+            }
         }
 
         #[test]

@@ -330,6 +330,43 @@ impl<T> Watcher<T> {
     }
 }
 
+impl<T> Watcher<Arc<T>> {
+    /// A [`Store`] of `T` that shares each object with the events of this `Watcher<Arc<T>>`:
+    /// the store keeps the event's `Arc` rather than a copy, so each object is in memory once
+    /// and nothing is cloned (what [`Watcher::store`] does for a `Watcher<T>`, which gives its
+    /// consumer the object itself). Take it before the first poll, as `store`.
+    ///
+    /// The events' objects read like `T` (`cm.metadata.name`), through `Arc`'s `Deref`.
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use futures::StreamExt;
+    /// # #[derive(serde::Deserialize)] struct ConfigMap { metadata: Meta }
+    /// # #[derive(serde::Deserialize)] struct Meta { name: String }
+    /// # async fn run(client: incluster::Client, list: incluster::Request) {
+    /// let mut events = client.watcher::<Arc<ConfigMap>>(list);
+    /// let store: incluster::watcher::Store<ConfigMap> = events.shared_store();
+    /// while let Some(Ok(event)) = events.next().await {
+    ///     if let incluster::watcher::Event::Apply(cm) = event {
+    ///         // the very object the store holds
+    ///         assert!(Arc::ptr_eq(&cm, &store.get("default", &cm.metadata.name).unwrap()));
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn shared_store(&self) -> Store<T>
+    where
+        T: Send + Sync + 'static,
+    {
+        let (mut writer, store) = Writer::new();
+        self.feeds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Box::new(move |event, key| writer.apply_shared(event, key)));
+        store
+    }
+}
+
 impl<T: DeserializeOwned + Send + 'static> Stream for Watcher<T> {
     type Item = Result<Event<T>>;
 

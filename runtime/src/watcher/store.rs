@@ -141,7 +141,7 @@ pub(crate) struct Writer<T> {
     pending: Option<HashMap<ObjectKey, Arc<T>>>,
 }
 
-impl<T: Clone> Writer<T> {
+impl<T> Writer<T> {
     pub(crate) fn new() -> (Writer<T>, Store<T>) {
         let shared = Arc::new(Shared {
             objects: RwLock::new(HashMap::new()),
@@ -155,13 +155,28 @@ impl<T: Clone> Writer<T> {
             Store { shared },
         )
     }
+}
 
+impl<T: Clone> Writer<T> {
+    /// Applies an event of a `Watcher<T>`: each object is cloned into the store.
     pub(crate) fn apply(&mut self, event: &Event<T>, key: &ObjectKey) {
+        self.apply_with(event, key, |object| Arc::new(object.clone()));
+    }
+}
+
+impl<T> Writer<T> {
+    /// Applies an event of a `Watcher<Arc<T>>`: the store keeps the event's own `Arc`.
+    pub(crate) fn apply_shared(&mut self, event: &Event<Arc<T>>, key: &ObjectKey) {
+        self.apply_with(event, key, Arc::clone);
+    }
+
+    /// Applies an event whose object `share` turns into the store's `Arc<T>`.
+    fn apply_with<O>(&mut self, event: &Event<O>, key: &ObjectKey, share: impl Fn(&O) -> Arc<T>) {
         match event {
             Event::Init => self.pending = Some(HashMap::new()),
             Event::InitApply(object) => {
                 if let Some(pending) = &mut self.pending {
-                    pending.insert(key.clone(), Arc::new(object.clone()));
+                    pending.insert(key.clone(), share(object));
                 }
             }
             Event::InitDone => {
@@ -175,7 +190,14 @@ impl<T: Clone> Writer<T> {
                 }
             }
             Event::Apply(object) => {
-                self.objects().insert(key.clone(), Arc::new(object.clone()));
+                let mut objects = self.objects();
+                // An update (the usual case) replaces the object in place: no key copied.
+                match objects.get_mut(key) {
+                    Some(slot) => *slot = share(object),
+                    None => {
+                        objects.insert(key.clone(), share(object));
+                    }
+                }
             }
             Event::Delete(_) => {
                 self.objects().remove(key);
@@ -227,6 +249,22 @@ mod tests {
             store.list().into_iter().map(|v| *v).collect::<Vec<_>>(),
             [9]
         );
+    }
+
+    #[test]
+    fn a_shared_store_keeps_the_events_own_objects() {
+        let (mut writer, store) = Writer::<String>::new();
+        let none = ObjectKey::default();
+        let listed = Arc::new("listed".to_string());
+        writer.apply_shared(&Event::Init, &none);
+        writer.apply_shared(&Event::InitApply(listed.clone()), &key("a"));
+        writer.apply_shared(&Event::InitDone, &none);
+        assert!(Arc::ptr_eq(&store.get("ns", "a").unwrap(), &listed));
+        let changed = Arc::new("changed".to_string());
+        writer.apply_shared(&Event::Apply(changed.clone()), &key("a"));
+        assert!(Arc::ptr_eq(&store.get("ns", "a").unwrap(), &changed));
+        writer.apply_shared(&Event::Delete(changed), &key("a"));
+        assert!(store.is_empty());
     }
 
     #[tokio::test]

@@ -1,0 +1,520 @@
+//! One pass over an object's JSON: `T` is decoded and, on the way through `T`'s own visitor,
+//! `metadata.{name,namespace,resourceVersion}` are copied out — no trait on `T`, no second pass.
+//!
+//! The adapter wraps the JSON deserializer: at the top level it watches for the `metadata` key,
+//! inside it for the three fields, whose strings it copies and hands on unchanged to `T` (also as
+//! `Some(..)` to an `Option<String>`). When `T` ignores `metadata` it reads the three fields
+//! itself. Everything else is forwarded untouched, so `T` decodes exactly as it would directly.
+//! What it could not see (a `metadata` that `T` reads as raw JSON, an object that is not a JSON
+//! object) is reported by [`Tap`], and the caller falls back to a separate pass.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+
+use crate::stream::watch::ObjectMeta;
+
+/// What one pass saw of an object.
+#[derive(Debug, Default)]
+pub(crate) struct Tap {
+    /// The key, when `complete()`.
+    pub(crate) meta: ObjectMeta,
+    /// Whether to copy the key at all (off: only `top_map` is recorded).
+    capture: bool,
+    /// The object was a JSON object, read through the adapter.
+    top_map: bool,
+    /// The object had a top-level `metadata` key.
+    meta_key: bool,
+    /// That `metadata` was read through the adapter (so `meta` holds its fields).
+    captured: bool,
+}
+
+impl Tap {
+    pub(crate) fn new(capture: bool) -> Tap {
+        Tap {
+            capture,
+            ..Tap::default()
+        }
+    }
+
+    /// Whether the pass saw everything: the object was a JSON object and, when capturing, its
+    /// `metadata` (if any) was read here. Otherwise the caller decodes the slow way.
+    pub(crate) fn complete(&self) -> bool {
+        self.top_map && (!self.capture || !self.meta_key || self.captured)
+    }
+}
+
+/// Decodes `T` through the adapter (for `DeserializeSeed`-based callers).
+pub(crate) struct TapSeed<'t, T> {
+    pub(crate) tap: &'t mut Tap,
+    pub(crate) _object: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<'de, T: de::Deserialize<'de>> DeserializeSeed<'de> for TapSeed<'_, T> {
+    type Value = T;
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<T, D::Error> {
+        T::deserialize(Tapped {
+            de,
+            tap: self.tap,
+            level: Level::Top,
+        })
+    }
+}
+
+/// Decodes `T` from the whole of `json`, with what the pass saw.
+#[cfg(any(test, feature = "watcher"))]
+pub(crate) fn decode<T: de::DeserializeOwned>(json: &[u8]) -> serde_json::Result<(T, Tap)> {
+    let mut tap = Tap::new(true);
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let value = TapSeed {
+        tap: &mut tap,
+        _object: std::marker::PhantomData,
+    }
+    .deserialize(&mut de)?;
+    de.end()?;
+    Ok((value, tap))
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Level {
+    /// The object itself: watch for `metadata`.
+    Top,
+    /// The value of the top-level `metadata`: copy the key's fields.
+    Meta,
+}
+
+/// A JSON key or string, borrowed from the input when it has no escapes.
+struct Str<'de>(Cow<'de, str>);
+
+impl<'de> de::Deserialize<'de> for Str<'de> {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        de.deserialize_str(V)
+    }
+}
+
+/// Hands a string already read on to `T`'s visitor (as `Some(..)` to an `Option`).
+struct StrDe<'de, E>(Cow<'de, str>, std::marker::PhantomData<E>);
+
+impl<'de, E: de::Error> Deserializer<'de> for StrDe<'de, E> {
+    type Error = E;
+    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, E> {
+        match self.0 {
+            Cow::Borrowed(s) => v.visit_borrowed_str(s),
+            Cow::Owned(s) => v.visit_string(s),
+        }
+    }
+    fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, E> {
+        v.visit_some(self)
+    }
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        v: V,
+    ) -> Result<V::Value, E> {
+        v.visit_newtype_struct(self)
+    }
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+fn str_de<'de, E>(s: Cow<'de, str>) -> StrDe<'de, E> {
+    StrDe(s, std::marker::PhantomData)
+}
+
+/// The deserializer `T` (or its `metadata` field) sees.
+struct Tapped<'t, D> {
+    de: D,
+    tap: &'t mut Tap,
+    level: Level,
+}
+
+impl<'t, D> Tapped<'t, D> {
+    fn visitor<V>(tap: &'t mut Tap, level: Level, v: V) -> TapVisitor<'t, V> {
+        TapVisitor { v, tap, level }
+    }
+}
+
+/// Forwards deserializer methods untouched to the wrapped deserializer.
+macro_rules! forward_plain {
+    ($($method:ident($($arg:ident: $ty:ty),*);)*) => {
+        $(
+            fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* v: V) -> Result<V::Value, D::Error> {
+                self.de.$method($($arg,)* v)
+            }
+        )*
+    };
+}
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for Tapped<'_, D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, D::Error> {
+        self.de
+            .deserialize_any(Tapped::<D>::visitor(self.tap, self.level, v))
+    }
+    fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, D::Error> {
+        self.de
+            .deserialize_map(Tapped::<D>::visitor(self.tap, self.level, v))
+    }
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, D::Error> {
+        self.de
+            .deserialize_struct(name, fields, Tapped::<D>::visitor(self.tap, self.level, v))
+    }
+    fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, D::Error> {
+        self.de
+            .deserialize_option(Tapped::<D>::visitor(self.tap, self.level, v))
+    }
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, D::Error> {
+        if self.level == Level::Top {
+            return self.de.deserialize_ignored_any(v);
+        }
+        // `T` has no use for `metadata`: read just the key.
+        #[derive(serde::Deserialize)]
+        struct Fields<'a> {
+            #[serde(borrow, default)]
+            name: Option<Cow<'a, str>>,
+            #[serde(borrow, default)]
+            namespace: Option<Cow<'a, str>>,
+            #[serde(rename = "resourceVersion", borrow, default)]
+            resource_version: Option<Cow<'a, str>>,
+        }
+        let fields = <Fields<'_> as de::Deserialize>::deserialize(self.de)?;
+        let meta = &mut self.tap.meta;
+        meta.name = fields.name.unwrap_or_default().into_owned();
+        meta.namespace = fields.namespace.unwrap_or_default().into_owned();
+        meta.resource_version = fields.resource_version.unwrap_or_default().into_owned();
+        self.tap.captured = true;
+        v.visit_unit()
+    }
+    fn is_human_readable(&self) -> bool {
+        self.de.is_human_readable()
+    }
+
+    forward_plain! {
+        deserialize_bool(); deserialize_i8(); deserialize_i16(); deserialize_i32();
+        deserialize_i64(); deserialize_i128(); deserialize_u8(); deserialize_u16();
+        deserialize_u32(); deserialize_u64(); deserialize_u128(); deserialize_f32();
+        deserialize_f64(); deserialize_char(); deserialize_str(); deserialize_string();
+        deserialize_bytes(); deserialize_byte_buf(); deserialize_unit();
+        deserialize_unit_struct(name: &'static str);
+        deserialize_newtype_struct(name: &'static str);
+        deserialize_seq(); deserialize_tuple(len: usize);
+        deserialize_tuple_struct(name: &'static str, len: usize);
+        deserialize_enum(name: &'static str, variants: &'static [&'static str]);
+        deserialize_identifier();
+    }
+}
+
+/// `T`'s visitor, wrapped to see the map it is given.
+struct TapVisitor<'t, V> {
+    v: V,
+    tap: &'t mut Tap,
+    level: Level,
+}
+
+/// Forwards visitor methods untouched to the wrapped visitor.
+macro_rules! forward_visit {
+    ($($method:ident($ty:ty);)*) => {
+        $(
+            fn $method<E: de::Error>(self, value: $ty) -> Result<V::Value, E> {
+                self.v.$method(value)
+            }
+        )*
+    };
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for TapVisitor<'_, V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        self.v.expecting(f)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
+        match self.level {
+            Level::Top => self.tap.top_map = true,
+            Level::Meta => self.tap.captured = true,
+        }
+        self.v.visit_map(TapMap {
+            map,
+            tap: self.tap,
+            level: self.level,
+            field: Field::Other,
+            seen: 0,
+        })
+    }
+    fn visit_some<D: Deserializer<'de>>(self, de: D) -> Result<V::Value, D::Error> {
+        self.v.visit_some(Tapped {
+            de,
+            tap: self.tap,
+            level: self.level,
+        })
+    }
+    fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
+        self.v.visit_none()
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<V::Value, E> {
+        self.v.visit_unit()
+    }
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, de: D) -> Result<V::Value, D::Error> {
+        self.v.visit_newtype_struct(de)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
+        self.v.visit_seq(seq)
+    }
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<V::Value, A::Error> {
+        self.v.visit_enum(data)
+    }
+    fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<V::Value, E> {
+        self.v.visit_borrowed_str(value)
+    }
+    fn visit_borrowed_bytes<E: de::Error>(self, value: &'de [u8]) -> Result<V::Value, E> {
+        self.v.visit_borrowed_bytes(value)
+    }
+    forward_visit! {
+        visit_bool(bool); visit_i8(i8); visit_i16(i16); visit_i32(i32); visit_i64(i64);
+        visit_i128(i128); visit_u8(u8); visit_u16(u16); visit_u32(u32); visit_u64(u64);
+        visit_u128(u128); visit_f32(f32); visit_f64(f64); visit_char(char);
+        visit_str(&str); visit_string(String); visit_bytes(&[u8]); visit_byte_buf(Vec<u8>);
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Field {
+    Other,
+    Metadata,
+    Name,
+    Namespace,
+    ResourceVersion,
+}
+
+impl Field {
+    /// A bit per field, to refuse a duplicate (the separate pass would).
+    fn bit(self) -> u8 {
+        match self {
+            Field::Other => 0,
+            Field::Metadata => 1,
+            Field::Name => 2,
+            Field::Namespace => 4,
+            Field::ResourceVersion => 8,
+        }
+    }
+}
+
+/// The map `T`'s visitor reads: keys and values pass through, the key's fields are copied.
+struct TapMap<'t, A> {
+    map: A,
+    tap: &'t mut Tap,
+    level: Level,
+    /// The field whose value comes next.
+    field: Field,
+    /// The fields seen so far (`Field::bit`).
+    seen: u8,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for TapMap<'_, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        let Some(Str(key)) = self.map.next_key::<Str<'de>>()? else {
+            return Ok(None);
+        };
+        self.field = match (self.level, &*key) {
+            (Level::Top, "metadata") => Field::Metadata,
+            (Level::Meta, "name") => Field::Name,
+            (Level::Meta, "namespace") => Field::Namespace,
+            (Level::Meta, "resourceVersion") => Field::ResourceVersion,
+            _ => Field::Other,
+        };
+        let bit = self.field.bit();
+        if self.seen & bit != 0 {
+            return Err(de::Error::custom(format_args!("duplicate field `{key}`")));
+        }
+        self.seen |= bit;
+        seed.deserialize(str_de(key)).map(Some)
+    }
+
+    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, A::Error> {
+        let slot = match std::mem::replace(&mut self.field, Field::Other) {
+            Field::Other => return self.map.next_value_seed(seed),
+            Field::Metadata => {
+                self.tap.meta_key = true;
+                if !self.tap.capture {
+                    return self.map.next_value_seed(seed);
+                }
+                return self.map.next_value_seed(MetaSeed {
+                    seed,
+                    tap: self.tap,
+                });
+            }
+            Field::Name => &mut self.tap.meta.name,
+            Field::Namespace => &mut self.tap.meta.namespace,
+            Field::ResourceVersion => &mut self.tap.meta.resource_version,
+        };
+        let Str(value) = self.map.next_value::<Str<'de>>()?;
+        slot.clear();
+        slot.push_str(&value);
+        seed.deserialize(str_de(value))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.map.size_hint()
+    }
+}
+
+/// The value of the top-level `metadata`, decoded by `T`'s seed through the adapter.
+struct MetaSeed<'t, S> {
+    seed: S,
+    tap: &'t mut Tap,
+}
+
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for MetaSeed<'_, S> {
+    type Value = S::Value;
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<S::Value, D::Error> {
+        self.seed.deserialize(Tapped {
+            de,
+            tap: self.tap,
+            level: Level::Meta,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use std::collections::BTreeMap;
+
+    /// The key the separate pass reads, for comparison.
+    fn two_pass(json: &str) -> ObjectMeta {
+        crate::stream::watch::object_meta(json).unwrap()
+    }
+
+    fn one_pass<T: de::DeserializeOwned>(json: &str) -> (T, ObjectMeta) {
+        let (value, tap) = decode::<T>(json.as_bytes()).unwrap();
+        assert!(tap.complete(), "{json}");
+        (value, tap.meta)
+    }
+
+    const OBJECT: &str = r#"{"kind":"ConfigMap","metadata":{"name":"a\"b","namespace":"ns","resourceVersion":"42","labels":{"name":"x"}},"data":{"metadata":"no","name":"no"}}"#;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Meta {
+        name: String,
+        #[serde(default)]
+        namespace: Option<String>,
+    }
+
+    #[test]
+    fn the_key_of_a_struct_of_a_value_and_of_a_map() {
+        #[derive(Debug, Deserialize)]
+        struct Cm {
+            metadata: Meta,
+            data: BTreeMap<String, String>,
+        }
+        let (cm, meta) = one_pass::<Cm>(OBJECT);
+        assert_eq!(meta, two_pass(OBJECT));
+        assert_eq!(cm.metadata.name, "a\"b");
+        assert_eq!(cm.metadata.namespace.as_deref(), Some("ns"));
+        assert_eq!(cm.data["name"], "no");
+        let (value, meta) = one_pass::<serde_json::Value>(OBJECT);
+        assert_eq!(meta, two_pass(OBJECT));
+        assert_eq!(
+            value,
+            serde_json::from_str::<serde_json::Value>(OBJECT).unwrap()
+        );
+        let (_, meta) = one_pass::<BTreeMap<String, serde_json::Value>>(OBJECT);
+        assert_eq!(meta, two_pass(OBJECT));
+    }
+
+    #[test]
+    fn an_optional_flattened_or_ignored_metadata() {
+        #[derive(Debug, Deserialize)]
+        struct Optional {
+            metadata: Option<Meta>,
+        }
+        let (o, meta) = one_pass::<Optional>(OBJECT);
+        assert_eq!(meta, two_pass(OBJECT));
+        assert_eq!(o.metadata.unwrap().name, "a\"b");
+        #[derive(Debug, Deserialize)]
+        struct Flat {
+            kind: String,
+            #[serde(flatten)]
+            rest: BTreeMap<String, serde_json::Value>,
+        }
+        let (f, meta) = one_pass::<Flat>(OBJECT);
+        assert_eq!(meta, two_pass(OBJECT));
+        assert_eq!(
+            (f.kind.as_str(), f.rest["metadata"]["name"].as_str()),
+            ("ConfigMap", Some("a\"b"))
+        );
+        #[derive(Debug, Deserialize)]
+        struct NoMeta {
+            kind: String,
+        }
+        let (n, meta) = one_pass::<NoMeta>(OBJECT);
+        assert_eq!((n.kind.as_str(), meta), ("ConfigMap", two_pass(OBJECT)));
+    }
+
+    #[test]
+    fn missing_metadata_is_an_empty_key() {
+        let json = r#"{"kind":"X"}"#;
+        let (_, meta) = one_pass::<serde_json::Value>(json);
+        assert_eq!(meta, ObjectMeta::default());
+        assert_eq!(meta, two_pass(json));
+    }
+
+    #[test]
+    fn what_the_pass_cannot_see_is_reported_incomplete() {
+        // Raw JSON: the adapter never sees the map.
+        let (raw, tap) = decode::<Box<serde_json::value::RawValue>>(OBJECT.as_bytes()).unwrap();
+        assert_eq!(raw.get(), OBJECT);
+        assert!(!tap.complete());
+        #[derive(Deserialize)]
+        struct RawMeta {
+            #[allow(dead_code)]
+            metadata: Box<serde_json::value::RawValue>,
+        }
+        let (_, tap) = decode::<RawMeta>(OBJECT.as_bytes()).unwrap();
+        assert!(!tap.complete());
+        let (value, tap) = decode::<serde_json::Value>(b"null").unwrap();
+        assert!(value.is_null() && !tap.complete());
+    }
+
+    #[test]
+    fn a_duplicate_key_field_is_an_error_as_in_the_separate_pass() {
+        let json = r#"{"metadata":{"name":"a","name":"b"}}"#;
+        assert!(decode::<serde_json::Value>(json.as_bytes()).is_err());
+        assert!(crate::stream::watch::object_meta(json).is_err());
+        let json = r#"{"metadata":{"name":1}}"#;
+        assert!(decode::<serde_json::Value>(json.as_bytes()).is_err());
+        assert!(crate::stream::watch::object_meta(json).is_err());
+    }
+}
