@@ -501,6 +501,39 @@ impl Admin {
         value
     }
 
+    /// The `items` of the list at `path`, read as cluster admin.
+    pub async fn items(&self, path: &str) -> Vec<Value> {
+        match self.call("GET", path, None).await {
+            Value::Object(mut list) => match list.remove("items") {
+                Some(Value::Array(items)) => items,
+                other => panic!("GET {path}: no items array: {other:?}"),
+            },
+            other => panic!("GET {path}: not a list: {other}"),
+        }
+    }
+
+    /// Creates the namespace `name`, unless it exists.
+    pub async fn ensure_namespace(&self, name: &str) {
+        let (status, body) = self
+            .raw(
+                "POST",
+                "/api/v1/namespaces",
+                Some(json!({"metadata": {"name": name}})),
+            )
+            .await
+            .expect("create a namespace");
+        assert!(status == 201 || status == 409, "{status} {body}");
+    }
+
+    /// Waits, at most `limit`, until a GET of `path` answers 200 (e.g. a new CRD's resources
+    /// being served).
+    pub async fn wait_served(&self, path: &str, limit: Duration) {
+        crate::wait::eventually(&format!("{path} to be served"), limit, || async {
+            matches!(self.raw("GET", path, None).await, Ok((200, _)))
+        })
+        .await;
+    }
+
     /// Creates a namespace, a ServiceAccount, a Role with `rules` and a RoleBinding.
     pub async fn create_identity(
         &self,

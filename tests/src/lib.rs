@@ -12,6 +12,8 @@ pub mod node;
 pub mod podfs;
 pub mod relay;
 pub mod testserver;
+pub mod view;
+pub mod wait;
 
 /// The repository README's examples, compiled as doc tests.
 #[cfg(doctest)]

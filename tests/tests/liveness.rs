@@ -16,11 +16,12 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use incluster::leader::{LeaderElection, LeaseSettings};
-use incluster::watcher::{Event, ObjectRef};
-use incluster::{Client, Method, Request, Watcher};
+use incluster::watcher::{Event, ObjectRef, Store};
+use incluster::{Client, LineStream, Method, Request, WatchEvent, WatchStream, Watcher};
 use incluster_tests::controlplane::{Admin, ControlPlane};
 use incluster_tests::podfs::PodFs;
 use incluster_tests::relay::{Mode, Relay};
+use incluster_tests::view::run_watcher;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
@@ -93,19 +94,9 @@ async fn delete(admin: &Admin, namespace: &str, name: &str) {
         .await;
 }
 
-/// name → data, as the API server has it now.
-async fn truth(admin: &Admin, namespace: &str) -> BTreeMap<String, Value> {
-    let list = admin
-        .call(
-            "GET",
-            &format!("/api/v1/namespaces/{namespace}/configmaps"),
-            None,
-        )
-        .await;
-    list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+/// name → data of `configmaps`, but for the `kube-root-ca.crt` some control planes publish.
+fn by_name<'a>(configmaps: impl Iterator<Item = &'a Value>) -> BTreeMap<String, Value> {
+    configmaps
         .filter(|cm| cm["metadata"]["name"] != "kube-root-ca.crt")
         .map(|cm| {
             (
@@ -116,18 +107,72 @@ async fn truth(admin: &Admin, namespace: &str) -> BTreeMap<String, Value> {
         .collect()
 }
 
-fn view(store: &incluster::watcher::Store<Value>) -> BTreeMap<String, Value> {
-    store
-        .list()
-        .iter()
-        .filter(|cm| cm["metadata"]["name"] != "kube-root-ca.crt")
-        .map(|cm| {
-            (
-                cm["metadata"]["name"].as_str().unwrap().to_string(),
-                cm["data"].clone(),
-            )
-        })
-        .collect()
+/// name → data, as the API server has it now.
+async fn truth(admin: &Admin, namespace: &str) -> BTreeMap<String, Value> {
+    let items = admin
+        .items(&format!("/api/v1/namespaces/{namespace}/configmaps"))
+        .await;
+    by_name(items.iter())
+}
+
+/// name → data, as `store` holds it now.
+fn view(store: &Store<Value>) -> BTreeMap<String, Value> {
+    by_name(store.list().iter().map(|cm| cm.as_ref()))
+}
+
+/// Waits (bounded by [`HANG_GUARD`]) until `store` equals a fresh list; returns the seconds
+/// since `since`.
+async fn converge(admin: &Admin, namespace: &str, store: &Store<Value>, since: Instant) -> f64 {
+    loop {
+        assert!(since.elapsed() < HANG_GUARD, "the Store never converged");
+        let expected = truth(admin, namespace).await;
+        if view(store) == expected {
+            return seconds(since.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// One test's world: its namespace with the ConfigMaps `names` (data `v: 1`), a Pod allowed
+/// [`rules`], the fault relay in front of the control plane and the Pod's client through it.
+struct Setup {
+    admin: Admin,
+    pod: PodFs,
+    relay: Relay,
+    client: Client,
+}
+
+async fn setup<I>(namespace: &str, names: I) -> Setup
+where
+    I: IntoIterator,
+    I::Item: AsRef<str>,
+{
+    let admin = plane().admin();
+    let pod = pod(namespace).await;
+    for name in names {
+        create(&admin, namespace, name.as_ref(), "1").await;
+    }
+    let relay = Relay::start(plane().port).await;
+    let client = client(&pod, relay.port);
+    Setup {
+        admin,
+        pod,
+        relay,
+        client,
+    }
+}
+
+/// A list of the namespace's ConfigMaps, then a watch and a follow of it from that list's
+/// resourceVersion.
+async fn watch_and_follow(client: &Client, namespace: &str) -> (WatchStream<Value>, LineStream) {
+    let listed: Value = client.json(list(namespace)).await.unwrap();
+    let rv = listed["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let watch_stream = client.watch::<Value>(watch(namespace, &rv)).await.unwrap();
+    let line_stream = client.lines(watch(namespace, &rv)).await.unwrap();
+    (watch_stream, line_stream)
 }
 
 fn seconds(d: Duration) -> f64 {
@@ -152,30 +197,20 @@ where
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_call_kind_notices_a_connection_that_went_silent() {
     let namespace = "live-silent";
-    let plane = plane();
-    let admin = plane.admin();
-    let pod = pod(namespace).await;
-    for name in ["kept", "doomed", "changed"] {
-        create(&admin, namespace, name, "1").await;
-    }
-    let relay = Relay::start(plane.port).await;
-    let client = client(&pod, relay.port);
+    let Setup {
+        admin,
+        pod,
+        relay,
+        client,
+    } = setup(namespace, ["kept", "doomed", "changed"]).await;
 
     // Everything on the one HTTP/2 connection the client keeps to the relay.
-    let listed: Value = client.json(list(namespace)).await.unwrap();
-    let rv = listed["metadata"]["resourceVersion"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let watch_stream = client.watch::<Value>(watch(namespace, &rv)).await.unwrap();
-    let line_stream = client.lines(watch(namespace, &rv)).await.unwrap();
-    let watcher = Watcher::<Value>::new(client.clone(), list(namespace));
-    let stats = watcher.stats();
-    let store = watcher.store();
-    let driver = tokio::spawn(watcher.for_each(|_| async {}));
-    tokio::time::timeout(HANG_GUARD, store.wait_ready())
-        .await
-        .unwrap();
+    let (watch_stream, line_stream) = watch_and_follow(&client, namespace).await;
+    let (stats, store, driver) = run_watcher(
+        Watcher::<Value>::new(client.clone(), list(namespace)),
+        HANG_GUARD,
+    )
+    .await;
     let settings = |who: &str| {
         LeaseSettings::new(namespace, "silent", who)
             .lease_duration(Duration::from_secs(8))
@@ -220,20 +255,8 @@ async fn every_call_kind_notices_a_connection_that_went_silent() {
     let watch_failed = tokio::spawn(first_failure(watch_stream, silenced_at));
     let lines_failed = tokio::spawn(first_failure(line_stream, silenced_at));
     let converged = tokio::spawn({
-        let (store, admin) = (store.clone(), plane.admin());
-        async move {
-            loop {
-                assert!(
-                    silenced_at.elapsed() < HANG_GUARD,
-                    "the Store never converged"
-                );
-                let expected = truth(&admin, namespace).await;
-                if view(&store) == expected {
-                    return seconds(silenced_at.elapsed());
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
+        let (store, admin) = (store.clone(), plane().admin());
+        async move { converge(&admin, namespace, &store, silenced_at).await }
     });
     tokio::time::timeout(HANG_GUARD, leadership.lost())
         .await
@@ -291,10 +314,7 @@ fn client_direct(pod: &PodFs) -> Client {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_gone_silent_fails_each_call_within_the_bound() {
     let namespace = "live-blackhole";
-    let plane = plane();
-    let pod = pod(namespace).await;
-    let relay = Relay::start(plane.port).await;
-    let client = client(&pod, relay.port);
+    let Setup { relay, client, .. } = setup(namespace, std::iter::empty::<&str>()).await;
     client.json::<Value>(list(namespace)).await.unwrap();
     relay.set_mode(Mode::BlackHole).await;
 
@@ -349,24 +369,19 @@ async fn a_server_gone_silent_fails_each_call_within_the_bound() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_healthy_idle_watch_and_a_quiet_follow_survive_five_minutes() {
     let namespace = "live-idle";
-    let plane = plane();
-    let admin = plane.admin();
-    let pod = pod(namespace).await;
-    let relay = Relay::start(plane.port).await;
-    let client = client(&pod, relay.port);
-    let listed: Value = client.json(list(namespace)).await.unwrap();
-    let rv = listed["metadata"]["resourceVersion"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let mut watch_stream = client.watch::<Value>(watch(namespace, &rv)).await.unwrap();
-    let mut line_stream = client.lines(watch(namespace, &rv)).await.unwrap();
-    let watcher = Watcher::<Value>::new(client.clone(), list(namespace))
-        .server_timeout(Duration::from_secs(1200));
-    let stats = watcher.stats();
-    let store = watcher.store();
-    let driver = tokio::spawn(watcher.for_each(|_| async {}));
-    store.wait_ready().await;
+    let Setup {
+        admin,
+        relay,
+        client,
+        ..
+    } = setup(namespace, std::iter::empty::<&str>()).await;
+    let (mut watch_stream, mut line_stream) = watch_and_follow(&client, namespace).await;
+    let (stats, store, driver) = run_watcher(
+        Watcher::<Value>::new(client.clone(), list(namespace))
+            .server_timeout(Duration::from_secs(1200)),
+        HANG_GUARD,
+    )
+    .await;
 
     let quiet = Duration::from_secs(300);
     let started = Instant::now();
@@ -375,7 +390,7 @@ async fn a_healthy_idle_watch_and_a_quiet_follow_survive_five_minutes() {
     while started.elapsed() < quiet {
         tokio::select! {
             event = watch_stream.next() => match event {
-                Some(Ok(incluster::WatchEvent::Bookmark(_))) => bookmarks += 1,
+                Some(Ok(WatchEvent::Bookmark(_))) => bookmarks += 1,
                 other => panic!("the idle watch was disturbed after {:?}: {other:?}", started.elapsed()),
             },
             line = line_stream.next() => match line {
@@ -389,7 +404,7 @@ async fn a_healthy_idle_watch_and_a_quiet_follow_survive_five_minutes() {
     let added = tokio::time::timeout(HANG_GUARD, async {
         loop {
             match watch_stream.next().await {
-                Some(Ok(incluster::WatchEvent::Added(cm))) => return cm,
+                Some(Ok(WatchEvent::Added(cm))) => return cm,
                 Some(Ok(_)) => continue,
                 other => panic!("{other:?}"),
             }
@@ -436,14 +451,12 @@ async fn a_healthy_idle_watch_and_a_quiet_follow_survive_five_minutes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn objects_deleted_while_the_watcher_was_away_are_reported_vanished() {
     let namespace = "live-vanished";
-    let plane = plane();
-    let admin = plane.admin();
-    let pod = pod(namespace).await;
-    for name in ["stays", "goes-1", "goes-2"] {
-        create(&admin, namespace, name, "1").await;
-    }
-    let relay = Relay::start(plane.port).await;
-    let client = client(&pod, relay.port);
+    let Setup {
+        admin,
+        relay,
+        client,
+        ..
+    } = setup(namespace, ["stays", "goes-1", "goes-2"]).await;
     let mut watcher = Watcher::<Value>::new(client, list(namespace));
     let stats = watcher.stats();
     let store = watcher.store();
@@ -470,7 +483,7 @@ async fn objects_deleted_while_the_watcher_was_away_are_reported_vanished() {
         delete(&admin, namespace, name).await;
     }
     create(&admin, namespace, "new", "1").await;
-    plane.compact_etcd().await;
+    plane().compact_etcd().await;
     relay.set_mode(Mode::Forward).await;
 
     let mut relist = Vec::new();
@@ -537,20 +550,14 @@ async fn objects_deleted_while_the_watcher_was_away_are_reported_vanished() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_store_converges_after_an_outage_with_writes_going_on() {
     let namespace = "live-outage";
-    let plane = plane();
-    let admin = plane.admin();
-    let pod = pod(namespace).await;
-    for n in 0..20 {
-        create(&admin, namespace, &format!("cm-{n:02}"), "1").await;
-    }
-    let relay = Relay::start(plane.port).await;
-    let watcher = Watcher::<Value>::new(client(&pod, relay.port), list(namespace));
-    let stats = watcher.stats();
-    let store = watcher.store();
-    let driver = tokio::spawn(watcher.for_each(|_| async {}));
-    tokio::time::timeout(HANG_GUARD, store.wait_ready())
-        .await
-        .unwrap();
+    let Setup {
+        admin,
+        relay,
+        client,
+        ..
+    } = setup(namespace, (0..20).map(|n| format!("cm-{n:02}"))).await;
+    let (stats, store, driver) =
+        run_watcher(Watcher::<Value>::new(client, list(namespace)), HANG_GUARD).await;
 
     relay.set_mode(Mode::Refuse).await;
     let down_at = Instant::now();
@@ -581,19 +588,13 @@ async fn the_store_converges_after_an_outage_with_writes_going_on() {
     let errors_while_down = stats.get().errors;
     relay.set_mode(Mode::Forward).await;
     let up_at = Instant::now();
-    loop {
-        assert!(up_at.elapsed() < HANG_GUARD, "the Store never converged");
-        if view(&store) == truth(&admin, namespace).await {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let converged_s = converge(&admin, namespace, &store, up_at).await;
     let counts = stats.get();
     eprintln!(
         "LIVENESS {}",
         json!({
             "fault": "address refused for 15 s, writes going on",
-            "store_converged_after_up_s": seconds(up_at.elapsed()),
+            "store_converged_after_up_s": converged_s,
             "errors_yielded_while_down": errors_while_down,
             "relay_connections": relay.accepted(),
             "watcher": format!("{counts:?}"),

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use incluster_tests::controlplane::{repo_root, Admin, ControlPlane, Identity};
 use incluster_tests::podfs::PodFs;
 use incluster_tests::relay::{Mode, Relay};
+use incluster_tests::wait::eventually;
 use serde_json::{json, Value};
 
 const API: &str = "/apis/mirror.incluster.dev/v1alpha1";
@@ -46,16 +47,10 @@ fn apply_manifests(plane: &ControlPlane) {
 }
 
 async fn wait_served(plane: &ControlPlane) {
-    let admin = plane.admin();
-    wait_for("the CRD to be served", || async {
-        matches!(
-            admin
-                .raw("GET", &format!("{API}/configmirrors"), None)
-                .await,
-            Ok((200, _))
-        )
-    })
-    .await;
+    plane
+        .admin()
+        .wait_served(&format!("{API}/configmirrors"), HANG_GUARD)
+        .await;
 }
 
 /// A Pod filesystem with a token of `service_account` in the operator's namespace.
@@ -145,7 +140,7 @@ impl Operator {
 
     async fn wait_logged(&self, text: &str) {
         let what = format!("{} to log {text:?}", self.name);
-        wait_for(&what, || async { self.logged(text) }).await;
+        eventually(&what, HANG_GUARD, || async { self.logged(text) }).await;
     }
 
     /// The port its health endpoints listen on (from its log).
@@ -198,30 +193,6 @@ impl Drop for Operator {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-async fn wait_for<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < HANG_GUARD, "gave up waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-async fn namespace(admin: &Admin, name: &str) {
-    let (status, body) = admin
-        .raw(
-            "POST",
-            "/api/v1/namespaces",
-            Some(json!({"metadata": {"name": name}})),
-        )
-        .await
-        .unwrap();
-    assert!(status == 201 || status == 409, "{status} {body}");
 }
 
 async fn configmap(admin: &Admin, ns: &str, name: &str, data: Value) {
@@ -340,7 +311,7 @@ async fn wait_copy(admin: &Admin, ns: &str, name: &str, data: &Value) -> Value {
 }
 
 async fn wait_gone(admin: &Admin, path: &str) {
-    wait_for(&format!("{path} to be gone"), || async {
+    eventually(&format!("{path} to be gone"), HANG_GUARD, || async {
         get(admin, path).await.is_none()
     })
     .await;
@@ -379,7 +350,7 @@ async fn mirrors_follow_edits_are_repaired_and_finalized_with_the_examples_rbac(
     install(plane).await;
     let admin = plane.admin();
     for ns in ["mlc", "mlc-src", "mlc-a", "mlc-b"] {
-        namespace(&admin, ns).await;
+        admin.ensure_namespace(ns).await;
     }
     configmap(
         &admin,
@@ -495,7 +466,7 @@ async fn mirrors_follow_edits_are_repaired_and_finalized_with_the_examples_rbac(
         message.contains("mlc-src/nope") && message.contains("does not exist"),
         "{message}"
     );
-    wait_for("a SourceNotFound Event", || async {
+    eventually("a SourceNotFound Event", HANG_GUARD, || async {
         events(&admin, "mlc").await.iter().any(|e| {
             e["reason"] == "SourceNotFound"
                 && e["type"] == "Warning"
@@ -597,12 +568,12 @@ async fn two_replicas_one_leader_failover_without_double_writes() {
     let admin = plane.admin();
     let targets = ["mha-a", "mha-b"];
     for ns in ["mha", "mha-src", "mha-a", "mha-b"] {
-        namespace(&admin, ns).await;
+        admin.ensure_namespace(ns).await;
     }
     let pod = pod(plane, "config-mirror", "ha").await;
     let a = Operator::start(plane, &pod, "mirror-ha-a", "mirror-ha", "mha");
     let b = Operator::start(plane, &pod, "mirror-ha-b", "mirror-ha", "mha");
-    wait_for("a leader", || async {
+    eventually("a leader", HANG_GUARD, || async {
         a.logged("leading") || b.logged("leading")
     })
     .await;
@@ -747,7 +718,7 @@ async fn scale(tag: &str, n: usize) {
         .map(|t| format!("{tag}-{t}"))
         .collect();
     for ns in [&mirror_ns, &source_ns].into_iter().chain(&targets) {
-        namespace(&admin, ns).await;
+        admin.ensure_namespace(ns).await;
     }
     let pod = pod(plane, "config-mirror", tag).await;
     let op = Operator::start(
@@ -788,7 +759,7 @@ async fn scale(tag: &str, n: usize) {
         });
         futures::future::join_all(creates).await;
     }
-    wait_for(&format!("{n} mirrors Ready and {} copies", 3 * n), || async {
+    eventually(&format!("{n} mirrors Ready and {} copies", 3 * n), HANG_GUARD, || async {
         let mirrors = admin.call("GET", &format!("{API}/namespaces/{mirror_ns}/configmirrors"), None).await;
         let ready = mirrors["items"]
             .as_array()
@@ -874,7 +845,7 @@ async fn a_foreign_configmap_in_a_target_keeps_its_data_labels_and_annotations_a
     install(plane).await;
     let admin = plane.admin();
     for ns in ["mfo", "mfo-src", "mfo-a", "mfo-b", "mfo-c"] {
-        namespace(&admin, ns).await;
+        admin.ensure_namespace(ns).await;
     }
     configmap(&admin, "mfo-src", "settings", json!({"color": "blue"})).await;
     // mfo-b: a user's ConfigMap of the same name. mfo-c: one that even carries the copy label
@@ -929,7 +900,7 @@ async fn a_foreign_configmap_in_a_target_keeps_its_data_labels_and_annotations_a
         message.contains("mfo-b/settings") && message.contains("mfo-c/settings"),
         "{message}"
     );
-    wait_for("a TargetConflict Warning Event", || async {
+    eventually("a TargetConflict Warning Event", HANG_GUARD, || async {
         events(&admin, "mfo").await.iter().any(|e| {
             e["reason"] == "TargetConflict"
                 && e["type"] == "Warning"
@@ -985,7 +956,7 @@ async fn two_mirrors_on_one_target_resolve_to_the_lowest_name_whatever_the_order
     install(plane).await;
     let admin = plane.admin();
     for ns in ["mtw", "mtw-src1", "mtw-src2", "mtw-t"] {
-        namespace(&admin, ns).await;
+        admin.ensure_namespace(ns).await;
     }
     configmap(&admin, "mtw-src1", "shared", json!({"from": "one"})).await;
     configmap(&admin, "mtw-src2", "shared", json!({"from": "two"})).await;
@@ -1028,7 +999,7 @@ async fn a_source_edit_made_while_the_watch_was_away_reaches_the_copies_after_a_
     wait_served(&plane).await;
     let admin = plane.admin();
     for ns in ["mrl", "mrl-src", "mrl-a"] {
-        namespace(&admin, ns).await;
+        admin.ensure_namespace(ns).await;
     }
     configmap(&admin, "mrl-src", "settings", json!({"v": "1"})).await;
     let relay = Relay::start(plane.port).await;
@@ -1066,7 +1037,7 @@ async fn a_black_holed_call_times_out_and_the_mirror_converges_afterwards() {
     install(plane).await;
     let admin = plane.admin();
     for ns in ["mbh", "mbh-src", "mbh-a"] {
-        namespace(&admin, ns).await;
+        admin.ensure_namespace(ns).await;
     }
     configmap(&admin, "mbh-src", "settings", json!({"v": "1"})).await;
     let relay = Relay::start(plane.port).await;
@@ -1127,7 +1098,7 @@ async fn a_note_with_multi_byte_text_at_the_cut_does_not_crash_the_operator() {
     install(plane).await;
     let admin = plane.admin();
     for ns in ["mmb", "mmb-src"] {
-        namespace(&admin, ns).await;
+        admin.ensure_namespace(ns).await;
     }
     configmap(&admin, "mmb-src", "settings", json!({"v": "1"})).await;
     let pod = pod(plane, "config-mirror", "multibyte").await;
@@ -1170,7 +1141,7 @@ async fn a_note_with_multi_byte_text_at_the_cut_does_not_crash_the_operator() {
     for pad in 0..3 {
         wait_ready(&admin, "mmb", &format!("m{pad}"), "False", "CopyFailed").await;
     }
-    wait_for("three CopyFailed Events", || async {
+    eventually("three CopyFailed Events", HANG_GUARD, || async {
         events(&admin, "mmb")
             .await
             .iter()
@@ -1192,7 +1163,7 @@ async fn a_new_source_name_replaces_the_old_copies_and_a_dropped_target_loses_it
     install(plane).await;
     let admin = plane.admin();
     for ns in ["mrn", "mrn-src", "mrn-a", "mrn-b"] {
-        namespace(&admin, ns).await;
+        admin.ensure_namespace(ns).await;
     }
     configmap(&admin, "mrn-src", "old", json!({"v": "old"})).await;
     configmap(&admin, "mrn-src", "new", json!({"v": "new"})).await;

@@ -68,6 +68,19 @@ async fn create_configmaps(
         .await
 }
 
+/// Creates the ConfigMap `later` (etcd moves past any earlier list's snapshot), then compacts
+/// etcd: a `continue` token of that list is expired from now on.
+async fn write_past_the_snapshot_and_compact(admin: &Admin, namespace: &str) {
+    admin
+        .call(
+            "POST",
+            &format!("/api/v1/namespaces/{namespace}/configmaps"),
+            Some(json!({"metadata": {"name": "later"}})),
+        )
+        .await;
+    plane().compact_etcd().await;
+}
+
 struct Listing {
     names: Vec<String>,
     baseline_kib: u64,
@@ -159,15 +172,7 @@ async fn an_expired_continue_token_ends_the_stream_with_a_gone_error() {
         items.try_next().await.unwrap().expect("first page item");
     }
     // A write moves etcd past the list's snapshot; compacting then expires the token.
-    plane()
-        .admin()
-        .call(
-            "POST",
-            &format!("/api/v1/namespaces/{namespace}/configmaps"),
-            Some(json!({"metadata": {"name": "later"}})),
-        )
-        .await;
-    plane().compact_etcd().await;
+    write_past_the_snapshot_and_compact(&plane().admin(), namespace).await;
     let err = items.next().await.expect("an item").unwrap_err();
     assert!(err.is_gone(), "{err:?}");
     assert!(err.to_string().contains("410"), "{err}");
@@ -236,14 +241,7 @@ async fn a_watcher_consumer_slower_than_a_compaction_still_gets_the_whole_list()
                 seen.insert(cm["metadata"]["name"].as_str().unwrap().to_string());
                 if !compacted {
                     // The consumer is slow: meanwhile the collection changes and etcd compacts.
-                    admin
-                        .call(
-                            "POST",
-                            &format!("/api/v1/namespaces/{namespace}/configmaps"),
-                            Some(json!({"metadata": {"name": "later"}})),
-                        )
-                        .await;
-                    plane().compact_etcd().await;
+                    write_past_the_snapshot_and_compact(&admin, namespace).await;
                     compacted = true;
                 }
             }

@@ -6,7 +6,7 @@
 //! that names the method's rules. And the macro's table of built-in resources is the apiserver's.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::StreamExt;
 use incluster::rbac::{Grant, MethodRules, Placement, Policy, Scope, Target, LEADER_ELECTION};
@@ -24,6 +24,7 @@ use incluster_examples::rbac::{example, Example};
 use incluster_tests::builtin_resources;
 use incluster_tests::controlplane::{built_binary, repo_root, Admin, ControlPlane, Identity};
 use incluster_tests::podfs::PodFs;
+use incluster_tests::wait::eventually;
 use serde_json::{json, Value};
 
 /// A bound for every wait (a hang guard, not a performance claim).
@@ -73,7 +74,7 @@ async fn least_privilege(example: &'static Example) {
     // Every method of every trait it uses works (RBAC caches settle: retried within the bound).
     let methods = methods_of(example);
     for method in &methods {
-        eventually(&format!("{method} to be allowed"), || async {
+        eventually(&format!("{method} to be allowed"), HANG_GUARD, || async {
             match call(&admin, &client, example, method).await {
                 Ok(()) => true,
                 Err(err) if err.is_forbidden() => false,
@@ -204,6 +205,7 @@ async fn least_privilege(example: &'static Example) {
             for method in &needing {
                 eventually(
                     &format!("{method} to be refused without {verb} on {}", grant.target),
+                    HANG_GUARD,
                     || async {
                         match call(&admin, &client, example, method).await {
                             Ok(()) => false,
@@ -221,9 +223,11 @@ async fn least_privilege(example: &'static Example) {
             }
             admin.call("PUT", &path, Some(original)).await;
             for method in &needing {
-                eventually(&format!("{method} to be allowed again"), || async {
-                    call(&admin, &client, example, method).await.is_ok()
-                })
+                eventually(
+                    &format!("{method} to be allowed again"),
+                    HANG_GUARD,
+                    || async { call(&admin, &client, example, method).await.is_ok() },
+                )
                 .await;
             }
             removals += 1;
@@ -520,18 +524,12 @@ async fn lead_once(admin: &Admin, client: &Client, ns: &str) -> incluster::Resul
 
 /// The cluster state the calls need: the namespace, the CRD and one ConfigMirror.
 async fn prepare(plane: &ControlPlane, admin: &Admin, example: &Example) {
-    namespace(admin, example.namespace).await;
+    admin.ensure_namespace(example.namespace).await;
     if example.name == "config-mirror" {
         plane.kubectl_apply(&repo_root().join("examples/deploy/mirror-crd.yaml"));
-        eventually("the ConfigMirror CRD to be served", || async {
-            matches!(
-                admin
-                    .raw("GET", &format!("{MIRROR_API}/configmirrors"), None)
-                    .await,
-                Ok((200, _))
-            )
-        })
-        .await;
+        admin
+            .wait_served(&format!("{MIRROR_API}/configmirrors"), HANG_GUARD)
+            .await;
         let (status, body) = admin
             .raw(
                 "POST",
@@ -763,29 +761,4 @@ fn without_verb(role: &Value, target: &Target, verb: &str) -> Value {
         .collect();
     role["rules"] = json!(rules);
     role
-}
-
-async fn namespace(admin: &Admin, name: &str) {
-    let (status, body) = admin
-        .raw(
-            "POST",
-            "/api/v1/namespaces",
-            Some(json!({"metadata": {"name": name}})),
-        )
-        .await
-        .expect("create a namespace");
-    assert!(status == 201 || status == 409, "{status} {body}");
-}
-
-/// Waits until `check` holds (RBAC changes reach the authorizer's cache asynchronously).
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < HANG_GUARD, "gave up waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }

@@ -9,18 +9,16 @@
 //! all the time, straight to the server (refused while it is down). The recovery time and the
 //! watcher's counters are printed (`RESTART {...}`), never asserted.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
-use incluster::watcher::{Store, WatcherCounts};
+use incluster::watcher::WatcherCounts;
 use incluster::{Client, Error, Method, Request, Watcher};
 use incluster_tests::controlplane::{Admin, ControlPlane};
 use incluster_tests::podfs::PodFs;
 use incluster_tests::relay::{Mode, Relay};
-use serde::Deserialize;
+use incluster_tests::view::{self, run_watcher, store_view, Object, View};
 use serde_json::{json, Value};
 
 const NAMESPACE: &str = "restart";
@@ -31,21 +29,6 @@ const KEPT: usize = 30;
 /// Generous: a hang becomes a failure, a slow machine never does.
 const HANG_GUARD: Duration = Duration::from_secs(180);
 
-#[derive(Debug, Clone, Deserialize)]
-struct Object {
-    metadata: Meta,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct Meta {
-    name: String,
-    #[serde(rename = "resourceVersion")]
-    resource_version: String,
-}
-
-/// name → resourceVersion.
-type View = BTreeMap<String, String>;
-
 fn configmaps() -> Request {
     Request::builder(Method::GET, "/api/v1/namespaces/{namespace}/configmaps")
         .path_param("namespace", NAMESPACE)
@@ -53,34 +36,9 @@ fn configmaps() -> Request {
         .unwrap()
 }
 
-fn store_view(store: &Store<Object>) -> View {
-    store
-        .list()
-        .iter()
-        .map(|o| (o.metadata.name.clone(), o.metadata.resource_version.clone()))
-        .collect()
-}
-
+/// The ConfigMaps of the namespace, as the API server lists them now.
 async fn fresh_list(admin: &Admin) -> View {
-    let list = admin
-        .call(
-            "GET",
-            &format!("/api/v1/namespaces/{NAMESPACE}/configmaps"),
-            None,
-        )
-        .await;
-    list["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|o| {
-            let meta = &o["metadata"];
-            (
-                meta["name"].as_str().unwrap().to_string(),
-                meta["resourceVersion"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+    view::fresh_list(admin, &format!("/api/v1/namespaces/{NAMESPACE}/configmaps")).await
 }
 
 async fn create(admin: &Admin, name: &str) {
@@ -207,13 +165,11 @@ async fn a_control_plane_restarted_on_its_data_leaves_the_store_equal_to_a_fresh
     for i in 0..KEPT {
         create(&first_admin, &format!("kept-{i:02}")).await;
     }
-    let watcher = Watcher::<Object>::new(client.clone(), configmaps());
-    let store = watcher.store();
-    let stats = watcher.stats();
-    let consumer = tokio::spawn(watcher.for_each(|_| async {}));
-    tokio::time::timeout(HANG_GUARD, store.wait_ready())
-        .await
-        .expect("the first list within the hang guard");
+    let (stats, store, consumer) = run_watcher(
+        Watcher::<Object>::new(client.clone(), configmaps()),
+        HANG_GUARD,
+    )
+    .await;
     let mutator = mutate_forever(admin.clone());
     eventually("mutations before the crash", async || {
         mutator.done.load(Ordering::SeqCst) >= 20

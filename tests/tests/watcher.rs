@@ -18,6 +18,7 @@ use incluster::{Client, Method, Request, Watcher};
 use incluster_tests::controlplane::{Admin, ControlPlane};
 use incluster_tests::podfs::PodFs;
 use incluster_tests::relay::{Mode, Relay};
+use incluster_tests::view::{self, store_view, Object, View};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -31,21 +32,6 @@ fn refusing_plane() -> &'static ControlPlane {
     PLANE.get_or_init(|| {
         ControlPlane::dedicated("watcher-nowatchlist", &["--feature-gates=WatchList=false"])
     })
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-struct Object {
-    metadata: Meta,
-    #[serde(default)]
-    data: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-struct Meta {
-    name: String,
-    namespace: String,
-    #[serde(rename = "resourceVersion")]
-    resource_version: String,
 }
 
 fn pod_dir(name: &str) -> PathBuf {
@@ -77,9 +63,6 @@ fn list_request(namespace: &str, resource: &'static str) -> Request {
         .build()
         .unwrap()
 }
-
-/// name → resourceVersion: what the consumer's view and the server's list are compared on.
-type View = BTreeMap<String, String>;
 
 /// What a consumer of the watcher saw.
 #[derive(Default)]
@@ -139,35 +122,7 @@ fn consume(watcher: Watcher<Object>) -> (Arc<Mutex<Seen>>, tokio::task::JoinHand
 }
 
 async fn fresh_list(admin: &Admin, namespace: &str, resource: &str) -> View {
-    let list = admin
-        .call(
-            "GET",
-            &format!("/api/v1/namespaces/{namespace}/{resource}"),
-            None,
-        )
-        .await;
-    list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| {
-            (
-                o["metadata"]["name"].as_str().unwrap().to_string(),
-                o["metadata"]["resourceVersion"]
-                    .as_str()
-                    .unwrap()
-                    .to_string(),
-            )
-        })
-        .collect()
-}
-
-fn store_view(store: &Store<Object>) -> View {
-    store
-        .list()
-        .iter()
-        .map(|o| (o.metadata.name.clone(), o.metadata.resource_version.clone()))
-        .collect()
+    view::fresh_list(admin, &format!("/api/v1/namespaces/{namespace}/{resource}")).await
 }
 
 /// Waits until the consumer's view and the store equal a fresh list (the watch may lag the

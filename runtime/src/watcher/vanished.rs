@@ -82,6 +82,25 @@ mod tests {
         ("ns".to_string(), name.to_string())
     }
 
+    /// A complete list: `Init`, an `InitApply` for each `(value, name)`, then `InitDone`.
+    fn listed(items: &[(u32, &str)]) -> Vec<(Event<u32>, ObjectKey)> {
+        let mut events = vec![(Event::Init, ObjectKey::default())];
+        events.extend(
+            items
+                .iter()
+                .map(|(value, name)| (Event::InitApply(*value), key(name))),
+        );
+        events.push((Event::InitDone, ObjectKey::default()));
+        events
+    }
+
+    fn gone(name: &str) -> Event<u32> {
+        Event::Vanished(ObjectRef {
+            namespace: Some("ns".into()),
+            name: name.into(),
+        })
+    }
+
     /// Feeds `events` and drains everything the tracker emits.
     fn run(tracker: &mut Vanished, events: Vec<(Event<u32>, ObjectKey)>) -> Vec<Event<u32>> {
         let mut out = Vec::new();
@@ -96,35 +115,16 @@ mod tests {
 
     #[test]
     fn a_relist_reports_what_disappeared_before_its_init_done() {
-        let none = ObjectKey::default();
         let mut tracker = Vanished::default();
-        let first = run(
-            &mut tracker,
-            vec![
-                (Event::Init, none.clone()),
-                (Event::InitApply(1), key("a")),
-                (Event::InitApply(2), key("b")),
-                (Event::InitDone, none.clone()),
-                (Event::Apply(3), key("c")),
-                (Event::Apply(4), key("d")),
-                (Event::Delete(4), key("d")),
-            ],
-        );
+        let mut first = listed(&[(1, "a"), (2, "b")]);
+        first.extend([
+            (Event::Apply(3), key("c")),
+            (Event::Apply(4), key("d")),
+            (Event::Delete(4), key("d")),
+        ]);
+        let first = run(&mut tracker, first);
         assert!(!first.iter().any(|e| matches!(e, Event::Vanished(_))));
-        let relist = run(
-            &mut tracker,
-            vec![
-                (Event::Init, none.clone()),
-                (Event::InitApply(1), key("a")),
-                (Event::InitDone, none.clone()),
-            ],
-        );
-        let gone = |name: &str| {
-            Event::Vanished(ObjectRef {
-                namespace: Some("ns".into()),
-                name: name.into(),
-            })
-        };
+        let relist = run(&mut tracker, listed(&[(1, "a")]));
         assert_eq!(
             relist,
             [
@@ -136,52 +136,21 @@ mod tests {
             ]
         );
         // A re-list that loses nothing adds nothing.
-        let again = run(
-            &mut tracker,
-            vec![
-                (Event::Init, none.clone()),
-                (Event::InitApply(1), key("a")),
-                (Event::InitDone, none),
-            ],
-        );
+        let again = run(&mut tracker, listed(&[(1, "a")]));
         assert_eq!(again, [Event::Init, Event::InitApply(1), Event::InitDone]);
     }
 
     #[test]
     fn an_interrupted_relist_counts_only_the_one_that_completes() {
-        let none = ObjectKey::default();
         let mut tracker = Vanished::default();
-        run(
-            &mut tracker,
-            vec![
-                (Event::Init, none.clone()),
-                (Event::InitApply(1), key("a")),
-                (Event::InitApply(2), key("b")),
-                (Event::InitDone, none.clone()),
-                // A re-list that fails half-way, then one that completes.
-                (Event::Init, none.clone()),
-                (Event::InitApply(1), key("a")),
-            ],
-        );
-        let out = run(
-            &mut tracker,
-            vec![
-                (Event::Init, none.clone()),
-                (Event::InitApply(2), key("b")),
-                (Event::InitDone, none),
-            ],
-        );
+        // A list, then a re-list that fails half-way, then one that completes.
+        let mut interrupted = listed(&[(1, "a"), (2, "b")]);
+        interrupted.extend(listed(&[(1, "a")]).into_iter().take(2));
+        run(&mut tracker, interrupted);
+        let out = run(&mut tracker, listed(&[(2, "b")]));
         assert_eq!(
             out,
-            [
-                Event::Init,
-                Event::InitApply(2),
-                Event::Vanished(ObjectRef {
-                    namespace: Some("ns".into()),
-                    name: "a".into()
-                }),
-                Event::InitDone
-            ]
+            [Event::Init, Event::InitApply(2), gone("a"), Event::InitDone]
         );
     }
 
