@@ -21,6 +21,11 @@ fn plane() -> &'static ControlPlane {
     })
 }
 
+/// Held by every test that pages through etcd or compacts it: a compaction by one test would
+/// otherwise expire another test's `continue` token (the tests of this binary run in parallel on
+/// one control plane).
+static PAGING_OR_COMPACTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn pod_dir(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("incluster-pages-{name}-{}", std::process::id()))
 }
@@ -120,6 +125,7 @@ fn list_in_child(pod: &PodFs, namespace: &str, args: &[&str]) -> Listing {
 
 #[tokio::test]
 async fn two_thousand_objects_a_hundred_at_a_time_each_exactly_once_in_a_page_of_memory() {
+    let _etcd = PAGING_OR_COMPACTING.lock().await;
     let namespace = "pages-2000";
     let pod = pod(namespace).await;
     // 2,000 × 8 KiB: a 16 MiB list, a 800 KiB page.
@@ -154,6 +160,7 @@ async fn two_thousand_objects_a_hundred_at_a_time_each_exactly_once_in_a_page_of
 
 #[tokio::test]
 async fn an_expired_continue_token_ends_the_stream_with_a_gone_error() {
+    let _etcd = PAGING_OR_COMPACTING.lock().await;
     let namespace = "pages-gone";
     let pod = pod(namespace).await;
     create_configmaps(&plane().admin(), namespace, 30, 16).await;
@@ -219,6 +226,7 @@ async fn an_empty_list_is_an_empty_stream() {
 /// expire the list's `continue` token; the consumer gets the whole list and no re-list happens.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watcher_consumer_slower_than_a_compaction_still_gets_the_whole_list() {
+    let _etcd = PAGING_OR_COMPACTING.lock().await;
     use incluster::watcher::Event;
     let namespace = "pages-slow-consumer";
     let pod = pod(namespace).await;
