@@ -492,9 +492,8 @@ fn run_scale_workloads(
     // Each row: (label, program, kind).
     let rows_for = |kind: &'static str| -> Vec<(&'static str, &Program, &'static str)> {
         let mut rows = Vec::new();
-        // The smoke run has what the incluster binary was built with (no k8s-openapi, no
-        // controller until it is merged); a full run has every row, and a row that cannot run is
-        // an error.
+        // The smoke run has what the incluster binary was built with (no k8s-openapi); a full
+        // run has every row, and a row that cannot run is an error.
         if !options.smoke || kinds.iter().any(|k| k == kind) {
             rows.push(("incluster", incluster, kind));
         }

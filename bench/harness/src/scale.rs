@@ -27,14 +27,12 @@
 //! answer → `current` (lag); CPU per event is (`current` cpu − `ready` cpu) / updates; peak RSS
 //! and total CPU come from wait4, as for every other workload.
 //!
-//! # What incluster must call (w7m, w8)
+//! # What incluster calls (w7m, w8)
 //!
-//! `client-incluster scale metadata …` and `… controller …` answer "not available until the
-//! controller module is merged" today, so a full run reports them as errors. Once the runtime has
-//! the `controller` feature (branch `controller`: `incluster::controller::{metadata_watcher,
-//! PartialObjectMetadata, Controller, Action, Object, ObjectMeta, ObjectRef}`), bench/client-incluster
-//! turns on `incluster/controller` and bench/client-incluster/src/scale.rs replaces those two arms
-//! (and adds both kinds to `KINDS`, which puts w8 in the smoke run):
+//! bench/client-incluster turns on `incluster/controller` (`incluster::controller::{metadata_watcher,
+//! PartialObjectMetadata, Controller, Action, Object, ObjectMeta, ObjectRef}`), and
+//! bench/client-incluster/src/scale.rs runs both kinds (both are in its `KINDS`, so w7m and w8
+//! are in the smoke run):
 //! - `metadata`: `incluster::controller::metadata_watcher(client, list)` over the same LIST request
 //!   as `watch` (a `Watcher<PartialObjectMetadata>`), then exactly `watch`'s loop: its `Store`,
 //!   `ready` at the first `InitDone`, `Progress::observe(name, annotations[GEN], annotations[SENT])`
@@ -44,15 +42,15 @@
 //! - `controller`: a bench type `struct Cm { metadata: incluster::controller::ObjectMeta, data:
 //!   BTreeMap<String, String> }` with `impl Object` (k8s-openapi's `ConfigMap` cannot implement
 //!   incluster's `Object` outside either crate), `Controller::new("bench", client.watcher::<Cm>(list))`
-//!   and `.run(reconcile, async { let _ = stop.await; })` where `reconcile(key, Option<Arc<Cm>>)`
-//!   returns `Ok::<_, std::io::Error>(Action::Done)` after recording, under a mutex, the names
-//!   reconciled until all `<objects>` were (then `ready`), and afterwards calling
-//!   `Progress::observe` with the object's GEN/SENT annotations; when `observe` returns true it
-//!   prints `current` and fires the oneshot `stop`. count/sum = the names of the first pass, as
-//!   bench/client-kube/src/scale.rs does.
+//!   with its defaults and `.run(reconcile, async { let _ = stop.await; })` where
+//!   `reconcile(key, Option<Arc<Cm>>)` returns `Ok::<_, std::io::Error>(Action::Done)` after
+//!   recording, under a mutex, the names reconciled until all `<objects>` were (then `ready`), and
+//!   afterwards calling `Progress::observe` with the object's GEN/SENT annotations; when `observe`
+//!   returns true it prints `current` and fires the oneshot `stop`. count/sum = the names of the
+//!   first pass, as bench/client-kube/src/scale.rs does.
 //!
-//! `client-incluster scale-kinds` lists the kinds the binary supports: the smoke run covers w8
-//! as soon as it lists `controller`.
+//! `client-incluster scale-kinds` lists the kinds the binary supports: the smoke run covers the
+//! kinds it lists (all but `watch`, which needs k8s-openapi, outside a full run).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
