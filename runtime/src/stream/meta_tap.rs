@@ -22,6 +22,8 @@ pub(crate) struct Tap {
     pub(crate) meta: ObjectMeta,
     /// Whether to copy the key at all (off: only `top_map` is recorded).
     capture: bool,
+    /// Whether `metadata.managedFields` is skipped unread (`T` sees no such field).
+    drop_managed_fields: bool,
     /// The object was a JSON object, read through the adapter.
     top_map: bool,
     /// The object had a top-level `metadata` key.
@@ -36,6 +38,13 @@ impl Tap {
             capture,
             ..Tap::default()
         }
+    }
+
+    /// Skips `metadata.managedFields` while decoding: `T` never allocates it (the largest
+    /// part of most objects, and of no use to a cache).
+    pub(crate) fn dropping_managed_fields(mut self, on: bool) -> Tap {
+        self.drop_managed_fields = on;
+        self
     }
 
     /// Whether the pass saw everything: the object was a JSON object and, when capturing, its
@@ -62,10 +71,14 @@ impl<'de, T: de::Deserialize<'de>> DeserializeSeed<'de> for TapSeed<'_, T> {
     }
 }
 
-/// Decodes `T` from the whole of `json`, with what the pass saw.
+/// Decodes `T` from the whole of `json`, with what the pass saw (and, if
+/// `drop_managed_fields`, without `metadata.managedFields`).
 #[cfg(any(test, feature = "watcher"))]
-pub(crate) fn decode<T: de::DeserializeOwned>(json: &[u8]) -> serde_json::Result<(T, Tap)> {
-    let mut tap = Tap::new(true);
+pub(crate) fn decode<T: de::DeserializeOwned>(
+    json: &[u8],
+    drop_managed_fields: bool,
+) -> serde_json::Result<(T, Tap)> {
+    let mut tap = Tap::new(true).dropping_managed_fields(drop_managed_fields);
     let mut de = serde_json::Deserializer::from_slice(json);
     let value = TapSeed {
         tap: &mut tap,
@@ -190,7 +203,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Tapped<'_, D> {
             .deserialize_option(Tapped::<D>::visitor(self.tap, self.level, v))
     }
     fn deserialize_ignored_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, D::Error> {
-        if self.level == Level::Top {
+        if self.level == Level::Top || !self.tap.capture {
             return self.de.deserialize_ignored_any(v);
         }
         // `T` has no use for `metadata`: read just the key.
@@ -343,8 +356,15 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TapMap<'_, A> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, A::Error> {
-        let Some(Str(key)) = self.map.next_key::<Str<'de>>()? else {
-            return Ok(None);
+        let key = loop {
+            let Some(Str(key)) = self.map.next_key::<Str<'de>>()? else {
+                return Ok(None);
+            };
+            if self.level == Level::Meta && self.tap.drop_managed_fields && key == "managedFields" {
+                self.map.next_value::<de::IgnoredAny>()?;
+                continue;
+            }
+            break key;
         };
         self.field = match (self.level, &*key) {
             (Level::Top, "metadata") => Field::Metadata,
@@ -366,7 +386,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TapMap<'_, A> {
             Field::Other => return self.map.next_value_seed(seed),
             Field::Metadata => {
                 self.tap.meta_key = true;
-                if !self.tap.capture {
+                if !self.tap.capture && !self.tap.drop_managed_fields {
                     return self.map.next_value_seed(seed);
                 }
                 return self.map.next_value_seed(MetaSeed {
@@ -418,7 +438,7 @@ mod tests {
     }
 
     fn one_pass<T: de::DeserializeOwned>(json: &str) -> (T, ObjectMeta) {
-        let (value, tap) = decode::<T>(json.as_bytes()).unwrap();
+        let (value, tap) = decode::<T>(json.as_bytes(), false).unwrap();
         assert!(tap.complete(), "{json}");
         (value, tap.meta)
     }
@@ -494,7 +514,8 @@ mod tests {
     #[test]
     fn what_the_pass_cannot_see_is_reported_incomplete() {
         // Raw JSON: the adapter never sees the map.
-        let (raw, tap) = decode::<Box<serde_json::value::RawValue>>(OBJECT.as_bytes()).unwrap();
+        let (raw, tap) =
+            decode::<Box<serde_json::value::RawValue>>(OBJECT.as_bytes(), false).unwrap();
         assert_eq!(raw.get(), OBJECT);
         assert!(!tap.complete());
         #[derive(Deserialize)]
@@ -502,19 +523,68 @@ mod tests {
             #[allow(dead_code)]
             metadata: Box<serde_json::value::RawValue>,
         }
-        let (_, tap) = decode::<RawMeta>(OBJECT.as_bytes()).unwrap();
+        let (_, tap) = decode::<RawMeta>(OBJECT.as_bytes(), false).unwrap();
         assert!(!tap.complete());
-        let (value, tap) = decode::<serde_json::Value>(b"null").unwrap();
+        let (value, tap) = decode::<serde_json::Value>(b"null", false).unwrap();
         assert!(value.is_null() && !tap.complete());
     }
 
     #[test]
     fn a_duplicate_key_field_is_an_error_as_in_the_separate_pass() {
         let json = r#"{"metadata":{"name":"a","name":"b"}}"#;
-        assert!(decode::<serde_json::Value>(json.as_bytes()).is_err());
+        assert!(decode::<serde_json::Value>(json.as_bytes(), false).is_err());
         assert!(crate::stream::watch::object_meta(json).is_err());
         let json = r#"{"metadata":{"name":1}}"#;
-        assert!(decode::<serde_json::Value>(json.as_bytes()).is_err());
+        assert!(decode::<serde_json::Value>(json.as_bytes(), false).is_err());
         assert!(crate::stream::watch::object_meta(json).is_err());
+    }
+
+    const MANAGED: &str = r#"{"metadata":{"name":"a","managedFields":[{"manager":"kubectl","fieldsV1":{"f:data":{"f:k":{}}}}],"resourceVersion":"7","labels":{"managedFields":"kept"}},"data":{"managedFields":"kept"}}"#;
+
+    #[test]
+    fn managed_fields_are_skipped_only_in_metadata_and_only_when_asked() {
+        let (value, tap) = decode::<serde_json::Value>(MANAGED.as_bytes(), true).unwrap();
+        assert!(tap.complete());
+        assert_eq!((&*tap.meta.name, &*tap.meta.resource_version), ("a", "7"));
+        assert!(value["metadata"].get("managedFields").is_none(), "{value}");
+        assert_eq!(value["metadata"]["labels"]["managedFields"], "kept");
+        assert_eq!(value["data"]["managedFields"], "kept");
+        let (kept, _) = decode::<serde_json::Value>(MANAGED.as_bytes(), false).unwrap();
+        assert_eq!(kept["metadata"]["managedFields"][0]["manager"], "kubectl");
+    }
+
+    #[test]
+    fn a_struct_that_requires_managed_fields_sees_them_missing() {
+        #[derive(Debug, Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Strict {
+            #[allow(dead_code)]
+            managed_fields: Vec<serde_json::Value>,
+        }
+        #[derive(Debug, Deserialize)]
+        struct Obj {
+            #[allow(dead_code)]
+            metadata: Strict,
+        }
+        let err = decode::<Obj>(MANAGED.as_bytes(), true).unwrap_err();
+        assert!(
+            err.to_string().contains("missing field `managedFields`"),
+            "{err}"
+        );
+        assert!(decode::<Obj>(MANAGED.as_bytes(), false).is_ok());
+    }
+
+    #[test]
+    fn dropping_without_capturing_still_reads_through_metadata() {
+        let mut tap = Tap::new(false).dropping_managed_fields(true);
+        let mut de = serde_json::Deserializer::from_slice(MANAGED.as_bytes());
+        let value: serde_json::Value = TapSeed {
+            tap: &mut tap,
+            _object: std::marker::PhantomData,
+        }
+        .deserialize(&mut de)
+        .unwrap();
+        assert!(tap.complete());
+        assert!(value["metadata"].get("managedFields").is_none());
     }
 }

@@ -123,6 +123,8 @@ pub struct WatchStream<T> {
     request: String,
     /// Whether the stream was stopped by an event over the size limit.
     oversized: bool,
+    /// Whether objects are decoded without `metadata.managedFields` (the watcher's default).
+    drop_managed_fields: bool,
     _item: PhantomData<fn() -> T>,
 }
 
@@ -163,8 +165,17 @@ impl<T: DeserializeOwned> WatchStream<T> {
             body,
             request,
             oversized: false,
+            drop_managed_fields: false,
             _item: PhantomData,
         }
+    }
+
+    /// Decodes objects without `metadata.managedFields` (skipped unread) where the one-pass
+    /// decoder sees the metadata: what a [`Watcher`](crate::Watcher) asks for by default.
+    #[cfg(any(test, feature = "watcher"))]
+    pub(crate) fn dropping_managed_fields(mut self, on: bool) -> WatchStream<T> {
+        self.drop_managed_fields = on;
+        self
     }
 
     /// Whether an event over the size limit stopped the stream (resuming from the same
@@ -209,7 +220,11 @@ impl<T: DeserializeOwned> WatchStream<T> {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            return Poll::Ready(Some(decode(&line, &self.request, want_meta)));
+            let options = Decoding {
+                want_meta,
+                drop_managed_fields: self.drop_managed_fields,
+            };
+            return Poll::Ready(Some(decode(&line, &self.request, options)));
         }
     }
 }
@@ -277,7 +292,11 @@ pub(crate) fn decode_event<T: DeserializeOwned>(
     line: &[u8],
     request: &str,
 ) -> Result<(WatchEvent<T>, ObjectMeta)> {
-    decode(line, request, true)
+    let options = Decoding {
+        want_meta: true,
+        drop_managed_fields: false,
+    };
+    decode(line, request, options)
 }
 
 /// Decodes one line in one pass when it is the usual shape (`type` first, then an object of an
@@ -287,11 +306,11 @@ pub(crate) fn decode_event<T: DeserializeOwned>(
 fn decode<T: DeserializeOwned>(
     line: &[u8],
     request: &str,
-    want_meta: bool,
+    options: Decoding,
 ) -> Result<(WatchEvent<T>, ObjectMeta)> {
     let mut de = serde_json::Deserializer::from_slice(line);
     let seed = OnePass::<T> {
-        want_meta,
+        options,
         _object: PhantomData,
     };
     match seed
@@ -299,13 +318,22 @@ fn decode<T: DeserializeOwned>(
         .and_then(|event| de.end().map(|()| event))
     {
         Ok(Some(event)) => Ok(event),
-        Ok(None) | Err(_) => decode_two_pass(line, request, want_meta),
+        Ok(None) | Err(_) => decode_two_pass(line, request, options.want_meta),
     }
+}
+
+/// How a line's object is decoded.
+#[derive(Debug, Clone, Copy, Default)]
+struct Decoding {
+    /// Whether the object's key (name, namespace, resourceVersion) is wanted.
+    want_meta: bool,
+    /// Whether `metadata.managedFields` is skipped unread.
+    drop_managed_fields: bool,
 }
 
 /// One watch line in one pass: `Some` when it was seen whole (see [`decode`]).
 struct OnePass<T> {
-    want_meta: bool,
+    options: Decoding,
     _object: PhantomData<fn() -> T>,
 }
 
@@ -343,7 +371,8 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for OnePass<T> {
                         object = Some(Decoded::Bookmark(map.next_value()?));
                         continue;
                     }
-                    let mut tap = Tap::new(self.want_meta);
+                    let mut tap = Tap::new(self.options.want_meta)
+                        .dropping_managed_fields(self.options.drop_managed_fields);
                     let value = map.next_value_seed(TapSeed::<T> {
                         tap: &mut tap,
                         _object: PhantomData,
@@ -461,6 +490,37 @@ fn decode_two_pass<T: DeserializeOwned>(
 mod tests {
     use super::*;
 
+    /// Decoding that keeps every field, with or without the key.
+    fn keep(want_meta: bool) -> Decoding {
+        Decoding {
+            want_meta,
+            drop_managed_fields: false,
+        }
+    }
+
+    #[test]
+    fn a_stream_that_drops_managed_fields_decodes_events_without_them() {
+        let line = br#"{"type":"MODIFIED","object":{"metadata":{"name":"a","resourceVersion":"9","managedFields":[{"manager":"m"}]}}}"#;
+        let drop = Decoding {
+            want_meta: true,
+            drop_managed_fields: true,
+        };
+        let (event, meta) = decode::<serde_json::Value>(line, "GET /x", drop).unwrap();
+        let WatchEvent::Modified(object) = event else {
+            panic!("{event:?}")
+        };
+        assert!(
+            object["metadata"].get("managedFields").is_none(),
+            "{object}"
+        );
+        assert_eq!((&*meta.name, &*meta.resource_version), ("a", "9"));
+        let (event, _) = decode::<serde_json::Value>(line, "GET /x", keep(true)).unwrap();
+        let WatchEvent::Modified(object) = event else {
+            panic!("{event:?}")
+        };
+        assert_eq!(object["metadata"]["managedFields"][0]["manager"], "m");
+    }
+
     #[test]
     fn error_events_are_api_errors() {
         let line = br#"{"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired","message":"too old resource version"}}"#;
@@ -504,6 +564,7 @@ mod tests {
 
     mod chunking {
         use super::super::*;
+        use super::keep;
         use futures::StreamExt;
         use proptest::prelude::*;
 
@@ -605,7 +666,7 @@ mod tests {
                 };
                 let line = line.as_bytes();
                 prop_assert_eq!(
-                    outcome(decode::<Item>(line, "GET /x", want_meta)),
+                    outcome(decode::<Item>(line, "GET /x", keep(want_meta))),
                     outcome(decode_two_pass::<Item>(line, "GET /x", want_meta))
                 );
                 let value = |r: Result<(WatchEvent<serde_json::Value>, ObjectMeta)>| match r {
@@ -613,7 +674,7 @@ mod tests {
                     Err(err) => format!("error: {err}"),
                 };
                 prop_assert_eq!(
-                    value(decode(line, "GET /x", want_meta)),
+                    value(decode(line, "GET /x", keep(want_meta))),
                     value(decode_two_pass(line, "GET /x", want_meta))
                 );
             }
@@ -662,7 +723,7 @@ mod tests {
                 br#"{"type":"ADDED","object":{}} trailing"#,
             ] {
                 for want_meta in [false, true] {
-                    let one = decode::<serde_json::Value>(line, "GET /x", want_meta);
+                    let one = decode::<serde_json::Value>(line, "GET /x", keep(want_meta));
                     let two = decode_two_pass::<serde_json::Value>(line, "GET /x", want_meta);
                     assert_eq!(format!("{one:?}"), format!("{two:?}"), "{}", String::from_utf8_lossy(line));
                 }

@@ -523,7 +523,11 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
         tracing::debug!(request = %self.list, resource_version, "watcher: watch");
         self.stats.count(|c| c.watches += 1);
         let client = self.client.clone();
-        async move { client.watch(request).await }
+        let drop_managed_fields = !self.settings.keep_managed_fields;
+        async move {
+            let stream = client.watch(request).await?;
+            Ok(stream.dropping_managed_fields(drop_managed_fields))
+        }
     }
 
     fn open_streaming_list(
@@ -536,13 +540,20 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
         tracing::debug!(request = %self.list, "watcher: streaming list");
         self.stats.count(|c| c.streaming_lists += 1);
         let client = self.client.clone();
-        async move { client.watch(request).await }
+        let drop_managed_fields = !self.settings.keep_managed_fields;
+        async move {
+            let stream = client.watch(request).await?;
+            Ok(stream.dropping_managed_fields(drop_managed_fields))
+        }
     }
 
     /// An item of a list page: the object and its key.
     /// (One pass when it can, as a watch event's object; else the object and its key apart.)
     fn decode_listed(&self, raw: &RawValue) -> Result<(T, ObjectKey)> {
-        if let Ok((object, tap)) = crate::stream::meta_tap::decode::<T>(raw.get().as_bytes()) {
+        if let Ok((object, tap)) = crate::stream::meta_tap::decode::<T>(
+            raw.get().as_bytes(),
+            !self.settings.keep_managed_fields,
+        ) {
             if tap.complete() {
                 return Ok((object, key(tap.meta)));
             }

@@ -148,6 +148,7 @@ pub(crate) struct Settings {
     pub(crate) page_size: u32,
     pub(crate) server_timeout: Duration,
     pub(crate) streaming_list: bool,
+    pub(crate) keep_managed_fields: bool,
 }
 
 /// Every object of a collection, then every change, forever: a `Stream` of [`Event`]s.
@@ -246,6 +247,7 @@ impl<T: DeserializeOwned + Send + 'static> Watcher<T> {
                 page_size: crate::stream::list::DEFAULT_PAGE_SIZE,
                 server_timeout: Duration::from_secs(290),
                 streaming_list: true,
+                keep_managed_fields: false,
             },
             feeds: Arc::default(),
             running: None,
@@ -292,6 +294,27 @@ impl<T> Watcher<T> {
     /// ```
     pub fn streaming_list(mut self, on: bool) -> Self {
         self.settings.streaming_list = on;
+        self
+    }
+
+    /// Whether objects keep `metadata.managedFields` (`false` by default: the watcher skips
+    /// that field while decoding, so `T` sees an object without it).
+    ///
+    /// Server-side apply's field ownership records are usually the largest part of an object
+    /// and of no use to a cache or a reconcile (an apply needs none of them): skipping them
+    /// unread saves the memory of every cached copy and the CPU of decoding them — client-go's
+    /// `TransformStripManagedFields` and kube-rs' `.modify(|o| o.managed_fields_mut().clear())`
+    /// do the same after decoding. Keep them (`true`) to inspect who owns which field. Where
+    /// `T` reads `metadata` as raw JSON (e.g. a `Box<RawValue>` field) it is handed over
+    /// untouched, with the field; a `T` that *requires* `managedFields` must keep them.
+    ///
+    /// ```no_run
+    /// # fn f(w: incluster::Watcher<serde_json::Value>) {
+    /// let w = w.keep_managed_fields(true);
+    /// # }
+    /// ```
+    pub fn keep_managed_fields(mut self, keep: bool) -> Self {
+        self.settings.keep_managed_fields = keep;
         self
     }
 
