@@ -14,6 +14,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -93,6 +94,14 @@ func waitSynced(synced func() bool) {
 	}
 }
 
+// stripManagedFields is an informer transform clearing metadata.managedFields.
+func stripManagedFields(obj any) (any, error) {
+	if accessor, err := meta.Accessor(obj); err == nil {
+		accessor.SetManagedFields(nil)
+	}
+	return obj, nil
+}
+
 func runScale(config *rest.Config, args []string) (int, uint64) {
 	if len(args) != 5 {
 		fail(fmt.Errorf("usage: scale <kind> <namespace> <objects> <updates> <marker>, got %q", args))
@@ -118,12 +127,24 @@ func runScale(config *rest.Config, args []string) (int, uint64) {
 		}
 	}
 	switch kind {
-	case "watch":
+	case "watch", "watch-strip", "watch-json":
+		// watch-json: the JSON wire format incluster and kube-rs use (client-go asks for
+		// protobuf for built-in types by default; custom resources are JSON only).
+		if kind == "watch-json" {
+			config.AcceptContentTypes = "application/json"
+			config.ContentType = "application/json"
+		}
 		clientset, err := kubernetes.NewForConfig(config)
 		if err != nil {
 			fail(err)
 		}
-		factory := informers.NewSharedInformerFactoryWithOptions(clientset, 0, informers.WithNamespace(namespace))
+		options := []informers.SharedInformerOption{informers.WithNamespace(namespace)}
+		// watch-strip: managedFields dropped before the store by an informer transform (what
+		// controller-runtime's cache.TransformStripManagedFields does).
+		if kind == "watch-strip" {
+			options = append(options, informers.WithTransform(stripManagedFields))
+		}
+		factory := informers.NewSharedInformerFactoryWithOptions(clientset, 0, options...)
 		informer := factory.Core().V1().ConfigMaps().Informer()
 		informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			UpdateFunc: func(_, obj any) { onChange(obj) },

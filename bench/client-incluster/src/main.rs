@@ -90,7 +90,6 @@ async fn run(workload: &str, n: usize, in_flight: usize) -> incluster::Result<(u
 /// taken): the local server answers the streaming list with the same events (and no
 /// initial-events-end bookmark), so all `BENCH_EVENTS` of them arrive as `InitApply`.
 async fn watcher_path(client: incluster::Client) -> incluster::Result<(usize, u64)> {
-    use incluster::watcher::Event;
     let events: usize = std::env::var("BENCH_EVENTS")
         .ok()
         .and_then(|n| n.parse().ok())
@@ -101,21 +100,37 @@ async fn watcher_path(client: incluster::Client) -> incluster::Result<(usize, u6
     )
     .path_param("namespace", "default")
     .build()?;
-    // `Arc` events, so that the store shares each object instead of cloning it.
-    let mut watcher = client.watcher::<std::sync::Arc<ConfigMap>>(list);
-    let store = (std::env::var("BENCH_WATCH_PATH").as_deref() == Ok("watcher-store"))
-        .then(|| watcher.shared_store());
+    if std::env::var("BENCH_WATCH_PATH").as_deref() == Ok("watcher-store") {
+        // `Arc` events, so that the store shares each object instead of cloning it.
+        let watcher = client.watcher::<std::sync::Arc<ConfigMap>>(list);
+        let store = watcher.shared_store();
+        let counted = follow_watcher(watcher, events).await;
+        drop(store);
+        return counted;
+    }
+    // No store: the objects themselves, as a consumer without one writes it.
+    follow_watcher(client.watcher::<ConfigMap>(list), events).await
+}
+
+/// Counts and checksums the first `events` objects of `watcher`.
+async fn follow_watcher<E>(
+    mut watcher: incluster::Watcher<E>,
+    events: usize,
+) -> incluster::Result<(usize, u64)>
+where
+    E: std::borrow::Borrow<ConfigMap> + serde::de::DeserializeOwned + Send + 'static,
+{
+    use incluster::watcher::Event;
     let (mut count, mut sum) = (0, 0);
     while count < events {
         match watcher.next().await.expect("a watcher never ends")? {
             Event::InitApply(cm) | Event::Apply(cm) | Event::Delete(cm) => {
-                sum += checksum(&cm);
+                sum += checksum(cm.borrow());
                 count += 1;
             }
             Event::Init | Event::InitDone | Event::Vanished(_) => {}
         }
     }
-    drop(store);
     Ok((count, sum))
 }
 

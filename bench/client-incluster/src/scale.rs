@@ -70,7 +70,13 @@ impl Observed for PartialObjectMetadata {
 
 /// The kinds this binary runs (`client-incluster scale-kinds`): the smoke run covers what is here.
 #[cfg(feature = "openapi")]
-pub const KINDS: &[&str] = &["watch", "watch-small", "metadata", "controller"];
+pub const KINDS: &[&str] = &[
+    "watch",
+    "watch-keep",
+    "watch-small",
+    "metadata",
+    "controller",
+];
 /// The kinds this binary runs (`client-incluster scale-kinds`): the smoke run covers what is here.
 #[cfg(not(feature = "openapi"))]
 pub const KINDS: &[&str] = &["watch-small", "metadata", "controller"];
@@ -79,11 +85,13 @@ pub const KINDS: &[&str] = &["watch-small", "metadata", "controller"];
 pub async fn run(client: incluster::Client, args: &[String]) -> Result<(usize, u64), String> {
     let args = Args::parse(args)?;
     match args.kind.as_str() {
-        "watch-small" => watch::<SmallConfigMap>(client, &args).await,
+        "watch-small" => watch::<SmallConfigMap>(client, &args, false).await,
         #[cfg(feature = "openapi")]
-        "watch" => watch::<k8s_openapi::api::core::v1::ConfigMap>(client, &args).await,
+        "watch" => watch::<k8s_openapi::api::core::v1::ConfigMap>(client, &args, false).await,
+        #[cfg(feature = "openapi")]
+        "watch-keep" => watch::<k8s_openapi::api::core::v1::ConfigMap>(client, &args, true).await,
         #[cfg(not(feature = "openapi"))]
-        "watch" => Err(
+        "watch" | "watch-keep" => Err(
             "w7 like for like needs client-incluster built with --features openapi (scripts/bench does that outside --smoke)"
                 .to_string(),
         ),
@@ -104,13 +112,17 @@ fn configmaps(args: &Args) -> Result<incluster::Request, String> {
     .map_err(|e| e.to_string())
 }
 
-/// w7: a `Watcher` + `Store` of every ConfigMap of the namespace.
+/// w7: a `Watcher` + `Store` of every ConfigMap of the namespace (`keep`: with their
+/// `managedFields`, which the watcher skips by default; the peers keep them by default).
 async fn watch<T: Observed>(
     client: incluster::Client,
     args: &Args,
+    keep: bool,
 ) -> Result<(usize, u64), String> {
     // `Arc<T>` events and a shared store: each object is decoded once and kept once.
-    let events = client.watcher::<Arc<T>>(configmaps(args)?);
+    let events = client
+        .watcher::<Arc<T>>(configmaps(args)?)
+        .keep_managed_fields(keep);
     let store = events.shared_store();
     follow(events, store, args).await
 }

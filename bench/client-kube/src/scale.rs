@@ -11,7 +11,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::{reflector, watcher};
+use kube::runtime::{reflector, watcher, WatchStreamExt};
+use kube::ResourceExt;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -120,17 +121,24 @@ pub async fn run(client: kube::Client, args: &[String]) -> Result<(usize, u64), 
     let args = parse(args)?;
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), &args.namespace);
     match args.kind.as_str() {
-        "watch" => watch(api, &args).await,
+        "watch" => watch(api, &args, false).await,
+        "watch-strip" => watch(api, &args, true).await,
         "metadata" => metadata(Api::namespaced(client, &args.namespace), &args).await,
         "controller" => controller(api, &args).await,
         other => Err(format!("unknown scale workload {other}").into()),
     }
 }
 
-/// w7: `watcher` + `reflector` over full ConfigMaps.
-async fn watch(api: Api<ConfigMap>, args: &Args) -> Result<(usize, u64), Error> {
+/// w7: `watcher` + `reflector` over full ConfigMaps (`strip`: with the managed fields cleared
+/// before the store, as kube-rs' docs suggest for memory).
+async fn watch(api: Api<ConfigMap>, args: &Args, strip: bool) -> Result<(usize, u64), Error> {
     let (reader, writer) = reflector::store::<ConfigMap>();
-    let events = reflector(writer, watcher(api, watcher::Config::default()));
+    let events = watcher(api, watcher::Config::default()).modify(move |cm| {
+        if strip {
+            cm.managed_fields_mut().clear();
+        }
+    });
+    let events = reflector(writer, events);
     let mut events = std::pin::pin!(events);
     let mut progress = Progress::new(&args.marker, args.updates);
     let mut listed = false;

@@ -498,17 +498,35 @@ fn run_scale_workloads(
             rows.push(("incluster", incluster, kind));
         }
         if kind == "watch" {
+            if !options.smoke || kinds.iter().any(|k| k == "watch-keep") {
+                rows.push(("incluster-keep", incluster, "watch-keep"));
+            }
             rows.push(("incluster-small", incluster, "watch-small"));
         }
         for peer in &peers {
             rows.push((peer.label, *peer, kind));
+            // w7's other settings of the peers: managed fields dropped before the store as each
+            // documents it, and client-go on JSON (its default for built-in types is protobuf).
+            if kind == "watch" {
+                let variants: &[(&'static str, &'static str)] = match peer.label {
+                    "kube-rs" => &[("kube-rs-strip", "watch-strip")],
+                    "client-go" => &[
+                        ("client-go-strip", "watch-strip"),
+                        ("client-go-json", "watch-json"),
+                    ],
+                    _ => &[],
+                };
+                for (label, variant) in variants {
+                    rows.push((label, *peer, variant));
+                }
+            }
         }
         rows
     };
     let mut populated: Vec<&str> = Vec::new();
     let mut marker = 0usize;
     let workloads: [(&'static str, &'static str, &'static str, usize, usize, String); 3] = [
-        ("w7", "watch", "w7", objects, updates, format!("a watcher + store over {objects} ConfigMaps (~1 KiB each), then {updates} updates; incluster = k8s-openapi ConfigMap like the peers, incluster-small = a small serde struct; kube-rs watcher+reflector, client-go SharedInformer")),
+        ("w7", "watch", "w7", objects, updates, format!("a watcher + store over {objects} ConfigMaps (~1 KiB each), then {updates} updates; incluster = k8s-openapi ConfigMap like the peers (managedFields skipped while decoding, the Watcher's default), incluster-keep = the same keeping them, incluster-small = a small serde struct; kube-rs watcher+reflector, client-go SharedInformer (protobuf, its default for built-in types); -strip = managedFields cleared before the store (kube-rs .modify, client-go TransformStripManagedFields), client-go-json = client-go on JSON")),
         ("w7m", "metadata", "w7", objects, updates, format!("metadata only: the same {objects} ConfigMaps and {updates} updates; kube-rs metadata_watcher+reflector, client-go metadata informer")),
         ("w8", "controller", "w8", controlled, controlled, format!("a controller with a no-op reconcile over {controlled} ConfigMaps, then {controlled} updates (µs/event = CPU per reconcile; p50/p99 = write-to-reconcile latency); kube-rs Controller, client-go informer+workqueue (2 workers)")),
     ];

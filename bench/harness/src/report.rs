@@ -344,6 +344,27 @@ impl Table {
             writeln!(text, "  goal {verdict}").unwrap();
             verdicts.push(verdict);
         }
+        // Like-for-like pairs beside the goals (w7): each side with the same managed-fields
+        // setting, and client-go on the same wire format.
+        for (a, b) in [
+            ("incluster-keep", "kube-rs"),
+            ("incluster-keep", "client-go"),
+            ("incluster", "kube-rs-strip"),
+            ("incluster", "client-go-strip"),
+            ("incluster", "client-go-json"),
+        ] {
+            if let (Some(a_row), Some(b_row)) = (find(a), find(b)) {
+                let (x, y) = (&a_row.run, &b_row.run);
+                writeln!(
+                    text,
+                    "  like for like {a} ÷ {b}: RSS {:.2}×, CPU {:.2}×, view {:.2}×",
+                    x.cost.rss_mib / y.cost.rss_mib,
+                    x.cost.cpu / y.cost.cpu,
+                    x.view / y.view,
+                )
+                .unwrap();
+            }
+        }
         print!("{text}");
         let ratio = |peer: &str, value: fn(&crate::scale::Run) -> f64| match (ours, find(peer)) {
             (Some(ours), Some(theirs)) => {

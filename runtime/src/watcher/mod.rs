@@ -409,8 +409,15 @@ impl<T: DeserializeOwned + Send + 'static> Stream for Watcher<T> {
         });
         match std::task::ready!(running.poll_next(cx)) {
             Ok((event, key)) => {
-                let (event, key) = this.vanished.observe(event, key);
+                if let Event::InitDone = event {
+                    // Objects gone across a re-list come first; the `InitDone` is held back.
+                    if let Some((vanished, key)) = this.vanished.list_done() {
+                        this.feed(&vanished, &key);
+                        return Poll::Ready(Some(Ok(vanished)));
+                    }
+                }
                 this.feed(&event, &key);
+                this.vanished.observe(&event, key);
                 Poll::Ready(Some(Ok(event)))
             }
             Err(err) => Poll::Ready(Some(Err(err))),

@@ -1,24 +1,36 @@
 //! Objects deleted while a watch was away: the keys a consumer was told about that a re-list no
 //! longer contains (client-go's `DeletedFinalStateUnknown`).
 
-use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use super::store::ObjectKey;
 use super::{Event, ObjectRef};
 
 /// Follows the events a consumer sees and, at the `InitDone` of a re-list, holds it back until an
 /// `Event::Vanished` has been emitted for every key that was live before the re-list and is not in
-/// it. Keeps keys only, never objects.
+/// it. Keeps keys only, never objects; each key once, moved in (never cloned) when first seen.
 #[derive(Debug, Default)]
 pub(crate) struct Vanished {
-    /// Keys the consumer currently believes exist (the last list, plus `Apply`, minus `Delete`).
-    live: HashSet<ObjectKey>,
-    /// Keys of the (re)list in progress, from its `Init` on.
-    listing: Option<HashSet<ObjectKey>>,
+    /// Every key the consumer was told about: whether it is live (the last completed list, plus
+    /// `Apply`, minus `Delete`) and the last (re)list that contained it.
+    keys: HashMap<ObjectKey, Mark>,
+    /// The (re)list in progress, from its `Init` on: its number.
+    listing: Option<u64>,
+    /// Numbers the (re)lists.
+    lists: u64,
     /// Vanished keys still to emit, then the held-back `InitDone`.
     pending: VecDeque<ObjectKey>,
     /// Whether an `InitDone` waits behind `pending`.
     init_done_held: bool,
+}
+
+/// What the tracker knows of one key.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    /// The consumer believes it exists.
+    live: bool,
+    /// The last (re)list that contained it (0: none).
+    listed_in: u64,
 }
 
 impl Vanished {
@@ -33,36 +45,66 @@ impl Vanished {
         None
     }
 
-    /// Takes in one event from the machine; returns it, or (for the `InitDone` of a re-list that
-    /// lost objects) the first `Vanished` event, with the `InitDone` held back.
-    pub(crate) fn observe<T>(&mut self, event: Event<T>, key: ObjectKey) -> (Event<T>, ObjectKey) {
-        match &event {
-            Event::Init => self.listing = Some(HashSet::new()),
-            Event::InitApply(_) => {
-                if let Some(listing) = &mut self.listing {
-                    listing.insert(key.clone());
-                }
+    /// At an `InitDone`: the keys that were live and are not in the list just completed are no
+    /// longer live; returns the first one's `Vanished` event (the others, then the `InitDone`,
+    /// follow from [`next_pending`](Self::next_pending)), or `None` when nothing vanished.
+    pub(crate) fn list_done<T>(&mut self) -> Option<(Event<T>, ObjectKey)> {
+        let list = self.listing.take()?;
+        // Sorted so that the order is the same from one run to the next.
+        let mut gone = BTreeSet::new();
+        self.keys.retain(|key, mark| {
+            if mark.listed_in == list {
+                mark.live = true;
+                return true;
             }
-            Event::Apply(_) => {
-                self.live.insert(key.clone());
+            if mark.live {
+                gone.insert(key.clone());
             }
-            Event::Delete(_) => {
-                self.live.remove(&key);
-            }
-            Event::InitDone => {
-                let listed = self.listing.take().unwrap_or_default();
-                // Sorted so that the order is the same from one run to the next.
-                let gone: BTreeSet<ObjectKey> = self.live.difference(&listed).cloned().collect();
-                self.live = listed;
-                if !gone.is_empty() {
-                    self.pending.extend(gone);
-                    self.init_done_held = true;
-                    return self.next_pending().expect("a vanished key was just queued");
-                }
-            }
-            Event::Vanished(_) => {}
+            // Not in this list: gone, or seen only in a list that never completed.
+            false
+        });
+        if gone.is_empty() {
+            return None;
         }
-        (event, key)
+        self.pending.extend(gone);
+        self.init_done_held = true;
+        self.next_pending()
+    }
+
+    /// Takes in one event the consumer was given (its `InitDone` after [`list_done`](Self::list_done)).
+    pub(crate) fn observe<T>(&mut self, event: &Event<T>, key: ObjectKey) {
+        match event {
+            Event::Init => {
+                self.lists += 1;
+                self.listing = Some(self.lists);
+            }
+            Event::InitApply(_) => {
+                if let Some(list) = self.listing {
+                    self.update(key, |mark| mark.listed_in = list);
+                }
+            }
+            Event::Apply(_) => self.update(key, |mark| mark.live = true),
+            Event::Delete(_) => {
+                self.keys.remove(&key);
+            }
+            Event::InitDone | Event::Vanished(_) => {}
+        }
+    }
+
+    /// Changes the key's mark, looked up without copying the key (moved in when new).
+    fn update(&mut self, key: ObjectKey, change: impl FnOnce(&mut Mark)) {
+        // `entry` would take the key by value even when it is there; a lookup first keeps the
+        // common case (a key already known) free of any allocation.
+        if let Some(mark) = self.keys.get_mut(&key) {
+            change(mark);
+            return;
+        }
+        let mut mark = Mark {
+            live: false,
+            listed_in: 0,
+        };
+        change(&mut mark);
+        self.keys.insert(key, mark);
     }
 }
 
@@ -105,10 +147,17 @@ mod tests {
     fn run(tracker: &mut Vanished, events: Vec<(Event<u32>, ObjectKey)>) -> Vec<Event<u32>> {
         let mut out = Vec::new();
         for (event, key) in events {
-            out.push(tracker.observe(event, key).0);
-            while let Some((event, _)) = tracker.next_pending() {
-                out.push(event);
+            if matches!(event, Event::InitDone) {
+                if let Some((first, _)) = tracker.list_done::<u32>() {
+                    out.push(first);
+                    while let Some((event, _)) = tracker.next_pending() {
+                        out.push(event);
+                    }
+                    continue;
+                }
             }
+            tracker.observe(&event, key);
+            out.push(event);
         }
         out
     }
