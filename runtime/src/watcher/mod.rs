@@ -189,7 +189,9 @@ pub(crate) struct Settings {
 ///   watch with no events is never cut (the server answers PINGs and sends bookmarks).
 ///
 /// Each object's `resourceVersion`, namespace and name are read from its `metadata` without any
-/// trait on `T`: a small serde struct with just the fields you use, or a k8s-openapi type.
+/// trait on `T`: a small serde struct with just the fields you use, or a k8s-openapi type. Its
+/// `metadata.managedFields` is skipped unread unless [`Watcher::keep_managed_fields`] says
+/// otherwise.
 ///
 /// A [`Store`] (from [`Watcher::store`]) keeps the latest state of every object for lookups.
 ///
