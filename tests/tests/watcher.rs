@@ -421,3 +421,88 @@ async fn an_object_that_does_not_decode_is_an_error_and_the_watch_goes_on() {
     assert!(matches!(err, incluster::Error::Decode { .. }), "{err}");
     assert!(matches!(watcher.next().await, Some(Ok(Event::InitDone))));
 }
+
+/// The first `Apply`/`InitApply` object of `watcher` named `name` (after `InitDone` if `after_init`).
+async fn first_object(
+    watcher: &mut Watcher<serde_json::Value>,
+    name: &str,
+    after_init: bool,
+) -> serde_json::Value {
+    let mut listed = false;
+    let found = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(event) = watcher.next().await {
+            match event {
+                Ok(Event::InitDone) => listed = true,
+                Ok(Event::InitApply(o)) if !after_init && o["metadata"]["name"] == name => {
+                    return o
+                }
+                Ok(Event::Apply(o)) if after_init && listed && o["metadata"]["name"] == name => {
+                    return o
+                }
+                Ok(_) => {}
+                Err(err) => panic!("watcher error: {err}"),
+            }
+        }
+        panic!("the watcher ended")
+    })
+    .await;
+    found.expect("the object within 30 s")
+}
+
+/// The watcher skips `metadata.managedFields` by default, in every way it reads objects (a
+/// streaming list, a paginated list, a watch), and keeps them when asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managed_fields_are_skipped_unless_kept() {
+    // Secrets on `plane()` keep the watch cache (a streaming list); ConfigMaps on the refusing
+    // plane get a paginated list.
+    for (plane, namespace, resource, field, streaming) in [
+        (plane(), "watch-managed", "secrets", "stringData", true),
+        (
+            refusing_plane(),
+            "watch-managed-paged",
+            "configmaps",
+            "data",
+            false,
+        ),
+    ] {
+        let pod = pod(plane, namespace).await;
+        let admin = plane.admin();
+        let base = format!("/api/v1/namespaces/{namespace}/{resource}");
+        let create = |name: &str| json!({"metadata": {"name": name, "labels": {"a": "b"}}, field: {"k": "v"}});
+        admin.call("POST", &base, Some(create("listed"))).await;
+        let fresh = admin.call("GET", &format!("{base}/listed"), None).await;
+        assert!(
+            fresh["metadata"]["managedFields"].is_array(),
+            "the server records managed fields: {fresh}"
+        );
+        for keep in [false, true] {
+            let client = client(&pod, plane.port);
+            let mut watcher =
+                Watcher::<serde_json::Value>::new(client, list_request(namespace, resource))
+                    .keep_managed_fields(keep);
+            let stats = watcher.stats();
+            let listed = first_object(&mut watcher, "listed", false).await;
+            let name = format!("watched-{keep}");
+            admin.call("POST", &base, Some(create(&name))).await;
+            let watched = first_object(&mut watcher, &name, true).await;
+            for object in [&listed, &watched] {
+                let managed = &object["metadata"]["managedFields"];
+                assert_eq!(
+                    managed.is_array(),
+                    keep,
+                    "keep={keep} on {namespace}: {object}"
+                );
+                // Everything else is there.
+                assert!(object["data"]["k"].is_string(), "{object}");
+                assert!(object["metadata"]["uid"].is_string(), "{object}");
+                assert_eq!(object["metadata"]["labels"]["a"], "b", "{object}");
+            }
+            let counts = stats.get();
+            assert_eq!(
+                counts.streaming_lists_completed == 1,
+                streaming,
+                "{counts:?}"
+            );
+        }
+    }
+}
