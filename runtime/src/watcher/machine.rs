@@ -73,7 +73,8 @@ impl<T: DeserializeOwned + Send + 'static> Running<T> {
             paginate_once: false,
             stats,
         };
-        let stream = futures::stream::unfold(machine, |mut machine| async move {
+        // Boxed: the machine moves into and out of each step's future, once per event.
+        let stream = futures::stream::unfold(Box::new(machine), |mut machine| async move {
             let item = machine.step().await;
             if item.is_err() {
                 machine.stats.count(|c| c.errors += 1);
