@@ -7,7 +7,7 @@
 use incluster::rbac::{Policy, Rules, EVENTS_RECORDER, LEADER_ELECTION};
 
 use crate::api::{DiscoveryClient, HeartbeatConfigMapClient, OwnConfigMapsClient};
-use crate::mirror::clients::{ConfigMapsClient, MirrorsClient, FINALIZER_RBAC};
+use crate::mirror::clients::{ConfigMapsClient, MirrorsClient};
 
 /// One example program and what it calls.
 #[derive(Debug)]
@@ -48,7 +48,6 @@ pub const EXAMPLES: &[Example] = &[
         uses: &[
             &MirrorsClient::RBAC,
             &ConfigMapsClient::RBAC,
-            &FINALIZER_RBAC,
             &EVENTS_RECORDER,
             &LEADER_ELECTION,
         ],

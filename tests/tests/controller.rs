@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use incluster::controller::{
-    finalizer, metadata_watcher, Action, Controller, Event, EventType, Object, ObjectMeta,
-    ObjectRef, Recorder, Reference, Step, Stopped,
+    finalizer, metadata_watcher, Action, Controller, Event, EventType, FinalizerError, Object,
+    ObjectMeta, ObjectRef, Recorder, Reference, Step, Stopped,
 };
 use incluster::{Client, Method, Patch, Request, Watcher};
 use incluster_tests::controlplane::{Admin, ControlPlane};
@@ -703,36 +703,56 @@ async fn events_about_cluster_scoped_objects_go_to_the_default_namespace() {
         .any(|e| e["regarding"]["name"] == node.name.as_str()));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_finalizer_helper_adds_runs_cleanup_and_removes() {
-    let ns = "ctl-finalizer";
-    let pod = pod(ns).await;
-    let admin = plane().admin();
-    let client = client(&pod, plane().port);
-    let path = format!("/api/v1/namespaces/{ns}/configmaps/guarded");
-    put_cm(&admin, ns, "guarded", json!({}), json!({})).await;
-    const TEMPLATE: &str = "/api/v1/namespaces/{namespace}/configmaps/{name}";
-    let read = |v: Value| Arc::new(serde_json::from_value::<Cm>(v).unwrap());
-    let steps = Arc::new(Mutex::new(Vec::new()));
-    let step = |steps: Arc<Mutex<Vec<&'static str>>>| {
-        move |s: Step<Cm>| async move {
+/// The finalizer helper's writes, through a generated client (so their rule is in `RBAC`).
+#[incluster::in_cluster_client]
+pub trait GuardedConfigMaps {
+    /// Patch one ConfigMap.
+    #[patch("/api/v1/namespaces/{namespace}/configmaps/{name}")]
+    async fn patch(
+        &self,
+        namespace: &str,
+        name: &str,
+        #[body] patch: &Patch<Value>,
+    ) -> incluster::Result<()>;
+}
+
+/// Runs the finalizer helper on `object` with the patches sent by `configmaps`.
+async fn guard(
+    configmaps: &GuardedConfigMapsClient,
+    object: Arc<Cm>,
+    steps: Arc<Mutex<Vec<&'static str>>>,
+) -> Result<Action, FinalizerError<std::io::Error>> {
+    let namespace = object.metadata.namespace.clone().unwrap_or_default();
+    let name = object.metadata.name.clone();
+    finalizer(
+        "example.com/cleanup",
+        object,
+        |patch| async move { configmaps.patch(&namespace, &name, &patch).await },
+        |s: Step<Cm>| async move {
             steps.lock().unwrap().push(match s {
                 Step::Apply(_) => "apply",
                 Step::Cleanup(_) => "cleanup",
             });
             Ok::<_, std::io::Error>(Action::Done)
-        }
-    };
-    let object = read(admin.call("GET", &path, None).await);
-    finalizer(
-        &client,
-        TEMPLATE,
-        "example.com/cleanup",
-        object.clone(),
-        step(steps.clone()),
+        },
     )
     .await
-    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_finalizer_helper_adds_runs_cleanup_and_removes() {
+    let ns = "ctl-finalizer";
+    let pod = pod(ns).await;
+    let admin = plane().admin();
+    let configmaps = GuardedConfigMapsClient::new(client(&pod, plane().port));
+    let path = format!("/api/v1/namespaces/{ns}/configmaps/guarded");
+    put_cm(&admin, ns, "guarded", json!({}), json!({})).await;
+    let read = |v: Value| Arc::new(serde_json::from_value::<Cm>(v).unwrap());
+    let steps = Arc::new(Mutex::new(Vec::new()));
+    let object = read(admin.call("GET", &path, None).await);
+    guard(&configmaps, object.clone(), steps.clone())
+        .await
+        .unwrap();
     let now = admin.call("GET", &path, None).await;
     assert_eq!(
         now["metadata"]["finalizers"],
@@ -743,39 +763,62 @@ async fn the_finalizer_helper_adds_runs_cleanup_and_removes() {
         cm["metadata"]["finalizers"] = Value::Null
     })
     .await;
-    let stale = finalizer(
-        &client,
-        TEMPLATE,
-        "example.com/cleanup",
-        object,
-        step(steps.clone()),
-    )
-    .await;
+    let stale = guard(&configmaps, object, steps.clone()).await;
     assert!(stale.is_err(), "the resourceVersion precondition held");
     let fresh = read(admin.call("GET", &path, None).await);
-    finalizer(
-        &client,
-        TEMPLATE,
-        "example.com/cleanup",
-        fresh,
-        step(steps.clone()),
-    )
-    .await
-    .unwrap();
+    guard(&configmaps, fresh, steps.clone()).await.unwrap();
     admin.call("DELETE", &path, None).await;
     let deleting = read(admin.call("GET", &path, None).await);
     assert!(deleting.metadata.deletion_timestamp.is_some());
-    finalizer(
-        &client,
-        TEMPLATE,
-        "example.com/cleanup",
-        deleting,
-        step(steps.clone()),
-    )
-    .await
-    .unwrap();
+    guard(&configmaps, deleting, steps.clone()).await.unwrap();
     assert!(matches!(admin.raw("GET", &path, None).await, Ok((404, _))));
     assert_eq!(*steps.lock().unwrap(), ["apply", "apply", "cleanup"]);
+}
+
+/// Without `patch` on the resource, the finalizer's error is the 403 naming that rule, and the
+/// rule is in the generated client's `RBAC`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finalizer_without_patch_rights_names_the_missing_rule() {
+    let ns = "ctl-finalizer-rbac";
+    let admin = plane().admin();
+    let rules = json!([{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}]);
+    let id = admin.create_identity(ns, "no-patch", rules).await;
+    let token = admin.mint_token(&id, None).await;
+    let dir = std::env::temp_dir().join(format!(
+        "incluster-controller-nopatch-{}",
+        std::process::id()
+    ));
+    let pod = PodFs::new(&dir, &token, &plane().ca_pem, ns);
+    let configmaps = GuardedConfigMapsClient::new(client(&pod, plane().port));
+    put_cm(&admin, ns, "guarded", json!({}), json!({})).await;
+    let path = format!("/api/v1/namespaces/{ns}/configmaps/guarded");
+    let object =
+        Arc::new(serde_json::from_value::<Cm>(admin.call("GET", &path, None).await).unwrap());
+    let steps = Arc::new(Mutex::new(Vec::new()));
+    let err = guard(&configmaps, object, steps.clone()).await.unwrap_err();
+    let FinalizerError::Patch { action, source, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(*action, "add");
+    assert!(source.is_forbidden(), "{source}");
+    let needed = source.rbac_needed().expect("the 403 names the rule");
+    assert_eq!(needed.method.method, "patch", "{needed:?}");
+    assert_eq!(needed.method.rules[0].verbs, ["patch"], "{needed:?}");
+    assert_eq!(needed.namespace.as_deref(), Some(ns));
+    assert!(
+        steps.lock().unwrap().is_empty(),
+        "no step ran without the finalizer"
+    );
+    let rules: Vec<_> = GuardedConfigMapsClient::RBAC.rules().collect();
+    assert_eq!(
+        rules,
+        [&incluster::rbac::Rule::resource(
+            "",
+            "configmaps",
+            &["patch"],
+            incluster::rbac::Scope::AnyNamespace
+        )]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

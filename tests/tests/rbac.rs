@@ -18,7 +18,7 @@ use incluster_examples::api::{
 };
 use incluster_examples::mirror::clients::{
     ConfigMaps as MirrorConfigMaps, ConfigMapsClient as MirrorConfigMapsClient, Mirrors,
-    MirrorsClient, FINALIZER_RBAC,
+    MirrorsClient,
 };
 use incluster_examples::rbac::{example, Example};
 use incluster_tests::builtin_resources;
@@ -342,20 +342,14 @@ async fn call(
             let mirrors = MirrorsClient::new(client.clone());
             watched(|| mirrors.watch_in(ns)).await
         }
-        (client_name, _) if client_name == FINALIZER_RBAC.client => {
-            // The finalizer helper's own PATCH of the mirror (what config-mirror sends).
-            let request = incluster::Request::builder(
-                incluster::Method::PATCH,
-                incluster_examples::mirror::clients::MIRROR_PATH,
-            )
-            .path_param("namespace", ns)
-            .path_param("name", "rbac-mirror")
-            .patch_body(&Patch::Merge(
-                json!({"metadata": {"labels": {"touched": "yes"}}}),
-            ))
-            .rbac(FINALIZER_RBAC.method(0))
-            .build()?;
-            client.send_ignoring_body(request).await
+        ("MirrorsClient", "patch") => {
+            MirrorsClient::new(client.clone())
+                .patch(
+                    ns,
+                    "rbac-mirror",
+                    &Patch::Merge(json!({"metadata": {"labels": {"touched": "yes"}}})),
+                )
+                .await
         }
         ("MirrorsClient", "patch_status") => MirrorsClient::new(client.clone())
             .patch_status(

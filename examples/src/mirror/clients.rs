@@ -17,6 +17,15 @@ pub trait Mirrors {
     #[get("/apis/mirror.incluster.dev/v1alpha1/namespaces/{namespace}/configmirrors")]
     async fn watch_in(&self, namespace: &str) -> incluster::Result<Watcher<ConfigMirror>>;
 
+    /// Patch one (the finalizer helper adds and removes its finalizer through this).
+    #[patch("/apis/mirror.incluster.dev/v1alpha1/namespaces/{namespace}/configmirrors/{name}")]
+    async fn patch(
+        &self,
+        namespace: &str,
+        name: &str,
+        #[body] patch: &Patch<Value>,
+    ) -> incluster::Result<()>;
+
     /// Patch its `status` through the subresource.
     #[patch(
         "/apis/mirror.incluster.dev/v1alpha1/namespaces/{namespace}/configmirrors/{name}/status"
@@ -28,29 +37,6 @@ pub trait Mirrors {
         #[body] patch: &Patch<Value>,
     ) -> incluster::Result<()>;
 }
-
-/// The path template of one `ConfigMirror` (for the finalizer helper).
-pub const MIRROR_PATH: &str =
-    "/apis/mirror.incluster.dev/v1alpha1/namespaces/{namespace}/configmirrors/{name}";
-
-/// What the finalizer helper's PATCH of [`MIRROR_PATH`] needs (the runtime sends it, so no
-/// generated client carries it): `patch` on `configmirrors`, in any namespace the operator
-/// watches.
-pub const FINALIZER_RBAC: incluster::rbac::Rules = incluster::rbac::Rules {
-    client: "incluster::controller::finalizer",
-    methods: &[incluster::rbac::MethodRules {
-        client: "incluster::controller::finalizer",
-        method: "add and remove mirror.incluster.dev/copies",
-        route:
-            "PATCH /apis/mirror.incluster.dev/v1alpha1/namespaces/{namespace}/configmirrors/{name}",
-        rules: &[incluster::rbac::Rule::resource(
-            "mirror.incluster.dev",
-            "configmirrors",
-            &["patch"],
-            incluster::rbac::Scope::AnyNamespace,
-        )],
-    }],
-};
 
 /// ConfigMaps.
 #[in_cluster_client]

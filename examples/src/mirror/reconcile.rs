@@ -18,7 +18,7 @@ use incluster::watcher::Store;
 use incluster::{Client, Patch};
 use serde_json::{json, Value};
 
-use super::clients::{ConfigMaps, ConfigMapsClient, MirrorsClient, MIRROR_PATH};
+use super::clients::{ConfigMaps, ConfigMapsClient, Mirrors, MirrorsClient};
 use super::ownership::{classify, is_ours, key, target_key, Target};
 use super::report::{report, Outcome};
 use super::types::{ConfigMap, ConfigMirror};
@@ -96,7 +96,11 @@ pub async fn reconcile(
     let Some(mirror) = mirror else {
         return Ok(Action::Done);
     };
-    finalizer(&ctx.client, MIRROR_PATH, FINALIZER, mirror, |step| async {
+    let namespace = mirror.metadata.namespace.clone().unwrap_or_default();
+    let name = mirror.metadata.name.clone();
+    let mirrors = &ctx.mirrors;
+    let patch = |patch| async move { mirrors.patch(&namespace, &name, &patch).await };
+    finalizer(FINALIZER, mirror, patch, |step| async {
         match step {
             Step::Apply(mirror) => apply(&ctx, &mirror).await,
             Step::Cleanup(mirror) => cleanup(&ctx, &mirror).await,

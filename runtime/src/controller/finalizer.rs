@@ -8,9 +8,7 @@ use serde_json::json;
 
 use super::meta::Object;
 use super::run::Action;
-use crate::http::client::Client;
 use crate::request::patch::Patch;
-use crate::request::{Method, Request};
 
 /// What [`finalizer`] asks the caller to do.
 #[derive(Debug)]
@@ -47,41 +45,65 @@ pub enum FinalizerError<E: std::error::Error + 'static> {
 /// kube-rs' `finalizer()`: makes sure `object` carries `name` while it lives, and that
 /// `step(Step::Cleanup)` ran before it goes.
 ///
-/// `object_path` is the object's path template with `{namespace}` and `{name}` placeholders
-/// (filled from its metadata), e.g. `/apis/example.com/v1/namespaces/{namespace}/widgets/{name}`
-/// (a cluster-scoped kind has no `{namespace}`).
+/// `patch` sends one patch of `object`: call the PATCH method of your own
+/// `#[in_cluster_client]` trait on the object's path, so that the rule it needs (`patch` on the
+/// resource) is in that client's `RBAC`, in the policy you generate from it, and in the `403`
+/// if it is missing — like every other call the operator makes.
 ///
 /// - Not being deleted, finalizer missing: adds it with a JSON merge patch carrying the
 ///   object's `resourceVersion` (a stale object gets `409`, never a lost write), then `Apply`.
 /// - Not being deleted, finalizer present: `Apply`.
 /// - Being deleted, finalizer present: `Cleanup`, then removes it with a JSON patch whose
-///   `test` checks the finalizer list is still what was read.
+///   `test` checks the finalizer list is still what was read (a `404` then is success: the
+///   object is gone).
 /// - Being deleted, finalizer absent: nothing (someone else's finalizer holds it).
 ///
 /// ```no_run
 /// use std::sync::Arc;
 /// use incluster::controller::{finalizer, Action, Object, ObjectMeta, Step};
+/// use incluster::Patch;
+///
+/// #[incluster::in_cluster_client]
+/// pub trait Widgets {
+///     /// Patch one widget (the finalizer helper's writes).
+///     #[patch("/apis/example.com/v1/namespaces/{namespace}/widgets/{name}")]
+///     async fn patch(
+///         &self,
+///         namespace: &str,
+///         name: &str,
+///         #[body] patch: &Patch<serde_json::Value>,
+///     ) -> incluster::Result<()>;
+/// }
+///
 /// # #[derive(Debug)] struct W { metadata: ObjectMeta }
 /// # impl Object for W { fn metadata(&self) -> &ObjectMeta { &self.metadata } }
-/// # async fn f(client: incluster::Client, widget: Arc<W>) {
-/// let result = finalizer(&client, "/apis/example.com/v1/namespaces/{namespace}/widgets/{name}",
-///     "example.com/cleanup", widget, |step| async move {
+/// # async fn f(widgets: WidgetsClient, widget: Arc<W>) {
+/// let namespace = widget.metadata.namespace.clone().unwrap_or_default();
+/// let name = widget.metadata.name.clone();
+/// let result = finalizer(
+///     "example.com/cleanup",
+///     widget,
+///     |patch| async move { widgets.patch(&namespace, &name, &patch).await },
+///     |step| async move {
 ///         match step {
 ///             Step::Apply(w) => Ok::<_, std::io::Error>(Action::Done),
 ///             Step::Cleanup(w) => Ok(Action::Done),
 ///         }
-///     }).await;
+///     },
+/// )
+/// .await;
 /// # }
 /// ```
-pub async fn finalizer<K, F, Fut, E>(
-    client: &Client,
-    object_path: &'static str,
+pub async fn finalizer<K, P, PatchFut, F, Fut, E>(
     name: &str,
     object: Arc<K>,
+    patch: P,
     step: F,
 ) -> Result<Action, FinalizerError<E>>
 where
     K: Object,
+    P: FnOnce(Patch<serde_json::Value>) -> PatchFut,
+    PatchFut: Future<Output = crate::Result<()>>,
     F: FnOnce(Step<K>) -> Fut,
     Fut: Future<Output = Result<Action, E>>,
     E: std::error::Error + 'static,
@@ -100,11 +122,8 @@ where
         (false, false) => {
             let mut finalizers = meta.finalizers.clone();
             finalizers.push(name.to_string());
-            let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": meta.resource_version}});
-            let request = request(object_path, &*object, &Patch::Merge(patch))
-                .map_err(|e| patch_error("add", e))?;
-            client
-                .send_ignoring_body(request)
+            let body = json!({"metadata": {"finalizers": finalizers, "resourceVersion": meta.resource_version}});
+            patch(Patch::Merge(body))
                 .await
                 .map_err(|e| patch_error("add", e))?;
             step(Step::Apply(object))
@@ -114,16 +133,14 @@ where
         (true, true) => {
             let before = meta.finalizers.clone();
             let after: Vec<&String> = before.iter().filter(|f| *f != name).collect();
-            let action = step(Step::Cleanup(object.clone()))
-                .await
-                .map_err(FinalizerError::Cleanup)?;
-            let patch = json!([
+            let body = json!([
                 {"op": "test", "path": "/metadata/finalizers", "value": before},
                 {"op": "replace", "path": "/metadata/finalizers", "value": after},
             ]);
-            let request = request(object_path, &*object, &Patch::Json(patch))
-                .map_err(|e| patch_error("remove", e))?;
-            match client.send_ignoring_body(request).await {
+            let action = step(Step::Cleanup(object.clone()))
+                .await
+                .map_err(FinalizerError::Cleanup)?;
+            match patch(Patch::Json(body)).await {
                 Ok(()) => Ok(action),
                 Err(err) if err.is_not_found() => Ok(Action::Done),
                 Err(err) => Err(patch_error("remove", err)),
@@ -131,17 +148,4 @@ where
         }
         (true, false) => Ok(Action::Done),
     }
-}
-
-fn request(
-    template: &'static str,
-    object: &impl Object,
-    patch: &Patch<serde_json::Value>,
-) -> crate::Result<Request> {
-    let meta = object.metadata();
-    let mut builder = Request::builder(Method::PATCH, template).path_param("name", &meta.name);
-    if let Some(ns) = &meta.namespace {
-        builder = builder.path_param("namespace", ns);
-    }
-    builder.patch_body(patch).build()
 }
