@@ -1,7 +1,9 @@
 //! The benchmark workloads through a generated incluster client. See bench/harness for the protocol:
 //! `client-incluster <workload> [n] [in-flight]`, the server from the environment, one result line.
+//! (The scale workloads are in `client-incluster-scale`: see lib.rs.)
 
 use bench_types::{checksum, ConfigMap, ConfigMapList};
+use client_incluster::config;
 use futures::{StreamExt, TryStreamExt};
 
 #[incluster::in_cluster_client]
@@ -34,17 +36,6 @@ mod paged {
     }
 }
 
-mod scale;
-
-fn config() -> incluster::Result<incluster::Config> {
-    let server = std::env::var("BENCH_SERVER").expect("BENCH_SERVER");
-    if server.starts_with("http://") {
-        incluster::Config::proxy(&server)
-    } else {
-        // KUBERNETES_SERVICE_HOST/PORT_HTTPS come from the harness, as a kubelet sets them.
-        incluster::Config::in_cluster_at(std::env::var("BENCH_SA_DIR").expect("BENCH_SA_DIR"))
-    }
-}
 
 async fn run(workload: &str, n: usize, in_flight: usize) -> incluster::Result<(usize, u64)> {
     let client = incluster::Client::new(config()?)?;
@@ -158,25 +149,6 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    if workload == "scale-kinds" {
-        println!("{}", scale::KINDS.join(" "));
-        return;
-    }
-    if workload == "scale" {
-        let result = runtime.block_on(async {
-            let client = incluster::Client::new(config().map_err(|e| e.to_string())?)
-                .map_err(|e| e.to_string())?;
-            scale::run(client, &args[2..]).await
-        });
-        match result {
-            Ok((count, sum)) => println!("count={count} sum={sum}"),
-            Err(err) => {
-                eprintln!("client-incluster scale: {err}");
-                std::process::exit(1);
-            }
-        }
-        return;
-    }
     let n = args.get(2).map_or(1, |s| s.parse().expect("n"));
     let in_flight = args.get(3).map_or(1, |s| s.parse().expect("in-flight"));
     match runtime.block_on(run(&workload, n, in_flight)) {

@@ -1,5 +1,5 @@
-//! The scale workloads (w7, w7m, w8) with incluster: `client-incluster scale <kind> <namespace>
-//! <objects> <updates> <marker>`; the protocol is described in bench/harness/src/scale.rs.
+//! The scale workloads (w7, w7m, w8) with incluster, run by `client-incluster-scale scale <kind>
+//! <namespace> <objects> <updates> <marker>`; the protocol is described in bench/harness/src/scale.rs.
 //! w7 is a `Watcher` + `Store`, w7m the same through `controller::metadata_watcher`, w8 a
 //! `controller::Controller` with a no-op reconcile; each with its default configuration, as the
 //! peers (bench/client-kube/src/scale.rs, bench/go/scale.go).
@@ -68,7 +68,7 @@ impl Observed for PartialObjectMetadata {
     }
 }
 
-/// The kinds this binary runs (`client-incluster scale-kinds`): the smoke run covers what is here.
+/// The kinds this binary runs (`client-incluster-scale scale-kinds`): the smoke run covers what is here.
 #[cfg(feature = "openapi")]
 pub const KINDS: &[&str] = &[
     "watch",
@@ -77,7 +77,7 @@ pub const KINDS: &[&str] = &[
     "metadata",
     "controller",
 ];
-/// The kinds this binary runs (`client-incluster scale-kinds`): the smoke run covers what is here.
+/// The kinds this binary runs (`client-incluster-scale scale-kinds`): the smoke run covers what is here.
 #[cfg(not(feature = "openapi"))]
 pub const KINDS: &[&str] = &["watch-small", "metadata", "controller"];
 

@@ -449,9 +449,10 @@ fn run_runtime_workloads(options: &Options, tables: &mut Vec<Table>) {
     drop(plane);
 }
 
-/// The kinds of scale workload `client-incluster` was built with (`client-incluster scale-kinds`).
+/// The kinds of scale workload `client-incluster-scale` was built with
+/// (`client-incluster-scale scale-kinds`).
 fn incluster_scale_kinds(options: &Options) -> Vec<String> {
-    let binary = options.bin.join("client-incluster");
+    let binary = options.bin.join("client-incluster-scale");
     match Command::new(&binary).arg("scale-kinds").output() {
         Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout)
             .split_whitespace()
@@ -485,10 +486,13 @@ fn run_scale_workloads(
         }
     }
     let peers: Vec<&Program> = programs.iter().filter(|p| p.peer).collect();
-    let incluster = programs
-        .iter()
-        .find(|p| p.label == "incluster")
-        .expect("the incluster program");
+    // incluster's scale workloads are a binary of their own (see bench/client-incluster/src/lib.rs).
+    let incluster = &Program {
+        label: "incluster",
+        binary: options.bin.join("client-incluster-scale"),
+        env: vec![],
+        peer: false,
+    };
     // Each row: (label, program, kind).
     let rows_for = |kind: &'static str| -> Vec<(&'static str, &Program, &'static str)> {
         let mut rows = Vec::new();
@@ -541,7 +545,7 @@ fn run_scale_workloads(
                 .any(|(label, ..)| label.starts_with("incluster"))
         {
             println!(
-                "\n({id} is not in the smoke run yet: client-incluster answers `scale-kinds` with {kinds:?}, without `{kind}`; a full run reports it as an error)"
+                "\n({id} is not in the smoke run yet: client-incluster-scale answers `scale-kinds` with {kinds:?}, without `{kind}`; a full run reports it as an error)"
             );
             continue;
         }
