@@ -188,7 +188,17 @@ where
         match tokio::time::timeout(HANG_GUARD, stream.next()).await {
             Err(_) => panic!("still waiting after {HANG_GUARD:?}"),
             Ok(Some(Ok(_))) => continue,
-            Ok(Some(Err(err))) => return (seconds(since.elapsed()), err.to_string()),
+            Ok(Some(Err(err))) => {
+                // The message first (what the assertions read), then the causes for a failure's
+                // report.
+                let mut text = err.to_string();
+                let mut cause = std::error::Error::source(&err);
+                while let Some(c) = cause {
+                    text.push_str(&format!(" [cause: {c}]"));
+                    cause = c.source();
+                }
+                return (seconds(since.elapsed()), text);
+            }
             Ok(None) => return (seconds(since.elapsed()), "ended".to_string()),
         }
     }
@@ -281,7 +291,7 @@ async fn every_call_kind_notices_a_connection_that_went_silent() {
     for (kind, error) in [("WatchStream", &watch_error), ("LineStream", &lines_error)] {
         assert!(
             error.contains("no answer from the server for"),
-            "{kind} failed without saying the server went silent: {error}"
+            "{kind} failed without saying the server went silent ({watch_s} s / {lines_s} s after the silence began): {error}"
         );
     }
     assert!(
