@@ -722,12 +722,13 @@ async fn guard(
     object: Arc<Cm>,
     steps: Arc<Mutex<Vec<&'static str>>>,
 ) -> Result<Action, FinalizerError<std::io::Error>> {
-    let namespace = object.metadata.namespace.clone().unwrap_or_default();
-    let name = object.metadata.name.clone();
     finalizer(
         "example.com/cleanup",
         object,
-        |patch| async move { configmaps.patch(&namespace, &name, &patch).await },
+        |at, patch| async move {
+            let namespace = at.namespace.as_deref().unwrap_or_default();
+            configmaps.patch(namespace, &at.name, &patch).await
+        },
         |s: Step<Cm>| async move {
             steps.lock().unwrap().push(match s {
                 Step::Apply(_) => "apply",

@@ -351,7 +351,7 @@ impl Table {
             ("incluster-keep", "client-go"),
             ("incluster", "kube-rs-strip"),
             ("incluster", "client-go-strip"),
-            ("incluster", "client-go-json"),
+            ("incluster-keep", "client-go-json"),
         ] {
             if let (Some(a_row), Some(b_row)) = (find(a), find(b)) {
                 let (x, y) = (&a_row.run, &b_row.run);

@@ -96,10 +96,11 @@ pub async fn reconcile(
     let Some(mirror) = mirror else {
         return Ok(Action::Done);
     };
-    let namespace = mirror.metadata.namespace.clone().unwrap_or_default();
-    let name = mirror.metadata.name.clone();
     let mirrors = &ctx.mirrors;
-    let patch = |patch| async move { mirrors.patch(&namespace, &name, &patch).await };
+    let patch = |at: ObjectRef, patch| async move {
+        let namespace = at.namespace.as_deref().unwrap_or_default();
+        mirrors.patch(namespace, &at.name, &patch).await
+    };
     finalizer(FINALIZER, mirror, patch, |step| async {
         match step {
             Step::Apply(mirror) => apply(&ctx, &mirror).await,

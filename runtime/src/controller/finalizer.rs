@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::meta::Object;
+use super::meta::{Object, ObjectRef};
 use super::run::Action;
 use crate::request::patch::Patch;
 
@@ -45,10 +45,13 @@ pub enum FinalizerError<E: std::error::Error + 'static> {
 /// kube-rs' `finalizer()`: makes sure `object` carries `name` while it lives, and that
 /// `step(Step::Cleanup)` ran before it goes.
 ///
-/// `patch` sends one patch of `object`: call the PATCH method of your own
+/// `patch(at, body)` sends one patch of the object `at` names (its namespace — `None` for a
+/// cluster-scoped object — and name, from its metadata): call the PATCH method of your own
 /// `#[in_cluster_client]` trait on the object's path, so that the rule it needs (`patch` on the
 /// resource) is in that client's `RBAC`, in the policy you generate from it, and in the `403`
-/// if it is missing — like every other call the operator makes.
+/// if it is missing — like every other call the operator makes. Address the patch by `at`:
+/// a `404` on the removal counts as "the object is gone", so a patch sent elsewhere would leave
+/// the finalizer in place unnoticed.
 ///
 /// - Not being deleted, finalizer missing: adds it with a JSON merge patch carrying the
 ///   object's `resourceVersion` (a stale object gets `409`, never a lost write), then `Apply`.
@@ -78,12 +81,13 @@ pub enum FinalizerError<E: std::error::Error + 'static> {
 /// # #[derive(Debug)] struct W { metadata: ObjectMeta }
 /// # impl Object for W { fn metadata(&self) -> &ObjectMeta { &self.metadata } }
 /// # async fn f(widgets: WidgetsClient, widget: Arc<W>) {
-/// let namespace = widget.metadata.namespace.clone().unwrap_or_default();
-/// let name = widget.metadata.name.clone();
 /// let result = finalizer(
 ///     "example.com/cleanup",
 ///     widget,
-///     |patch| async move { widgets.patch(&namespace, &name, &patch).await },
+///     |at, patch| async move {
+///         let namespace = at.namespace.as_deref().unwrap_or_default();
+///         widgets.patch(namespace, &at.name, &patch).await
+///     },
 ///     |step| async move {
 ///         match step {
 ///             Step::Apply(w) => Ok::<_, std::io::Error>(Action::Done),
@@ -102,7 +106,7 @@ pub async fn finalizer<K, P, PatchFut, F, Fut, E>(
 ) -> Result<Action, FinalizerError<E>>
 where
     K: Object,
-    P: FnOnce(Patch<serde_json::Value>) -> PatchFut,
+    P: FnOnce(ObjectRef, Patch<serde_json::Value>) -> PatchFut,
     PatchFut: Future<Output = crate::Result<()>>,
     F: FnOnce(Step<K>) -> Fut,
     Fut: Future<Output = Result<Action, E>>,
@@ -110,6 +114,10 @@ where
 {
     let meta = object.metadata();
     let has = meta.finalizers.iter().any(|f| f == name);
+    let at = ObjectRef {
+        namespace: meta.namespace.clone(),
+        name: meta.name.clone(),
+    };
     let patch_error = |action, source| FinalizerError::Patch {
         action,
         finalizer: name.to_string(),
@@ -123,7 +131,7 @@ where
             let mut finalizers = meta.finalizers.clone();
             finalizers.push(name.to_string());
             let body = json!({"metadata": {"finalizers": finalizers, "resourceVersion": meta.resource_version}});
-            patch(Patch::Merge(body))
+            patch(at, Patch::Merge(body))
                 .await
                 .map_err(|e| patch_error("add", e))?;
             step(Step::Apply(object))
@@ -140,7 +148,7 @@ where
             let action = step(Step::Cleanup(object.clone()))
                 .await
                 .map_err(FinalizerError::Cleanup)?;
-            match patch(Patch::Json(body)).await {
+            match patch(at, Patch::Json(body)).await {
                 Ok(()) => Ok(action),
                 Err(err) if err.is_not_found() => Ok(Action::Done),
                 Err(err) => Err(patch_error("remove", err)),

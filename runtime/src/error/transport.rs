@@ -70,9 +70,9 @@ pub(crate) fn classify(
 pub(crate) fn after_silence(error: Error, silent: Duration) -> Error {
     let ping_bound = liveness::PING_INTERVAL + liveness::PING_TIMEOUT;
     // hyper counts the silence from when it read the last frame, the stream from when its
-    // consumer took the data, a moment later: a second of slack keeps a connection closed at
+    // consumer took the data, a moment later: a little slack keeps a connection closed at
     // exactly the bound (19.999 s of silence on the stream's clock) from being missed.
-    let noticed_after = ping_bound.saturating_sub(Duration::from_secs(1));
+    let noticed_after = ping_bound.saturating_sub(Duration::from_millis(250));
     match error {
         Error::Transport { server, source, .. }
             if silent >= noticed_after && is_broken_pipe(&source) =>
@@ -84,7 +84,8 @@ pub(crate) fn after_silence(error: Error, silent: Duration) -> Error {
                      PINGs and was closed; nothing had arrived on this stream for {}); a new \
                      request opens a new connection",
                     liveness::seconds(ping_bound),
-                    liveness::seconds(Duration::from_secs(silent.as_secs()))
+                    // Whole seconds, never below the bound it was measured against.
+                    liveness::seconds(Duration::from_secs(silent.max(ping_bound).as_secs()))
                 ),
                 source,
             }

@@ -89,6 +89,26 @@ pub(crate) fn decode<T: de::DeserializeOwned>(
     Ok((value, tap))
 }
 
+/// Decodes `T` from `json` alone (no key wanted), skipping `metadata.managedFields` when
+/// `drop_managed_fields`: what the slower paths use, so that the setting holds on them too.
+pub(crate) fn decode_object<T: de::DeserializeOwned>(
+    json: &str,
+    drop_managed_fields: bool,
+) -> serde_json::Result<T> {
+    if !drop_managed_fields {
+        return serde_json::from_str(json);
+    }
+    let mut tap = Tap::new(false).dropping_managed_fields(true);
+    let mut de = serde_json::Deserializer::from_str(json);
+    let value = TapSeed {
+        tap: &mut tap,
+        _object: std::marker::PhantomData,
+    }
+    .deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Level {
     /// The object itself: watch for `metadata`.

@@ -318,7 +318,7 @@ fn decode<T: DeserializeOwned>(
         .and_then(|event| de.end().map(|()| event))
     {
         Ok(Some(event)) => Ok(event),
-        Ok(None) | Err(_) => decode_two_pass(line, request, options.want_meta),
+        Ok(None) | Err(_) => decode_two_pass(line, request, options),
     }
 }
 
@@ -420,8 +420,12 @@ enum Decoded<T> {
 fn decode_two_pass<T: DeserializeOwned>(
     line: &[u8],
     request: &str,
-    want_meta: bool,
+    options: Decoding,
 ) -> Result<(WatchEvent<T>, ObjectMeta)> {
+    let Decoding {
+        want_meta,
+        drop_managed_fields,
+    } = options;
     let decode_error = |type_name: &'static str, err: serde_json::Error| {
         Error::decode(request, type_name, err, line)
     };
@@ -442,7 +446,8 @@ fn decode_two_pass<T: DeserializeOwned>(
     };
     let meta = || object_meta(object).map_err(|err| decode_error("ObjectMeta", err));
     let decode_object = || -> Result<T> {
-        serde_json::from_str(object).map_err(|err| decode_error(std::any::type_name::<T>(), err))
+        crate::stream::meta_tap::decode_object(object, drop_managed_fields)
+            .map_err(|err| decode_error(std::any::type_name::<T>(), err))
     };
     let event = match &*envelope.kind {
         "ADDED" => WatchEvent::Added(decode_object()?),
@@ -496,6 +501,38 @@ mod tests {
             want_meta,
             drop_managed_fields: false,
         }
+    }
+
+    #[test]
+    fn a_type_that_requires_managed_fields_fails_rather_than_getting_them_by_the_slower_path() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Strict {
+            #[allow(dead_code)]
+            metadata: StrictMeta,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct StrictMeta {
+            #[allow(dead_code)]
+            managed_fields: Vec<serde_json::Value>,
+        }
+        let line = br#"{"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"9","managedFields":[{"manager":"m"}]}}}"#;
+        let drop = Decoding {
+            want_meta: true,
+            drop_managed_fields: true,
+        };
+        let err = decode::<Strict>(line, "GET /x", drop).unwrap_err();
+        assert!(err.to_string().contains("managedFields"), "{err}");
+        assert!(decode::<Strict>(line, "GET /x", keep(true)).is_ok());
+        // The slower path alone drops them too.
+        let (event, _) = decode_two_pass::<serde_json::Value>(line, "GET /x", drop).unwrap();
+        let WatchEvent::Added(object) = event else {
+            panic!("{event:?}")
+        };
+        assert!(
+            object["metadata"].get("managedFields").is_none(),
+            "{object}"
+        );
     }
 
     #[test]
@@ -667,7 +704,7 @@ mod tests {
                 let line = line.as_bytes();
                 prop_assert_eq!(
                     outcome(decode::<Item>(line, "GET /x", keep(want_meta))),
-                    outcome(decode_two_pass::<Item>(line, "GET /x", want_meta))
+                    outcome(decode_two_pass::<Item>(line, "GET /x", keep(want_meta)))
                 );
                 let value = |r: Result<(WatchEvent<serde_json::Value>, ObjectMeta)>| match r {
                     Ok(ok) => format!("{ok:?}"),
@@ -675,7 +712,7 @@ mod tests {
                 };
                 prop_assert_eq!(
                     value(decode(line, "GET /x", keep(want_meta))),
-                    value(decode_two_pass(line, "GET /x", want_meta))
+                    value(decode_two_pass(line, "GET /x", keep(want_meta)))
                 );
             }
 
@@ -724,7 +761,7 @@ mod tests {
             ] {
                 for want_meta in [false, true] {
                     let one = decode::<serde_json::Value>(line, "GET /x", keep(want_meta));
-                    let two = decode_two_pass::<serde_json::Value>(line, "GET /x", want_meta);
+                    let two = decode_two_pass::<serde_json::Value>(line, "GET /x", keep(want_meta));
                     assert_eq!(format!("{one:?}"), format!("{two:?}"), "{}", String::from_utf8_lossy(line));
                 }
             }

@@ -126,9 +126,9 @@ impl<T: DeserializeOwned + Send + 'static> Running<T> {
                         return Poll::Pending;
                     }
                 },
-                // Every arm above leaves a state behind; only a panic inside a step (e.g. in
-                // `T`'s `Deserialize`) can leave this one, and then the watcher is done for (as
-                // any future polled after it panicked).
+                // Every arm above leaves a state behind; only a panic inside `poll_ready` or a
+                // step (e.g. in `T`'s `Deserialize`) can leave this one, and then the watcher is
+                // done for (as any future polled after it panicked).
                 RunState::Moving => panic!("the watcher was polled again after it panicked"),
             }
         }
@@ -681,8 +681,9 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
         let decode_error = |type_name: &'static str, err: serde_json::Error| {
             Error::decode(&self.list, type_name, err, raw.get().as_bytes())
         };
-        let object = serde_json::from_str(raw.get())
-            .map_err(|err| decode_error(std::any::type_name::<T>(), err))?;
+        let object =
+            crate::stream::meta_tap::decode_object(raw.get(), !self.settings.keep_managed_fields)
+                .map_err(|err| decode_error(std::any::type_name::<T>(), err))?;
         let meta = crate::stream::watch::object_meta(raw.get())
             .map_err(|err| decode_error("ObjectMeta", err))?;
         Ok((object, key(meta)))
