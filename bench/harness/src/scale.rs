@@ -31,8 +31,8 @@
 //!
 //! bench/client-incluster turns on `incluster/controller` (`incluster::controller::{metadata_watcher,
 //! PartialObjectMetadata, Controller, Action, Object, ObjectMeta, ObjectRef}`), and
-//! bench/client-incluster/src/scale.rs (the `client-incluster-scale` binary) runs both kinds (both are in its `KINDS`, so w7m and w8
-//! are in the smoke run):
+//! bench/client-incluster/src/scale.rs (the `client-incluster-scale` binary) runs both kinds
+//! (both are in its `KINDS`, so w7m and w8 are in the smoke run):
 //! - `metadata`: `incluster::controller::metadata_watcher(client, list)` over the same LIST request
 //!   as `watch` (a `Watcher<PartialObjectMetadata>`), then exactly `watch`'s loop: its `Store`,
 //!   `ready` at the first `InitDone`, `Progress::observe(name, annotations[GEN], annotations[SENT])`
@@ -49,8 +49,9 @@
 //!   returns true it prints `current` and fires the oneshot `stop`. count/sum = the names of the
 //!   first pass, as bench/client-kube/src/scale.rs does.
 //!
-//! `client-incluster-scale scale-kinds` lists the kinds the binary supports: the smoke run covers the
-//! kinds it lists (all but `watch`, which needs k8s-openapi, outside a full run).
+//! `client-incluster-scale scale-kinds` lists the kinds the binary supports: the smoke run covers
+//! the kinds it lists (all but `watch` and `watch-keep`, which need k8s-openapi, outside a full
+//! run).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
