@@ -79,13 +79,7 @@ pub(crate) fn decode<T: de::DeserializeOwned>(
     drop_managed_fields: bool,
 ) -> serde_json::Result<(T, Tap)> {
     let mut tap = Tap::new(true).dropping_managed_fields(drop_managed_fields);
-    let mut de = serde_json::Deserializer::from_slice(json);
-    let value = TapSeed {
-        tap: &mut tap,
-        _object: std::marker::PhantomData,
-    }
-    .deserialize(&mut de)?;
-    de.end()?;
+    let value = decode_whole(json, &mut tap)?;
     Ok((value, tap))
 }
 
@@ -98,10 +92,17 @@ pub(crate) fn decode_object<T: de::DeserializeOwned>(
     if !drop_managed_fields {
         return serde_json::from_str(json);
     }
-    let mut tap = Tap::new(false).dropping_managed_fields(true);
-    let mut de = serde_json::Deserializer::from_str(json);
+    decode_whole(
+        json.as_bytes(),
+        &mut Tap::new(false).dropping_managed_fields(true),
+    )
+}
+
+/// Decodes `T` from the whole of `json` through the adapter, recording in `tap`.
+fn decode_whole<T: de::DeserializeOwned>(json: &[u8], tap: &mut Tap) -> serde_json::Result<T> {
+    let mut de = serde_json::Deserializer::from_slice(json);
     let value = TapSeed {
-        tap: &mut tap,
+        tap,
         _object: std::marker::PhantomData,
     }
     .deserialize(&mut de)?;
@@ -597,13 +598,7 @@ mod tests {
     #[test]
     fn dropping_without_capturing_still_reads_through_metadata() {
         let mut tap = Tap::new(false).dropping_managed_fields(true);
-        let mut de = serde_json::Deserializer::from_slice(MANAGED.as_bytes());
-        let value: serde_json::Value = TapSeed {
-            tap: &mut tap,
-            _object: std::marker::PhantomData,
-        }
-        .deserialize(&mut de)
-        .unwrap();
+        let value: serde_json::Value = decode_whole(MANAGED.as_bytes(), &mut tap).unwrap();
         assert!(tap.complete());
         assert!(value["metadata"].get("managedFields").is_none());
     }

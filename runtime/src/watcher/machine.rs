@@ -642,12 +642,7 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
             .with_query("resourceVersion", resource_version);
         tracing::debug!(request = %self.list, resource_version, "watcher: watch");
         self.stats.count(|c| c.watches += 1);
-        let client = self.client.clone();
-        let drop_managed_fields = !self.settings.keep_managed_fields;
-        async move {
-            let stream = client.watch(request).await?;
-            Ok(stream.dropping_managed_fields(drop_managed_fields))
-        }
+        self.open(request)
     }
 
     fn open_streaming_list(
@@ -659,6 +654,14 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
             .with_query("resourceVersionMatch", "NotOlderThan");
         tracing::debug!(request = %self.list, "watcher: streaming list");
         self.stats.count(|c| c.streaming_lists += 1);
+        self.open(request)
+    }
+
+    /// Opens the watch `request` names, decoding as the settings say.
+    fn open(
+        &self,
+        request: Request,
+    ) -> impl std::future::Future<Output = Result<WatchStream<T>>> + Send + 'static {
         let client = self.client.clone();
         let drop_managed_fields = !self.settings.keep_managed_fields;
         async move {
