@@ -36,7 +36,6 @@ mod paged {
     }
 }
 
-
 async fn run(workload: &str, n: usize, in_flight: usize) -> incluster::Result<(usize, u64)> {
     let client = incluster::Client::new(config()?)?;
     let configmaps = ConfigMapsClient::new(client.clone());

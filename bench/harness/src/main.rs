@@ -449,10 +449,13 @@ fn run_runtime_workloads(options: &Options, tables: &mut Vec<Table>) {
     drop(plane);
 }
 
+/// incluster's scale workloads: a binary of their own (see bench/client-incluster/src/lib.rs).
+const INCLUSTER_SCALE: &str = "client-incluster-scale";
+
 /// The kinds of scale workload `client-incluster-scale` was built with
 /// (`client-incluster-scale scale-kinds`).
 fn incluster_scale_kinds(options: &Options) -> Vec<String> {
-    let binary = options.bin.join("client-incluster-scale");
+    let binary = options.bin.join(INCLUSTER_SCALE);
     match Command::new(&binary).arg("scale-kinds").output() {
         Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout)
             .split_whitespace()
@@ -486,10 +489,9 @@ fn run_scale_workloads(
         }
     }
     let peers: Vec<&Program> = programs.iter().filter(|p| p.peer).collect();
-    // incluster's scale workloads are a binary of their own (see bench/client-incluster/src/lib.rs).
     let incluster = &Program {
         label: "incluster",
-        binary: options.bin.join("client-incluster-scale"),
+        binary: options.bin.join(INCLUSTER_SCALE),
         env: vec![],
         peer: false,
     };
