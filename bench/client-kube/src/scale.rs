@@ -14,10 +14,9 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::{reflector, watcher, WatchStreamExt};
 use kube::ResourceExt;
 
-type Error = Box<dyn std::error::Error + Send + Sync>;
+use bench_types::scale::{cpu_seconds, say, Args, Progress, GEN, SENT};
 
-const GEN: &str = "bench.incluster/gen";
-const SENT: &str = "bench.incluster/sent";
+type Error = Box<dyn std::error::Error + Send + Sync>;
 
 fn annotation<'a>(meta: &'a ObjectMeta, key: &str) -> Option<&'a str> {
     meta.annotations.as_ref()?.get(key).map(String::as_str)
@@ -27,98 +26,15 @@ fn name(meta: &ObjectMeta) -> &str {
     meta.name.as_deref().unwrap_or_default()
 }
 
-fn cpu_seconds() -> f64 {
-    // SAFETY: getrusage fills a plain-old-data struct for this process.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    seconds(usage.ru_utime) + seconds(usage.ru_stime)
-}
-
-fn say(line: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
-}
-
-/// The updated objects seen so far with this run's marker, and their write-to-seen latencies.
-struct Progress {
-    marker: String,
-    updates: usize,
-    seen: std::collections::HashSet<String>,
-    latencies: Vec<f64>,
-}
-
-impl Progress {
-    fn new(marker: &str, updates: usize) -> Progress {
-        Progress {
-            marker: marker.to_string(),
-            updates,
-            seen: Default::default(),
-            latencies: Vec::with_capacity(updates),
-        }
-    }
-
-    fn observe(&mut self, meta: &ObjectMeta) -> bool {
-        if annotation(meta, GEN) == Some(self.marker.as_str()) && !self.seen.contains(name(meta)) {
-            self.seen.insert(name(meta).to_string());
-            let sent: Option<u128> = annotation(meta, SENT).and_then(|s| s.parse().ok());
-            if let Some(sent) = sent {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos());
-                self.latencies.push((now as f64 - sent as f64) / 1e6);
-            }
-        }
-        self.seen.len() >= self.updates
-    }
-
-    fn current_line(&mut self) -> String {
-        self.latencies.sort_by(f64::total_cmp);
-        let pick = |q: f64| {
-            if self.latencies.is_empty() {
-                f64::NAN
-            } else {
-                self.latencies[((self.latencies.len() - 1) as f64 * q).round() as usize]
-            }
-        };
-        format!(
-            "current cpu={:.4} p50_ms={:.2} p99_ms={:.2}",
-            cpu_seconds(),
-            pick(0.5),
-            pick(0.99)
-        )
-    }
-}
-
-struct Args {
-    kind: String,
-    namespace: String,
-    objects: usize,
-    updates: usize,
-    marker: String,
-}
-
-fn parse(args: &[String]) -> Result<Args, Error> {
-    let [kind, namespace, objects, updates, marker] = args else {
-        return Err(format!(
-            "usage: scale <kind> <namespace> <objects> <updates> <marker>, got {args:?}"
-        )
-        .into());
-    };
-    Ok(Args {
-        kind: kind.clone(),
-        namespace: namespace.clone(),
-        objects: objects.parse()?,
-        updates: updates.parse()?,
-        marker: marker.clone(),
-    })
+/// Records an object seen after the first complete view (the protocol's shared bookkeeping);
+/// true once every update has been seen.
+fn observe(progress: &mut Progress, meta: &ObjectMeta) -> bool {
+    progress.observe(name(meta), annotation(meta, GEN), annotation(meta, SENT))
 }
 
 /// Runs one scale workload; `(count, sum)` of the final view.
 pub async fn run(client: kube::Client, args: &[String]) -> Result<(usize, u64), Error> {
-    let args = parse(args)?;
+    let args = Args::parse(args)?;
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), &args.namespace);
     match args.kind.as_str() {
         "watch" => watch(api, &args, false).await,
@@ -155,7 +71,7 @@ async fn watch(api: Api<ConfigMap>, args: &Args, strip: bool) -> Result<(usize, 
                     break;
                 }
             }
-            watcher::Event::Apply(cm) if listed && progress.observe(&cm.metadata) => {
+            watcher::Event::Apply(cm) if listed && observe(&mut progress, &cm.metadata) => {
                 say(&progress.current_line());
                 break;
             }
@@ -198,7 +114,7 @@ async fn metadata(
                     break;
                 }
             }
-            watcher::Event::Apply(meta) if listed && progress.observe(&meta.metadata) => {
+            watcher::Event::Apply(meta) if listed && observe(&mut progress, &meta.metadata) => {
                 say(&progress.current_line());
                 break;
             }
@@ -249,11 +165,11 @@ async fn controller(api: Api<ConfigMap>, args: &Args) -> Result<(usize, u64), Er
                     cpu_seconds(),
                     state.first_pass.len()
                 ));
-                if state.progress.updates == 0 {
+                if state.progress.is_current() {
                     state.done.take().map(|d| d.send(()));
                 }
             }
-        } else if state.progress.observe(&cm.metadata) && state.done.is_some() {
+        } else if observe(&mut state.progress, &cm.metadata) && state.done.is_some() {
             say(&state.progress.current_line());
             state.done.take().map(|d| d.send(()));
         }
