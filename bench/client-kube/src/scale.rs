@@ -54,31 +54,7 @@ async fn watch(api: Api<ConfigMap>, args: &Args, strip: bool) -> Result<(usize, 
             cm.managed_fields_mut().clear();
         }
     });
-    let events = reflector(writer, events);
-    let mut events = std::pin::pin!(events);
-    let mut progress = Progress::new(&args.marker, args.updates);
-    let mut listed = false;
-    while let Some(event) = events.try_next().await? {
-        match event {
-            watcher::Event::InitDone if !listed => {
-                listed = true;
-                say(&format!(
-                    "ready cpu={:.4} objects={}",
-                    cpu_seconds(),
-                    reader.len()
-                ));
-                if args.updates == 0 {
-                    break;
-                }
-            }
-            watcher::Event::Apply(cm) if listed && observe(&mut progress, &cm.metadata) => {
-                say(&progress.current_line());
-                break;
-            }
-            _ => {}
-        }
-    }
-    let objects = reader.state();
+    let objects = follow(reflector(writer, events), reader, args).await?;
     let sum = objects
         .iter()
         .map(|cm| {
@@ -98,6 +74,27 @@ async fn metadata(
 ) -> Result<(usize, u64), Error> {
     let (reader, writer) = reflector::store();
     let events = reflector(writer, watcher(api, watcher::Config::default()));
+    let objects = follow(events, reader, args).await?;
+    let sum = objects
+        .iter()
+        .map(|m| {
+            (name(&m.metadata).len() + annotation(&m.metadata, GEN).map_or(0, str::len)) as u64
+        })
+        .sum();
+    Ok((objects.len(), sum))
+}
+
+/// w7 and w7m after the reflector is made: `ready` at the first `InitDone`, then every `Apply`
+/// counts towards `current`; the final view is the store's.
+async fn follow<K, S>(
+    events: S,
+    reader: reflector::Store<K>,
+    args: &Args,
+) -> Result<Vec<Arc<K>>, Error>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + 'static,
+    S: futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
+{
     let mut events = std::pin::pin!(events);
     let mut progress = Progress::new(&args.marker, args.updates);
     let mut listed = false;
@@ -114,21 +111,14 @@ async fn metadata(
                     break;
                 }
             }
-            watcher::Event::Apply(meta) if listed && observe(&mut progress, &meta.metadata) => {
+            watcher::Event::Apply(object) if listed && observe(&mut progress, object.meta()) => {
                 say(&progress.current_line());
                 break;
             }
             _ => {}
         }
     }
-    let objects = reader.state();
-    let sum = objects
-        .iter()
-        .map(|m| {
-            (name(&m.metadata).len() + annotation(&m.metadata, GEN).map_or(0, str::len)) as u64
-        })
-        .sum();
-    Ok((objects.len(), sum))
+    Ok(reader.state())
 }
 
 /// What w8's reconciler records.
