@@ -146,19 +146,9 @@ func runScale(config *rest.Config, args []string) (int, uint64) {
 		}
 		factory := informers.NewSharedInformerFactoryWithOptions(clientset, 0, options...)
 		informer := factory.Core().V1().ConfigMaps().Informer()
-		informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-			UpdateFunc: func(_, obj any) { onChange(obj) },
-		})
-		factory.Start(stop)
-		waitSynced(informer.HasSynced)
-		say("ready cpu=%.4f objects=%d", cpuSeconds(), len(informer.GetStore().ListKeys()))
-		<-p.done
-		if updates > 0 {
-			say("%s", p.currentLine())
-		}
 		var count int
 		var sum uint64
-		for _, obj := range informer.GetStore().List() {
+		for _, obj := range follow(informer, func() { factory.Start(stop) }, p, updates, onChange) {
 			cm := obj.(*corev1.ConfigMap)
 			count++
 			n := len(cm.Name)
@@ -175,19 +165,9 @@ func runScale(config *rest.Config, args []string) (int, uint64) {
 		}
 		factory := metadatainformer.NewFilteredSharedInformerFactory(client, 0, namespace, nil)
 		informer := factory.ForResource(corev1.SchemeGroupVersion.WithResource("configmaps")).Informer()
-		informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-			UpdateFunc: func(_, obj any) { onChange(obj) },
-		})
-		factory.Start(stop)
-		waitSynced(informer.HasSynced)
-		say("ready cpu=%.4f objects=%d", cpuSeconds(), len(informer.GetStore().ListKeys()))
-		<-p.done
-		if updates > 0 {
-			say("%s", p.currentLine())
-		}
 		var count int
 		var sum uint64
-		for _, obj := range informer.GetStore().List() {
+		for _, obj := range follow(informer, func() { factory.Start(stop) }, p, updates, onChange) {
 			m := obj.(*metav1.PartialObjectMetadata)
 			count++
 			sum += uint64(len(m.Name) + len(m.Annotations[genKey]))
@@ -199,6 +179,23 @@ func runScale(config *rest.Config, args []string) (int, uint64) {
 		fail(fmt.Errorf("unknown scale workload %s", kind))
 	}
 	return 0, 0
+}
+
+// follow runs informer (start starts its factory) to its first complete view, then until every
+// update was seen (onChange gets each updated object), printing the protocol lines; it returns the
+// final view.
+func follow(informer cache.SharedIndexInformer, start func(), p *progress, updates int, onChange func(any)) []any {
+	informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		UpdateFunc: func(_, obj any) { onChange(obj) },
+	})
+	start()
+	waitSynced(informer.HasSynced)
+	say("ready cpu=%.4f objects=%d", cpuSeconds(), len(informer.GetStore().ListKeys()))
+	<-p.done
+	if updates > 0 {
+		say("%s", p.currentLine())
+	}
+	return informer.GetStore().List()
 }
 
 // runController: the sample-controller shape: informer -> workqueue -> 2 workers, no-op sync.
