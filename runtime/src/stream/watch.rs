@@ -503,6 +503,12 @@ mod tests {
         }
     }
 
+    /// The watcher's decoding: the key, and no `metadata.managedFields`.
+    const DROPPING: Decoding = Decoding {
+        want_meta: true,
+        drop_managed_fields: true,
+    };
+
     #[test]
     fn a_type_that_requires_managed_fields_fails_rather_than_getting_them_by_the_slower_path() {
         #[derive(Debug, serde::Deserialize)]
@@ -517,15 +523,11 @@ mod tests {
             managed_fields: Vec<serde_json::Value>,
         }
         let line = br#"{"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"9","managedFields":[{"manager":"m"}]}}}"#;
-        let drop = Decoding {
-            want_meta: true,
-            drop_managed_fields: true,
-        };
-        let err = decode::<Strict>(line, "GET /x", drop).unwrap_err();
+        let err = decode::<Strict>(line, "GET /x", DROPPING).unwrap_err();
         assert!(err.to_string().contains("managedFields"), "{err}");
         assert!(decode::<Strict>(line, "GET /x", keep(true)).is_ok());
         // The slower path alone drops them too.
-        let (event, _) = decode_two_pass::<serde_json::Value>(line, "GET /x", drop).unwrap();
+        let (event, _) = decode_two_pass::<serde_json::Value>(line, "GET /x", DROPPING).unwrap();
         let WatchEvent::Added(object) = event else {
             panic!("{event:?}")
         };
@@ -538,11 +540,7 @@ mod tests {
     #[test]
     fn a_stream_that_drops_managed_fields_decodes_events_without_them() {
         let line = br#"{"type":"MODIFIED","object":{"metadata":{"name":"a","resourceVersion":"9","managedFields":[{"manager":"m"}]}}}"#;
-        let drop = Decoding {
-            want_meta: true,
-            drop_managed_fields: true,
-        };
-        let (event, meta) = decode::<serde_json::Value>(line, "GET /x", drop).unwrap();
+        let (event, meta) = decode::<serde_json::Value>(line, "GET /x", DROPPING).unwrap();
         let WatchEvent::Modified(object) = event else {
             panic!("{event:?}")
         };
