@@ -4,7 +4,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use futures::Stream;
+use futures_util::Stream;
 
 use crate::error::Result;
 use crate::stream::splitter::{BodyLine, BodyLines};

@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use futures::Stream;
+use futures_util::Stream;
 use serde::de::{DeserializeOwned, Deserializer};
 use serde::Deserialize;
 

@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
-use futures::Stream;
+use futures_util::Stream;
 
 use crate::error::Error;
 
@@ -18,6 +18,23 @@ use crate::error::Error;
 pub(crate) type ClassifyTransport = Box<dyn Fn(reqwest::Error) -> Error + Send + Sync>;
 
 type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+
+/// The body's chunks as they arrive, read with `Response::chunk`; the stream ends after the
+/// first error. (reqwest's `bytes_stream` would need its `stream` feature, which builds tokio's
+/// `fs` module and tokio-util's codecs into every user's dependency graph.)
+fn body_chunks(response: reqwest::Response) -> ByteStream {
+    Box::pin(futures_util::stream::unfold(
+        Some(response),
+        |response| async move {
+            let mut response = response?;
+            match response.chunk().await {
+                Ok(Some(chunk)) => Some((Ok(chunk), Some(response))),
+                Ok(None) => None,
+                Err(err) => Some((Err(err), None)),
+            }
+        },
+    ))
+}
 
 /// A streaming response body read as lines.
 pub(crate) struct BodyLines {
@@ -45,7 +62,7 @@ impl BodyLines {
         max: usize,
         classify: ClassifyTransport,
     ) -> BodyLines {
-        BodyLines::from_stream(Box::pin(response.bytes_stream()), max, classify)
+        BodyLines::from_stream(body_chunks(response), max, classify)
     }
 
     pub(crate) fn from_stream(

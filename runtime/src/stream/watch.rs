@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use futures::Stream;
+use futures_util::Stream;
 use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -149,7 +149,7 @@ impl<T: DeserializeOwned> WatchStream<T> {
     }
 
     pub(crate) fn from_chunks(chunks: Vec<bytes::Bytes>) -> WatchStream<T> {
-        let bytes = futures::stream::iter(chunks.into_iter().map(Ok));
+        let bytes = futures_util::stream::iter(chunks.into_iter().map(Ok));
         WatchStream::from_body(
             BodyLines::from_stream(
                 Box::pin(bytes),

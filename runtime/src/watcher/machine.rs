@@ -393,7 +393,7 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                 } => {
                     let next = match self.polled.take() {
                         Some(next) => next,
-                        None => futures::future::poll_fn(|cx| stream.poll_event(cx)).await,
+                        None => std::future::poll_fn(|cx| stream.poll_event(cx)).await,
                     };
                     let (event, key) = match next {
                         Some(Ok((WatchEvent::Added(object), meta)))
@@ -698,7 +698,7 @@ async fn poll_init_until<T: DeserializeOwned>(
     stream: &mut WatchStream<T>,
     deadline: Instant,
 ) -> InitPoll<T> {
-    let next = futures::future::poll_fn(|cx| stream.poll_event(cx));
+    let next = std::future::poll_fn(|cx| stream.poll_event(cx));
     match tokio::time::timeout_at(deadline, next).await {
         Ok(event) => InitPoll::Event(event),
         Err(_) => InitPoll::Deadline,

@@ -49,7 +49,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures::Stream;
+use futures_util::Stream;
 use serde::de::DeserializeOwned;
 
 use crate::error::Result;
