@@ -8,6 +8,10 @@ use super::Event;
 /// Namespace and name of an object (`namespace` is empty for cluster-scoped objects).
 pub(crate) type ObjectKey = (String, String);
 
+/// A map keyed by [`ObjectKey`]: foldhash, seeded per map, instead of SipHash (a quarter of the
+/// instructions the `Watcher` spends per event beyond decoding went into hashing the two names).
+pub(crate) type KeyMap<V> = HashMap<ObjectKey, V, foldhash::fast::RandomState>;
+
 /// A read-only, always up-to-date view of the objects a [`Watcher`](super::Watcher) sees, for
 /// reconcilers: look objects up instead of asking the API server.
 ///
@@ -35,7 +39,7 @@ pub struct Store<T> {
 }
 
 struct Shared<T> {
-    objects: RwLock<HashMap<ObjectKey, Arc<T>>>,
+    objects: RwLock<KeyMap<Arc<T>>>,
     ready: tokio::sync::watch::Sender<bool>,
 }
 
@@ -138,13 +142,13 @@ impl<T> Store<T> {
 pub(crate) struct Writer<T> {
     shared: Arc<Shared<T>>,
     /// Objects of an initial list in progress, swapped in at `InitDone`.
-    pending: Option<HashMap<ObjectKey, Arc<T>>>,
+    pending: Option<KeyMap<Arc<T>>>,
 }
 
 impl<T> Writer<T> {
     pub(crate) fn new() -> (Writer<T>, Store<T>) {
         let shared = Arc::new(Shared {
-            objects: RwLock::new(HashMap::new()),
+            objects: RwLock::new(KeyMap::default()),
             ready: tokio::sync::watch::Sender::new(false),
         });
         (
@@ -173,7 +177,7 @@ impl<T> Writer<T> {
     /// Applies an event whose object `share` turns into the store's `Arc<T>`.
     fn apply_with<O>(&mut self, event: &Event<O>, key: &ObjectKey, share: impl Fn(&O) -> Arc<T>) {
         match event {
-            Event::Init => self.pending = Some(HashMap::new()),
+            Event::Init => self.pending = Some(KeyMap::default()),
             Event::InitApply(object) => {
                 if let Some(pending) = &mut self.pending {
                     pending.insert(key.clone(), share(object));
@@ -207,7 +211,7 @@ impl<T> Writer<T> {
         }
     }
 
-    fn objects(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<ObjectKey, Arc<T>>> {
+    fn objects(&self) -> std::sync::RwLockWriteGuard<'_, KeyMap<Arc<T>>> {
         self.shared
             .objects
             .write()

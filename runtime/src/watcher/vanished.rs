@@ -1,9 +1,9 @@
 //! Objects deleted while a watch was away: the keys a consumer was told about that a re-list no
 //! longer contains (client-go's `DeletedFinalStateUnknown`).
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 
-use super::store::ObjectKey;
+use super::store::{KeyMap, ObjectKey};
 use super::{Event, ObjectRef};
 
 /// Follows the events a consumer sees and, at the `InitDone` of a re-list, holds it back until an
@@ -13,7 +13,7 @@ use super::{Event, ObjectRef};
 pub(crate) struct Vanished {
     /// Every key the consumer was told about: whether it is live (the last completed list, plus
     /// `Apply`, minus `Delete`) and the last (re)list that contained it.
-    keys: HashMap<ObjectKey, Mark>,
+    keys: KeyMap<Mark>,
     /// The (re)list in progress, from its `Init` on: its number.
     listing: Option<u64>,
     /// Numbers the (re)lists.
