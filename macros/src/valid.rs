@@ -1,12 +1,13 @@
 //! Checks the finished model. Nothing here builds anything: each rule reads the model and reports
 //! a problem at the offending token; every problem is reported, not just the first.
 
-use syn::{FnArg, ReturnType};
+use syn::ReturnType;
 
 use crate::ast::{Arg, Binding, Endpoint, Returns, Route, Trait};
 use crate::attr::Verb;
 use crate::ctxt::Ctxt;
 use crate::path::PathTemplate;
+use crate::syntax::FnArg;
 use crate::types::StreamKind;
 
 /// Names the generated client defines itself.
@@ -144,8 +145,7 @@ fn check_signature(endpoint: &Endpoint, cx: &mut Ctxt) {
     }
     match sig.inputs.first() {
         Some(FnArg::Receiver(receiver))
-            if matches!(receiver.kind, syn::ReceiverKind::Reference(_, _, None))
-                && receiver.mutability.is_none() => {}
+            if receiver.reference.is_some() && receiver.mutability.is_none() => {}
         Some(FnArg::Receiver(receiver)) => cx.error_spanned_by(
             receiver,
             format!("method `{method}` must take `&self` (shared, so calls can run concurrently)"),
@@ -156,7 +156,7 @@ fn check_signature(endpoint: &Endpoint, cx: &mut Ctxt) {
         ),
     }
     if sig.constness.is_some()
-        || !matches!(sig.safety, syn::Safety::Default)
+        || sig.unsafety.is_some()
         || sig.abi.is_some()
         || sig.variadic.is_some()
     {
