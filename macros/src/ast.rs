@@ -1,17 +1,17 @@
-//! The plain model of an annotated trait, built from the syntax with `attr.rs`, `path.rs` and
-//! `types.rs`. Building reports only what cannot be read at all (a malformed attribute or path
-//! template); every rule about how the parts fit together is checked afterwards by `valid.rs`.
+//! The plain model of an annotated trait, built from its syntax (`syntax/`) with `attr.rs`,
+//! `path.rs` and `types.rs`. Building reports only what cannot be read at all (a malformed
+//! attribute or path template); every rule about how the parts fit together is checked afterwards
+//! by `valid.rs`.
 
+use proc_macro2::TokenStream;
 use syn::ext::IdentExt;
-use syn::{
-    Attribute, FnArg, GenericArgument, Ident, ItemTrait, LitStr, Pat, Path, TraitItem, TraitItemFn,
-    Type,
-};
+use syn::{Attribute, GenericArgument, Ident, LitStr, Path, Type};
 
 use crate::attr::{self, ArgAttr, Timeout, Verb};
 use crate::ctxt::Ctxt;
 use crate::naming::lower_camel_case;
 use crate::path::PathTemplate;
+use crate::syntax::{FnArg, ItemTrait, Pat, PatType, TraitItem, TraitItemFn};
 use crate::types::{self, StreamKind};
 
 /// The annotated trait.
@@ -21,8 +21,9 @@ pub(crate) struct Trait<'a> {
     pub(crate) endpoints: Vec<Endpoint<'a>>,
     /// Methods with a default body: helpers, left alone. `verbs` lists verb attributes on them.
     pub(crate) provided: Vec<Provided<'a>>,
-    /// Consts, types and macros in the trait.
-    pub(crate) others: Vec<&'a TraitItem>,
+    /// Consts, types, macros and methods with a visibility or `default`, as written: nothing the
+    /// client could implement.
+    pub(crate) others: Vec<&'a TokenStream>,
 }
 
 /// A method with a default body.
@@ -112,7 +113,7 @@ pub(crate) struct Stream<'a> {
 
 impl<'a> Trait<'a> {
     /// Reads every item of the trait into the model; `krate` is where stream types live.
-    pub(crate) fn from_syn(item: &'a ItemTrait, krate: &Path, cx: &mut Ctxt) -> Trait<'a> {
+    pub(crate) fn from_syntax(item: &'a ItemTrait, krate: &Path, cx: &mut Ctxt) -> Trait<'a> {
         let mut model = Trait {
             item,
             endpoints: Vec::new(),
@@ -130,8 +131,8 @@ impl<'a> Trait<'a> {
                             .collect(),
                     });
                 }
-                TraitItem::Fn(func) => model.endpoints.push(Endpoint::from_syn(func, krate, cx)),
-                other => model.others.push(other),
+                TraitItem::Fn(func) => model.endpoints.push(Endpoint::from_syntax(func, krate, cx)),
+                TraitItem::Other(other) => model.others.push(other),
             }
         }
         model
@@ -139,7 +140,7 @@ impl<'a> Trait<'a> {
 }
 
 impl<'a> Endpoint<'a> {
-    fn from_syn(func: &'a TraitItemFn, krate: &Path, cx: &mut Ctxt) -> Endpoint<'a> {
+    fn from_syntax(func: &'a TraitItemFn, krate: &Path, cx: &mut Ctxt) -> Endpoint<'a> {
         let routes: Vec<Route> = func
             .attrs
             .iter()
@@ -164,7 +165,7 @@ impl<'a> Endpoint<'a> {
             .inputs
             .iter()
             .filter_map(|input| match input {
-                FnArg::Typed(typed) => Some(Arg::from_syn(typed, placeholders, cx)),
+                FnArg::Typed(typed) => Some(Arg::from_syntax(typed, placeholders, cx)),
                 FnArg::Receiver(_) => None,
             })
             .collect();
@@ -226,14 +227,13 @@ impl<'a> Endpoint<'a> {
 }
 
 impl<'a> Arg<'a> {
-    fn from_syn(typed: &'a syn::PatType, placeholders: &[String], cx: &mut Ctxt) -> Arg<'a> {
-        let (ident, name) = match &*typed.pat {
-            Pat::Ident(pat) => (
-                is_plain(pat).then_some(&pat.ident),
-                pat.ident.unraw().to_string(),
-            ),
-            _ => (None, String::new()),
-        };
+    fn from_syntax(typed: &'a PatType, placeholders: &[String], cx: &mut Ctxt) -> Arg<'a> {
+        let ident = typed.pat.ident().filter(|_| typed.pat.is_plain());
+        let name = typed
+            .pat
+            .ident()
+            .map(|ident| ident.unraw().to_string())
+            .unwrap_or_default();
         let mut markers = Vec::new();
         let mut unreadable_marker = false;
         for attr in typed.attrs.iter().filter(|a| attr::is_arg_attr(a)) {
@@ -263,11 +263,6 @@ impl<'a> Arg<'a> {
             None => Binding::Path,
         }
     }
-}
-
-/// `name`, not `mut name`, `ref name` or `name @ …`.
-pub(crate) fn is_plain(pat: &syn::PatIdent) -> bool {
-    pat.by_ref.is_none() && pat.mutability.is_none() && pat.subpat.is_none()
 }
 
 impl Binding {

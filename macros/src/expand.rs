@@ -3,12 +3,13 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
-use syn::{parse_quote, FnArg, ItemTrait, Path, ReturnType, Signature, TraitItem};
+use syn::{parse_quote, Path, ReturnType};
 
 use crate::ast::{Binding, Endpoint, Returns, Trait};
 use crate::attr::{self, Timeout, Verb};
 use crate::naming::client_ident;
 use crate::rbac::{Scope, Target};
+use crate::syntax::{FnArg, ItemTrait, Signature, TraitItem};
 use crate::types::StreamKind;
 
 /// The trait, the client struct and the client's implementation of the trait.

@@ -3,12 +3,12 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::{parse_quote, FnArg, ItemTrait, Pat, Path, TraitItem};
+use syn::Path;
 
-use crate::ast::is_plain;
 use crate::attr::Verb;
 use crate::expand::{client_struct, strip_arg_attrs};
 use crate::naming::client_ident;
+use crate::syntax::{FnArg, ItemTrait, Pat, TraitItem};
 
 pub(crate) fn emit(item: &ItemTrait, krate: &Path, errors: TokenStream) -> TokenStream {
     let mut item = item.clone();
@@ -26,8 +26,8 @@ pub(crate) fn emit(item: &ItemTrait, krate: &Path, errors: TokenStream) -> Token
         // Patterns are already reported; a method without a body cannot have them.
         for input in &mut func.sig.inputs {
             if let FnArg::Typed(typed) = input {
-                if !matches!(&*typed.pat, Pat::Ident(pat) if is_plain(pat)) {
-                    *typed.pat = parse_quote!(_);
+                if !typed.pat.is_plain() {
+                    typed.pat = Pat::Other(quote!(_));
                 }
             }
         }

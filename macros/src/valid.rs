@@ -1,12 +1,15 @@
 //! Checks the finished model. Nothing here builds anything: each rule reads the model and reports
 //! a problem at the offending token; every problem is reported, not just the first.
 
-use syn::{FnArg, ReturnType};
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+use syn::{Generics, ReturnType};
 
 use crate::ast::{Arg, Binding, Endpoint, Returns, Route, Trait};
 use crate::attr::Verb;
 use crate::ctxt::Ctxt;
 use crate::path::PathTemplate;
+use crate::syntax::FnArg;
 use crate::types::StreamKind;
 
 /// Names the generated client defines itself.
@@ -21,9 +24,9 @@ pub(crate) fn check(model: &Trait, cx: &mut Ctxt) {
 
 fn check_trait(model: &Trait, cx: &mut Ctxt) {
     let item = model.item;
-    if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
+    if let Some(generics) = written_generics(&item.generics) {
         cx.error_spanned_by(
-            &item.generics,
+            generics,
             "#[in_cluster_client] traits cannot be generic; put the types in the method signatures",
         );
     }
@@ -128,9 +131,9 @@ fn check_signature(endpoint: &Endpoint, cx: &mut Ctxt) {
             format!("method `{method}` must be `async fn`"),
         );
     }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+    if let Some(generics) = written_generics(&sig.generics) {
         cx.error_spanned_by(
-            &sig.generics,
+            generics,
             format!("method `{method}` cannot be generic: each endpoint has concrete types"),
         );
     }
@@ -144,8 +147,7 @@ fn check_signature(endpoint: &Endpoint, cx: &mut Ctxt) {
     }
     match sig.inputs.first() {
         Some(FnArg::Receiver(receiver))
-            if matches!(receiver.kind, syn::ReceiverKind::Reference(_, _, None))
-                && receiver.mutability.is_none() => {}
+            if receiver.reference.is_some() && receiver.mutability.is_none() => {}
         Some(FnArg::Receiver(receiver)) => cx.error_spanned_by(
             receiver,
             format!("method `{method}` must take `&self` (shared, so calls can run concurrently)"),
@@ -156,7 +158,7 @@ fn check_signature(endpoint: &Endpoint, cx: &mut Ctxt) {
         ),
     }
     if sig.constness.is_some()
-        || !matches!(sig.safety, syn::Safety::Default)
+        || sig.unsafety.is_some()
         || sig.abi.is_some()
         || sig.variadic.is_some()
     {
@@ -166,6 +168,18 @@ fn check_signature(endpoint: &Endpoint, cx: &mut Ctxt) {
                 "method `{method}` must be a plain `async fn` (no const, unsafe, extern or variadics)"
             ),
         );
+    }
+}
+
+/// What to point at when something is generic: the `<…>` parameters, else the where clause.
+fn written_generics(generics: &Generics) -> Option<TokenStream> {
+    if generics.params.is_empty() {
+        generics
+            .where_clause
+            .as_ref()
+            .map(ToTokens::to_token_stream)
+    } else {
+        Some(generics.to_token_stream())
     }
 }
 
