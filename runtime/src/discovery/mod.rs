@@ -3,5 +3,6 @@
 
 pub(crate) mod config;
 pub(crate) mod mounted_file;
+pub(crate) mod read_thread;
 pub(crate) mod secret;
 pub(crate) mod token;

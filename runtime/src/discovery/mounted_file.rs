@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::discovery::read_thread::{spawn_read, Handoff};
 use crate::error::{Error, Result};
 
 /// The largest token or CA bundle accepted (a real one is a few KiB).
@@ -186,10 +187,7 @@ impl<T: Send + Sync + 'static> MountedFile<T> {
         state.checked_at = Instant::now();
         state.reading = true;
         let shared = self.shared.clone();
-        let spawned = std::thread::Builder::new()
-            .name("incluster-file-read".into())
-            .spawn(move || shared.reread_blocking());
-        match spawned {
+        match spawn_read(Box::new(move || shared.reread_blocking())) {
             Ok(_) => (true, Some(done)),
             Err(err) => {
                 state.reading = false;
@@ -257,20 +255,15 @@ pub(crate) fn explain_missing(err: Error, message: impl FnOnce() -> String) -> E
 
 /// Reads `path` on a separate thread, giving up after `deadline` (the thread is left behind).
 pub(crate) fn read_with_deadline(path: &Path, deadline: Duration) -> Result<Vec<u8>> {
-    let (send, receive) = std::sync::mpsc::channel();
-    let owned = path.to_path_buf();
-    std::thread::Builder::new()
-        .name("incluster-file-read".into())
-        .spawn(move || {
-            let _ = send.send(read_regular_file(&owned));
-        })
-        .map_err(|err| {
-            Error::config_with(
-                format!("cannot start a thread to read {}", path.display()),
-                err,
-            )
-        })?;
-    receive.recv_timeout(deadline).unwrap_or_else(|_| {
+    let handoff = Arc::new(Handoff::new());
+    let (reader, owned) = (handoff.clone(), path.to_path_buf());
+    spawn_read(Box::new(move || reader.put(read_regular_file(&owned)))).map_err(|err| {
+        Error::config_with(
+            format!("cannot start a thread to read {}", path.display()),
+            err,
+        )
+    })?;
+    handoff.take_within(deadline).unwrap_or_else(|| {
         Err(Error::config(format!(
             "reading {} did not finish within {deadline:?}: the mount looks stalled; check the Pod's volume",
             path.display()
