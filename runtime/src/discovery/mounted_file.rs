@@ -7,8 +7,10 @@
 //! thread, one at a time per file; an async caller waits for a fresh read at most
 //! [`READ_WAIT`], then goes on with the last good value.
 
+use std::any::Any;
 use std::fs::File;
 use std::io::Read;
+use std::marker::PhantomData;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -30,22 +32,32 @@ pub(crate) const READ_WAIT: Duration = Duration::from_secs(2);
 pub(crate) type Parse<T> = fn(&Path, &[u8]) -> Result<T>;
 
 /// A file's current value, re-read when it may have changed.
+///
+/// A typed view of [`Shared`], which keeps the value as `dyn Any`: the reading, thread and
+/// waiting code is compiled once, not once per kind of file (the token, `ca.crt`).
 pub(crate) struct MountedFile<T> {
-    shared: Arc<Shared<T>>,
+    shared: Arc<Shared>,
+    holds: PhantomData<fn() -> T>,
 }
 
-struct Shared<T> {
+/// A parsed value; only the [`MountedFile`] that parsed it knows its type.
+type AnyValue = dyn Any + Send + Sync;
+
+/// A [`Parse`] with its value's type erased.
+type AnyParse = Arc<dyn Fn(&Path, &[u8]) -> Result<Arc<AnyValue>> + Send + Sync>;
+
+struct Shared {
     path: PathBuf,
-    parse: Parse<T>,
+    parse: AnyParse,
     period: Duration,
-    state: Mutex<State<T>>,
+    state: Mutex<State>,
     /// Counts finished reads (sent while `state` is locked), so that a caller can wait for a
     /// read another caller started.
     reads_done: tokio::sync::watch::Sender<u64>,
 }
 
-struct State<T> {
-    value: Arc<T>,
+struct State {
+    value: Arc<AnyValue>,
     /// The bytes `value` was parsed from, to tell a change from a re-read of the same file.
     bytes: Vec<u8>,
     /// Bumped whenever `value` changes.
@@ -56,7 +68,7 @@ struct State<T> {
 }
 
 /// A value and its version (which changes whenever the value does).
-pub(crate) struct Versioned<T> {
+pub(crate) struct Versioned<T: ?Sized> {
     pub(crate) value: Arc<T>,
     pub(crate) version: u64,
 }
@@ -73,42 +85,21 @@ impl<T: Send + Sync + 'static> MountedFile<T> {
     /// Reads and parses the file once, synchronously; a missing, oversized, non-regular, invalid
     /// or stuck file is an error naming it.
     pub(crate) fn open(path: &Path, parse: Parse<T>, period: Duration) -> Result<MountedFile<T>> {
-        let bytes = read_with_deadline(path, FIRST_READ_DEADLINE)?;
-        let value = parse(path, &bytes)?;
+        let parse: AnyParse = Arc::new(move |path, bytes| {
+            let value: Arc<AnyValue> = Arc::new(parse(path, bytes)?);
+            Ok(value)
+        });
         Ok(MountedFile {
-            shared: Arc::new(Shared {
-                path: path.to_path_buf(),
-                parse,
-                period,
-                state: Mutex::new(State {
-                    value: Arc::new(value),
-                    bytes,
-                    version: 0,
-                    checked_at: Instant::now(),
-                    reading: false,
-                }),
-                reads_done: tokio::sync::watch::Sender::new(0),
-            }),
+            shared: Arc::new(Shared::open(path, parse, period)?),
+            holds: PhantomData,
         })
     }
 
     /// The same file with another re-read period (the value read so far is kept).
     pub(crate) fn with_period(&self, period: Duration) -> MountedFile<T> {
-        let state = self.shared.lock();
         MountedFile {
-            shared: Arc::new(Shared {
-                path: self.shared.path.clone(),
-                parse: self.shared.parse,
-                period,
-                state: Mutex::new(State {
-                    value: state.value.clone(),
-                    bytes: state.bytes.clone(),
-                    version: state.version,
-                    checked_at: state.checked_at,
-                    reading: false,
-                }),
-                reads_done: tokio::sync::watch::Sender::new(0),
-            }),
+            shared: Arc::new(self.shared.with_period(period)),
+            holds: PhantomData,
         }
     }
 
@@ -118,34 +109,19 @@ impl<T: Send + Sync + 'static> MountedFile<T> {
 
     /// The value now, without any I/O.
     pub(crate) fn cached(&self) -> Versioned<T> {
-        let state = self.shared.lock();
-        Versioned {
-            value: state.value.clone(),
-            version: state.version,
-        }
+        typed(self.shared.cached())
     }
 
     /// The value to use now: re-read first when the period has passed.
     pub(crate) async fn current(&self) -> Versioned<T> {
-        let due = self.shared.lock().checked_at.elapsed() >= self.shared.period;
-        if due {
-            self.reread().await;
-        }
-        self.cached()
+        typed(self.shared.current().await)
     }
 
     /// Parses the bytes read last again (the file is not read): for a value that changes with
     /// the clock (a CA bundle whose anchor just expired). A new value gets a new version; an
     /// error leaves the value as it was and is returned.
     pub(crate) fn reparse(&self) -> Result<Versioned<T>> {
-        let mut state = self.shared.lock();
-        let value = (self.shared.parse)(&self.shared.path, &state.bytes)?;
-        state.value = Arc::new(value);
-        state.version += 1;
-        Ok(Versioned {
-            value: state.value.clone(),
-            version: state.version,
-        })
+        self.shared.reparse().map(typed)
     }
 
     /// Re-reads the file now and returns the value then. A read that another caller started
@@ -153,6 +129,91 @@ impl<T: Send + Sync + 'static> MountedFile<T> {
     /// change that made this caller ask (a 401 right after the kubelet swapped `..data`). Waits
     /// at most [`READ_WAIT`] per read.
     pub(crate) async fn reread(&self) -> Versioned<T> {
+        typed(self.shared.reread().await)
+    }
+}
+
+/// The value back as the `T` its [`MountedFile<T>`]'s parse function returned.
+fn typed<T: Send + Sync + 'static>(erased: Versioned<AnyValue>) -> Versioned<T> {
+    Versioned {
+        value: erased
+            .value
+            .downcast()
+            .unwrap_or_else(|_| unreachable!("a MountedFile<T> only ever holds a T")),
+        version: erased.version,
+    }
+}
+
+impl Shared {
+    fn open(path: &Path, parse: AnyParse, period: Duration) -> Result<Shared> {
+        let bytes = read_with_deadline(path, FIRST_READ_DEADLINE)?;
+        let value = parse(path, &bytes)?;
+        Ok(Shared {
+            path: path.to_path_buf(),
+            parse,
+            period,
+            state: Mutex::new(State {
+                value,
+                bytes,
+                version: 0,
+                checked_at: Instant::now(),
+                reading: false,
+            }),
+            reads_done: tokio::sync::watch::Sender::new(0),
+        })
+    }
+
+    fn with_period(&self, period: Duration) -> Shared {
+        let state = self.lock();
+        Shared {
+            path: self.path.clone(),
+            parse: self.parse.clone(),
+            period,
+            state: Mutex::new(State {
+                value: state.value.clone(),
+                bytes: state.bytes.clone(),
+                version: state.version,
+                checked_at: state.checked_at,
+                reading: false,
+            }),
+            reads_done: tokio::sync::watch::Sender::new(0),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Nothing panics while holding this lock with the state half-written; recover it.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn cached(&self) -> Versioned<AnyValue> {
+        let state = self.lock();
+        Versioned {
+            value: state.value.clone(),
+            version: state.version,
+        }
+    }
+
+    async fn current(self: &Arc<Self>) -> Versioned<AnyValue> {
+        let due = self.lock().checked_at.elapsed() >= self.period;
+        if due {
+            self.reread().await;
+        }
+        self.cached()
+    }
+
+    fn reparse(&self) -> Result<Versioned<AnyValue>> {
+        let mut state = self.lock();
+        state.value = (self.parse)(&self.path, &state.bytes)?;
+        state.version += 1;
+        Ok(Versioned {
+            value: state.value.clone(),
+            version: state.version,
+        })
+    }
+
+    async fn reread(self: &Arc<Self>) -> Versioned<AnyValue> {
         for _ in 0..2 {
             let (own, done) = self.start_or_join_read();
             if let Some(mut done) = done {
@@ -161,7 +222,7 @@ impl<T: Send + Sync + 'static> MountedFile<T> {
                     .is_err()
                 {
                     tracing::warn!(
-                        path = %self.shared.path.display(),
+                        path = %self.path.display(),
                         "re-reading the file takes longer than {READ_WAIT:?} (a stalled mount?); using the last good value"
                     );
                     break;
@@ -176,34 +237,25 @@ impl<T: Send + Sync + 'static> MountedFile<T> {
 
     /// Starts a read on its own thread, or joins the one running: whether the read is this
     /// caller's, and a receiver that changes when it is done (`None` if no thread could start).
-    fn start_or_join_read(&self) -> (bool, Option<tokio::sync::watch::Receiver<u64>>) {
-        let mut state = self.shared.lock();
+    fn start_or_join_read(self: &Arc<Self>) -> (bool, Option<tokio::sync::watch::Receiver<u64>>) {
+        let mut state = self.lock();
         // Subscribed under the lock the reader sends under: its completion cannot be missed.
-        let done = self.shared.reads_done.subscribe();
+        let done = self.reads_done.subscribe();
         if state.reading {
             // Already running, maybe stuck: do not pile up threads behind it.
             return (false, Some(done));
         }
         state.checked_at = Instant::now();
         state.reading = true;
-        let shared = self.shared.clone();
+        let shared = self.clone();
         match spawn_read(Box::new(move || shared.reread_blocking())) {
             Ok(_) => (true, Some(done)),
             Err(err) => {
                 state.reading = false;
-                tracing::warn!(path = %self.shared.path.display(), %err, "cannot start a thread to re-read the file; keeping the last good value");
+                tracing::warn!(path = %self.path.display(), %err, "cannot start a thread to re-read the file; keeping the last good value");
                 (true, None)
             }
         }
-    }
-}
-
-impl<T> Shared<T> {
-    fn lock(&self) -> MutexGuard<'_, State<T>> {
-        // Nothing panics while holding this lock with the state half-written; recover it.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Runs on the reader thread: read, parse, and keep the result only if it is good and new.
@@ -221,7 +273,7 @@ impl<T> Shared<T> {
             Ok(None) => {}
             Ok(Some((value, bytes))) => {
                 tracing::info!(path = %self.path.display(), "file changed; using its new contents");
-                state.value = Arc::new(value);
+                state.value = value;
                 state.bytes = bytes;
                 state.version += 1;
             }
@@ -235,7 +287,7 @@ impl<T> Shared<T> {
 
 /// `err` with `message` instead of its own when it is a read that found no file (the
 /// `io::Error` stays its source).
-pub(crate) fn explain_missing(err: Error, message: impl FnOnce() -> String) -> Error {
+pub(crate) fn explain_missing(err: Error, message: String) -> Error {
     match err {
         Error::Config {
             source: Some(source),
@@ -245,7 +297,7 @@ pub(crate) fn explain_missing(err: Error, message: impl FnOnce() -> String) -> E
             .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound) =>
         {
             Error::Config {
-                message: message(),
+                message,
                 source: Some(source),
             }
         }

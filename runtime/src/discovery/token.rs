@@ -19,13 +19,14 @@ pub(crate) type TokenFile = MountedFile<SecretToken>;
 /// Reads the token file once; a missing, unreadable, empty or malformed file is an error naming it.
 pub(crate) fn open(path: &Path) -> Result<TokenFile> {
     MountedFile::open(path, parse_token, DEFAULT_TOKEN_REREAD).map_err(|err| {
-        explain_missing(err, || {
+        explain_missing(
+            err,
             format!(
                 "service-account token file {} does not exist: mount a ServiceAccount token into the Pod \
                  (automountServiceAccountToken must not be false), or use Config::proxy with a `kubectl proxy` sidecar",
                 path.display()
-            )
-        })
+            ),
+        )
     })
 }
 

@@ -59,13 +59,14 @@ pub(crate) type CaFile = MountedFile<CaBundle>;
 /// Reads `ca.crt` once; a missing, unreadable, empty or unusable bundle is an error naming it.
 pub(crate) fn open_ca_file(path: &Path) -> Result<CaFile> {
     MountedFile::open(path, parse_ca_bundle, DEFAULT_CA_RECHECK).map_err(|err| {
-        explain_missing(err, || {
+        explain_missing(
+            err,
             format!(
                 "CA bundle {} does not exist: mount the ServiceAccount's ca.crt into the Pod, \
                  or use Config::proxy with a `kubectl proxy` sidecar",
                 path.display()
-            )
-        })
+            ),
+        )
     })
 }
 
