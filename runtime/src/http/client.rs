@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use reqwest::header::{HeaderMap, AUTHORIZATION, LOCATION};
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, LOCATION};
 use serde::de::DeserializeOwned;
 
 use crate::discovery::config::{Config, Mode};
@@ -589,7 +589,11 @@ impl Client {
 /// The reqwest client: our TLS configuration, no redirects, no `Referer`, no environment proxies.
 fn http_client(tls: rustls::ClientConfig, https_only: bool) -> Result<reqwest::Client> {
     reqwest::Client::builder()
-        .user_agent(concat!("incluster/", env!("CARGO_PKG_VERSION")))
+        // A ready `HeaderValue`: `user_agent::<&str>` would compile a fallible conversion.
+        .user_agent(HeaderValue::from_static(concat!(
+            "incluster/",
+            env!("CARGO_PKG_VERSION")
+        )))
         .connect_timeout(Duration::from_secs(10))
         // A silent connection is noticed (see `liveness`): PING on HTTP/2, keepalive on TCP.
         .http2_keep_alive_interval(liveness::PING_INTERVAL)
