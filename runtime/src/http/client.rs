@@ -474,20 +474,25 @@ impl Client {
         token: Option<&SecretToken>,
         limit: Option<Duration>,
     ) -> std::result::Result<reqwest::Response, Failure> {
-        let mut builder = http.request(request.method.clone(), request.url_in(&self.inner.base));
+        // Built in place rather than through `reqwest::RequestBuilder`, whose fallible, generic
+        // setters add code for conversions that cannot fail here (the same request results).
+        let mut outgoing =
+            reqwest::Request::new(request.method.clone(), request.url_in(&self.inner.base));
         if !request.headers.is_empty() {
-            builder = builder.headers(request.headers.clone());
+            *outgoing.headers_mut() = request.headers.clone();
         }
         if let Some(token) = token {
-            builder = builder.header(AUTHORIZATION, token.header_value().clone());
+            outgoing
+                .headers_mut()
+                .append(AUTHORIZATION, token.header_value().clone());
         }
         if let Some(body) = &request.body {
-            builder = builder.body(body.clone());
+            *outgoing.body_mut() = Some(body.clone().into());
         }
         if let Some(limit) = limit {
-            builder = builder.timeout(limit);
+            *outgoing.timeout_mut() = Some(limit);
         }
-        let (sent, result) = (Instant::now(), builder.send().await);
+        let (sent, result) = (Instant::now(), http.execute(outgoing).await);
         crate::metrics::sent(request, &result, sent);
         result.map_err(|err| {
             let outcome = if liveness::is_ping_timeout(&err) {
