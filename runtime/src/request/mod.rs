@@ -108,7 +108,7 @@ impl Request {
             Cow::Borrowed(_) => None,
             Cow::Owned(built) => check_runtime_template(built).err().map(|why| {
                 let shown = bounded(built);
-                Error::invalid(format!(
+                Invalid::new(format!(
                     "{method} {shown:?}: the path template built at run time {why}; bind values with `path_param` (nothing was sent)"
                 ))
             }),
@@ -242,7 +242,24 @@ pub struct RequestBuilder {
     filled: usize,
     /// Values bound out of template order, encoded, for `build` to place.
     pending: Vec<(Cow<'static, str>, String)>,
-    error: Option<Error>,
+    /// The first invalid argument, made an [`Error::InvalidRequest`] by `build`.
+    error: Option<Invalid>,
+}
+
+/// What [`Error::InvalidRequest`] will hold. Kept apart from [`Error`] until `build` so that a
+/// builder's drop needs no code for every other kind of error.
+struct Invalid {
+    message: String,
+    source: Option<crate::error::BoxError>,
+}
+
+impl Invalid {
+    fn new(message: String) -> Invalid {
+        Invalid {
+            message,
+            source: None,
+        }
+    }
 }
 
 impl RequestBuilder {
@@ -413,7 +430,7 @@ impl RequestBuilder {
             }
             Err(err) => {
                 if self.error.is_none() {
-                    self.error = Some(Error::InvalidRequest {
+                    self.error = Some(Invalid {
                         message: format!("{}: the body does not serialize to JSON", self.request),
                         source: Some(Box::new(err)),
                     });
@@ -466,8 +483,8 @@ impl RequestBuilder {
     /// assert!(err.to_string().contains("{missing}"));
     /// ```
     pub fn build(self) -> Result<Request> {
-        if let Some(error) = self.error {
-            return Err(error);
+        if let Some(Invalid { message, source }) = self.error {
+            return Err(Error::InvalidRequest { message, source });
         }
         let mut request = self.request;
         let rest = &request.template[self.filled..];
@@ -480,7 +497,7 @@ impl RequestBuilder {
 
     fn fail(&mut self, message: String) {
         if self.error.is_none() {
-            self.error = Some(Error::invalid(message));
+            self.error = Some(Invalid::new(message));
         }
     }
 }
