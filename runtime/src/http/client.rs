@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, LOCATION};
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, LOCATION, USER_AGENT};
 use serde::de::DeserializeOwned;
 
 use crate::discovery::config::{Config, Mode};
@@ -478,13 +478,17 @@ impl Client {
         // setters add code for conversions that cannot fail here (the same request results).
         let mut outgoing =
             reqwest::Request::new(request.method.clone(), request.url_in(&self.inner.base));
+        let headers = outgoing.headers_mut();
         if !request.headers.is_empty() {
-            *outgoing.headers_mut() = request.headers.clone();
+            *headers = request.headers.clone();
+        }
+        // Per request, as a client default header would be (unless the request has its own):
+        // `ClientBuilder::user_agent` costs 4 KB of code for the same header.
+        if !headers.contains_key(USER_AGENT) {
+            headers.append(USER_AGENT, HeaderValue::from_static(INCLUSTER_USER_AGENT));
         }
         if let Some(token) = token {
-            outgoing
-                .headers_mut()
-                .append(AUTHORIZATION, token.header_value().clone());
+            headers.append(AUTHORIZATION, token.header_value().clone());
         }
         if let Some(body) = &request.body {
             *outgoing.body_mut() = Some(body.clone().into());
@@ -591,14 +595,13 @@ impl Client {
     }
 }
 
-/// The reqwest client: our TLS configuration, no redirects, no `Referer`, no environment proxies.
+/// The `User-Agent` of every request.
+const INCLUSTER_USER_AGENT: &str = concat!("incluster/", env!("CARGO_PKG_VERSION"));
+
+/// The reqwest client: our TLS configuration, no redirects, no `Referer`, no environment proxies
+/// (the `User-Agent` is set per request, in `send_once`).
 fn http_client(tls: rustls::ClientConfig, https_only: bool) -> Result<reqwest::Client> {
     reqwest::Client::builder()
-        // A ready `HeaderValue`: `user_agent::<&str>` would compile a fallible conversion.
-        .user_agent(HeaderValue::from_static(concat!(
-            "incluster/",
-            env!("CARGO_PKG_VERSION")
-        )))
         .connect_timeout(Duration::from_secs(10))
         // A silent connection is noticed (see `liveness`): PING on HTTP/2, keepalive on TCP.
         .http2_keep_alive_interval(liveness::PING_INTERVAL)
