@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::discovery::file_error::FileError;
 use crate::discovery::read_thread::{spawn_read, Handoff};
-use crate::error::{Error, Result};
 
 /// The largest token or CA bundle accepted (a real one is a few KiB).
 pub(crate) const MAX_MOUNTED_FILE_BYTES: u64 = 1024 * 1024;
@@ -29,7 +29,7 @@ pub(crate) const FIRST_READ_DEADLINE: Duration = Duration::from_secs(10);
 pub(crate) const READ_WAIT: Duration = Duration::from_secs(2);
 
 /// Turns the file's bytes into a value, or says what is wrong with them (naming the path).
-pub(crate) type Parse<T> = fn(&Path, &[u8]) -> Result<T>;
+pub(crate) type Parse<T> = fn(&Path, &[u8]) -> Result<T, FileError>;
 
 /// A file's current value, re-read when it may have changed.
 ///
@@ -44,7 +44,7 @@ pub(crate) struct MountedFile<T> {
 type AnyValue = dyn Any + Send + Sync;
 
 /// A [`Parse`] with its value's type erased.
-type AnyParse = Arc<dyn Fn(&Path, &[u8]) -> Result<Arc<AnyValue>> + Send + Sync>;
+type AnyParse = Arc<dyn Fn(&Path, &[u8]) -> Result<Arc<AnyValue>, FileError> + Send + Sync>;
 
 struct Shared {
     path: PathBuf,
@@ -84,7 +84,11 @@ impl<T> std::fmt::Debug for MountedFile<T> {
 impl<T: Send + Sync + 'static> MountedFile<T> {
     /// Reads and parses the file once, synchronously; a missing, oversized, non-regular, invalid
     /// or stuck file is an error naming it.
-    pub(crate) fn open(path: &Path, parse: Parse<T>, period: Duration) -> Result<MountedFile<T>> {
+    pub(crate) fn open(
+        path: &Path,
+        parse: Parse<T>,
+        period: Duration,
+    ) -> Result<MountedFile<T>, FileError> {
         let parse: AnyParse = Arc::new(move |path, bytes| {
             let value: Arc<AnyValue> = Arc::new(parse(path, bytes)?);
             Ok(value)
@@ -120,7 +124,7 @@ impl<T: Send + Sync + 'static> MountedFile<T> {
     /// Parses the bytes read last again (the file is not read): for a value that changes with
     /// the clock (a CA bundle whose anchor just expired). A new value gets a new version; an
     /// error leaves the value as it was and is returned.
-    pub(crate) fn reparse(&self) -> Result<Versioned<T>> {
+    pub(crate) fn reparse(&self) -> Result<Versioned<T>, FileError> {
         self.shared.reparse().map(typed)
     }
 
@@ -145,7 +149,7 @@ fn typed<T: Send + Sync + 'static>(erased: Versioned<AnyValue>) -> Versioned<T> 
 }
 
 impl Shared {
-    fn open(path: &Path, parse: AnyParse, period: Duration) -> Result<Shared> {
+    fn open(path: &Path, parse: AnyParse, period: Duration) -> Result<Shared, FileError> {
         let bytes = read_with_deadline(path, FIRST_READ_DEADLINE)?;
         let value = parse(path, &bytes)?;
         Ok(Shared {
@@ -203,7 +207,7 @@ impl Shared {
         self.cached()
     }
 
-    fn reparse(&self) -> Result<Versioned<AnyValue>> {
+    fn reparse(&self) -> Result<Versioned<AnyValue>, FileError> {
         let mut state = self.lock();
         state.value = (self.parse)(&self.path, &state.bytes)?;
         state.version += 1;
@@ -285,38 +289,18 @@ impl Shared {
     }
 }
 
-/// `err` with `message` instead of its own when it is a read that found no file (the
-/// `io::Error` stays its source).
-pub(crate) fn explain_missing(err: Error, message: String) -> Error {
-    match err {
-        Error::Config {
-            source: Some(source),
-            ..
-        } if source
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound) =>
-        {
-            Error::Config {
-                message,
-                source: Some(source),
-            }
-        }
-        other => other,
-    }
-}
-
 /// Reads `path` on a separate thread, giving up after `deadline` (the thread is left behind).
-pub(crate) fn read_with_deadline(path: &Path, deadline: Duration) -> Result<Vec<u8>> {
+pub(crate) fn read_with_deadline(path: &Path, deadline: Duration) -> Result<Vec<u8>, FileError> {
     let handoff = Arc::new(Handoff::new());
     let (reader, owned) = (handoff.clone(), path.to_path_buf());
     spawn_read(Box::new(move || reader.put(read_regular_file(&owned)))).map_err(|err| {
-        Error::config_with(
+        FileError::with_source(
             format!("cannot start a thread to read {}", path.display()),
             err,
         )
     })?;
     handoff.take_within(deadline).unwrap_or_else(|| {
-        Err(Error::config(format!(
+        Err(FileError::new(format!(
             "reading {} did not finish within {deadline:?}: the mount looks stalled; check the Pod's volume",
             path.display()
         )))
@@ -326,11 +310,11 @@ pub(crate) fn read_with_deadline(path: &Path, deadline: Duration) -> Result<Vec<
 /// [`read_regular_file`], tried again a few times (10 ms apart) when the file vanished under
 /// the read: the kubelet swaps `..data` atomically but deletes the old directory right after, so
 /// a read that resolved the old link may find nothing.
-fn read_swapped_file(path: &Path) -> Result<Vec<u8>> {
+fn read_swapped_file(path: &Path) -> Result<Vec<u8>, FileError> {
     let mut tries = 0;
     loop {
         match read_regular_file(path) {
-            Err(err) if tries < 3 && is_not_found(&err) => {
+            Err(err) if tries < 3 && err.is_not_found() => {
                 tries += 1;
                 std::thread::sleep(Duration::from_millis(10));
             }
@@ -339,14 +323,9 @@ fn read_swapped_file(path: &Path) -> Result<Vec<u8>> {
     }
 }
 
-fn is_not_found(err: &Error) -> bool {
-    matches!(err, Error::Config { source: Some(source), .. }
-        if source.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound))
-}
-
 /// Reads a regular file of at most [`MAX_MOUNTED_FILE_BYTES`]. A FIFO, socket, device or
 /// directory is refused without blocking (it is opened non-blocking and checked again).
-pub(crate) fn read_regular_file(path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn read_regular_file(path: &Path) -> Result<Vec<u8>, FileError> {
     let cannot = |err: std::io::Error| {
         let what = match err.kind() {
             std::io::ErrorKind::NotFound => "does not exist",
@@ -356,7 +335,7 @@ pub(crate) fn read_regular_file(path: &Path) -> Result<Vec<u8>> {
             }
             _ => "cannot be read",
         };
-        Error::config_with(format!("{} {what}", path.display()), err)
+        FileError::with_source(format!("{} {what}", path.display()), err)
     };
     // Follows symlinks (the kubelet's `..data` layout) and looks at what they point to.
     check_regular(path, &std::fs::metadata(path).map_err(cannot)?)?;
@@ -370,11 +349,11 @@ pub(crate) fn read_regular_file(path: &Path) -> Result<Vec<u8>> {
     read_bounded(path, file)
 }
 
-fn check_regular(path: &Path, metadata: &std::fs::Metadata) -> Result<()> {
+fn check_regular(path: &Path, metadata: &std::fs::Metadata) -> Result<(), FileError> {
     if metadata.is_file() {
         return Ok(());
     }
-    Err(Error::config(format!(
+    Err(FileError::new(format!(
         "{} is not a regular file ({}); it should be the file the kubelet mounts",
         path.display(),
         describe(metadata.file_type())
@@ -396,7 +375,7 @@ fn describe(kind: std::fs::FileType) -> &'static str {
     }
 }
 
-fn read_bounded(path: &Path, mut file: File) -> Result<Vec<u8>> {
+fn read_bounded(path: &Path, mut file: File) -> Result<Vec<u8>, FileError> {
     // A plain loop rather than `Read::take` + `read_to_end`: its generic instance is 0.8 KB more.
     let mut bytes = Vec::new();
     let mut chunk = [0; 16 * 1024];
@@ -411,7 +390,7 @@ fn read_bounded(path: &Path, mut file: File) -> Result<Vec<u8>> {
                 } else {
                     ""
                 };
-                return Err(Error::config_with(
+                return Err(FileError::with_source(
                     format!("cannot read {}{why}", path.display()),
                     err,
                 ));
@@ -419,7 +398,7 @@ fn read_bounded(path: &Path, mut file: File) -> Result<Vec<u8>> {
         };
         bytes.extend_from_slice(&chunk[..read]);
         if bytes.len() as u64 > MAX_MOUNTED_FILE_BYTES {
-            return Err(Error::config(format!(
+            return Err(FileError::new(format!(
                 "{} is larger than {MAX_MOUNTED_FILE_BYTES} bytes; a token or CA bundle is a few KiB: check what is mounted there",
                 path.display()
             )));
@@ -431,11 +410,12 @@ fn read_bounded(path: &Path, mut file: File) -> Result<Vec<u8>> {
 mod tests {
     use super::*;
 
-    fn text(path: &Path, bytes: &[u8]) -> Result<String> {
-        let text = std::str::from_utf8(bytes)
-            .map_err(|err| Error::config_with(format!("{} is not UTF-8", path.display()), err))?;
+    fn text(path: &Path, bytes: &[u8]) -> Result<String, FileError> {
+        let text = std::str::from_utf8(bytes).map_err(|err| {
+            FileError::with_source(format!("{} is not UTF-8", path.display()), err)
+        })?;
         if text.trim().is_empty() {
-            return Err(Error::config(format!("{} is empty", path.display())));
+            return Err(FileError::new(format!("{} is empty", path.display())));
         }
         Ok(text.trim().to_string())
     }
