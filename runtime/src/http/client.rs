@@ -239,16 +239,9 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn send(&self, request: Request) -> Result<Response> {
-        let mut response = self.send_streaming(&request, Call::Whole).await?;
-        let status = response.status().as_u16();
-        let headers = std::mem::take(response.headers_mut());
-        let body = self.read_body(&request, response).await?;
-        tracing::debug!(request = %request, status, bytes = body.len(), "response");
-        Ok(Response {
-            status,
-            headers,
-            body,
-        })
+        let response = self.exchange(&request).await?;
+        tracing::debug!(request = %request, status = response.status, bytes = response.body.len(), "response");
+        Ok(response)
     }
 
     /// Sends a watch request (it should carry `watch=true`) and returns its events as a stream.
@@ -265,7 +258,7 @@ impl Client {
         &self,
         request: Request,
     ) -> Result<WatchStream<T>> {
-        let response = self.send_streaming(&request, Call::Stream).await?;
+        let response = self.sent(&request, Call::Stream).await?;
         tracing::debug!(request = %request, "watch started");
         let classify = self.classify_transport(request.timeout);
         Ok(WatchStream::new(response, request.to_string(), classify))
@@ -289,7 +282,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn lines(&self, request: Request) -> Result<LineStream> {
-        let response = self.send_streaming(&request, Call::Stream).await?;
+        let response = self.sent(&request, Call::Stream).await?;
         tracing::debug!(request = %request, "line stream started");
         Ok(LineStream::new(BodyLines::new(
             response,
@@ -341,21 +334,39 @@ impl Client {
     pub async fn json<T: DeserializeOwned>(&self, request: Request) -> Result<T> {
         // Only the decoding is generic: the send → retry → 401 → read state machine is compiled
         // once, not once per response type.
-        let body = self.whole_body(&request).await?;
+        let body = self.exchange(&request).await?.body;
         serde_json::from_slice(&body)
             .map_err(|err| Error::decode(&request, std::any::type_name::<T>(), err, &body))
     }
 
     /// Sends the request and reads the whole body: one boxed (so never inlined) future shared by
-    /// every response type of [`Client::json`].
-    fn whole_body<'a>(
+    /// [`Client::send`], [`Client::text`] and every response type of [`Client::json`].
+    fn exchange<'a>(
         &'a self,
         request: &'a Request,
-    ) -> Pin<Box<dyn Future<Output = Result<Bytes>> + Send + 'a>> {
+    ) -> Pin<Box<dyn Future<Output = Result<Response>> + Send + 'a>> {
         Box::pin(async move {
-            let response = self.send_streaming(request, Call::Whole).await?;
-            self.read_body(request, response).await
+            let mut response = self.send_streaming(request, Call::Whole).await?;
+            let status = response.status().as_u16();
+            let headers = std::mem::take(response.headers_mut());
+            let body = self.read_body(request, response).await?;
+            Ok(Response {
+                status,
+                headers,
+                body,
+            })
         })
+    }
+
+    /// [`Client::send_streaming`] in one box, for the calls whose body is not read whole
+    /// (`watch::<T>` for every `T`, `lines`, `send_ignoring_body`): they share one compiled copy
+    /// of its state machine instead of inlining one each.
+    fn sent<'a>(
+        &'a self,
+        request: &'a Request,
+        call: Call,
+    ) -> Pin<Box<dyn Future<Output = Result<reqwest::Response>> + Send + 'a>> {
+        Box::pin(self.send_streaming(request, call))
     }
 
     /// Sends a request and returns the body as text (e.g. Pod logs).
@@ -366,8 +377,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn text(&self, request: Request) -> Result<String> {
-        let response = self.send_streaming(&request, Call::Whole).await?;
-        let body = self.read_body(&request, response).await?;
+        let body = self.exchange(&request).await?.body;
         String::from_utf8(body.to_vec())
             .map_err(|err| Error::decode(&request, "String", err, &body))
     }
@@ -381,7 +391,7 @@ impl Client {
     /// ```
     pub async fn send_ignoring_body(&self, request: Request) -> Result<()> {
         // Dropping the response closes it; the pool does not wait for a body nobody reads.
-        self.send_streaming(&request, Call::Whole).await.map(drop)
+        self.sent(&request, Call::Whole).await.map(drop)
     }
 
     /// Sends the request, retrying as the policy allows, and returns the 2xx response with its
