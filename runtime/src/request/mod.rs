@@ -33,7 +33,6 @@ pub use reqwest::Method;
 /// assert_eq!(request.path_and_query(), "/api/v1/namespaces/default/configmaps/a%2Fb?resourceVersion=0");
 /// # Ok::<(), incluster::Error>(())
 /// ```
-#[derive(Clone)]
 pub struct Request {
     pub(crate) method: Method,
     /// The path template: borrowed for a literal (no allocation), owned when built at run time.
@@ -45,6 +44,23 @@ pub struct Request {
     pub(crate) timeout: Option<Duration>,
     /// The RBAC rules of the generated method that built this request (named in a 403).
     pub(crate) rbac: Option<&'static crate::rbac::MethodRules>,
+}
+
+/// Written out rather than derived: a derived `clone` is `#[inline]`, so every codegen unit that
+/// clones a request (a list page, a watcher's relist, a server-side apply) got its own copy.
+impl Clone for Request {
+    fn clone(&self) -> Request {
+        Request {
+            method: self.method.clone(),
+            template: self.template.clone(),
+            path: self.path.clone(),
+            query: self.query.clone(),
+            headers: self.headers.clone(),
+            body: self.body.clone(),
+            timeout: self.timeout,
+            rbac: self.rbac,
+        }
+    }
 }
 
 impl Request {
