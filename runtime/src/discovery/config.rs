@@ -424,12 +424,39 @@ fn service_host(env: Env<'_>) -> Result<IpOrName> {
         Err(_) => {}
     }
     let name = host.trim_end_matches('.');
-    if rustls::pki_types::DnsName::try_from(name).is_err() || name.parse::<f64>().is_ok() {
+    if rustls::pki_types::DnsName::try_from(name).is_err() || reads_as_a_number(name) {
         return Err(Error::config(format!(
             "{HOST_VAR}={raw:?} is neither an IP address nor a DNS name; it should hold the API server's address"
         )));
     }
     Ok(IpOrName::Name(name.to_ascii_lowercase()))
+}
+
+/// Whether `text` is a number in the grammar `f64::from_str` accepts (`1e5`, `1.5`, `.5`, `inf`,
+/// `NaN`, an optional sign): such a host is a mistake, not a name. Checked by hand rather than by
+/// parsing, which would link the float parser and its tables (17 KB of a stripped binary) for
+/// this one check.
+fn reads_as_a_number(text: &str) -> bool {
+    let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
+    if ["inf", "infinity", "nan"]
+        .iter()
+        .any(|word| unsigned.eq_ignore_ascii_case(word))
+    {
+        return true;
+    }
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(at) => (&unsigned[..at], Some(&unsigned[at + 1..])),
+        None => (unsigned, None),
+    };
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mantissa_is_a_number =
+        digits(whole) && digits(fraction) && !(whole.is_empty() && fraction.is_empty());
+    let exponent_is_a_number = exponent.is_none_or(|exponent| {
+        let unsigned = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+        !unsigned.is_empty() && digits(unsigned)
+    });
+    mantissa_is_a_number && exponent_is_a_number
 }
 
 fn service_port(env: Env<'_>) -> Result<u16> {

@@ -105,6 +105,42 @@ fn invalid_host() {
 }
 
 #[test]
+fn a_host_that_is_a_number_is_refused() {
+    for number in ["443", "1e5", "1e-5", "1.5e3", "inf", "NaN", "Infinity"] {
+        let err = Pod::new("numberhost").set(HOST_VAR, number).error();
+        assert!(err.contains("neither"), "{number}: {err}");
+    }
+}
+
+#[test]
+fn numbers_are_what_f64_parses() {
+    for text in [
+        "1", "1.", ".5", "1.5", "1e5", "1E+5", "1e-5", "-1", "+.5e0", "inf", "-INF", "infinity",
+        "nan", "NaN", "", ".", "e5", "1e", "1e+", "1.2.3", "1..2", "1e5e5", "0x10", "in", "nana",
+        "1_000", "--1", "+-1", "1e--5", "ab", "a1", "1a",
+    ] {
+        assert_eq!(
+            reads_as_a_number(text),
+            text.parse::<f64>().is_ok(),
+            "{text:?}"
+        );
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn numbers_are_what_f64_parses_for_any_text(
+        text in proptest::collection::vec(
+            proptest::sample::select(&b"0159.eE+-infatyNIxa_"[..]),
+            0..12,
+        )
+    ) {
+        let text = String::from_utf8(text).unwrap();
+        proptest::prop_assert_eq!(reads_as_a_number(&text), text.parse::<f64>().is_ok(), "{:?}", text);
+    }
+}
+
+#[test]
 fn ipv6_host_is_bracketed() {
     let config = Pod::new("v6").set(HOST_VAR, "fd00::1").discover().unwrap();
     assert_eq!(config.server(), "https://[fd00::1]:443");

@@ -7,14 +7,17 @@
 //! thread, one at a time per file; an async caller waits for a fresh read at most
 //! [`READ_WAIT`], then goes on with the last good value.
 
+use std::any::Any;
 use std::fs::File;
 use std::io::Read;
+use std::marker::PhantomData;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+use crate::discovery::file_error::FileError;
+use crate::discovery::read_thread::{spawn_read, Handoff};
 
 /// The largest token or CA bundle accepted (a real one is a few KiB).
 pub(crate) const MAX_MOUNTED_FILE_BYTES: u64 = 1024 * 1024;
@@ -26,25 +29,35 @@ pub(crate) const FIRST_READ_DEADLINE: Duration = Duration::from_secs(10);
 pub(crate) const READ_WAIT: Duration = Duration::from_secs(2);
 
 /// Turns the file's bytes into a value, or says what is wrong with them (naming the path).
-pub(crate) type Parse<T> = fn(&Path, &[u8]) -> Result<T>;
+pub(crate) type Parse<T> = fn(&Path, &[u8]) -> Result<T, FileError>;
 
 /// A file's current value, re-read when it may have changed.
+///
+/// A typed view of [`Shared`], which keeps the value as `dyn Any`: the reading, thread and
+/// waiting code is compiled once, not once per kind of file (the token, `ca.crt`).
 pub(crate) struct MountedFile<T> {
-    shared: Arc<Shared<T>>,
+    shared: Arc<Shared>,
+    holds: PhantomData<fn() -> T>,
 }
 
-struct Shared<T> {
+/// A parsed value; only the [`MountedFile`] that parsed it knows its type.
+type AnyValue = dyn Any + Send + Sync;
+
+/// A [`Parse`] with its value's type erased.
+type AnyParse = Arc<dyn Fn(&Path, &[u8]) -> Result<Arc<AnyValue>, FileError> + Send + Sync>;
+
+struct Shared {
     path: PathBuf,
-    parse: Parse<T>,
+    parse: AnyParse,
     period: Duration,
-    state: Mutex<State<T>>,
+    state: Mutex<State>,
     /// Counts finished reads (sent while `state` is locked), so that a caller can wait for a
     /// read another caller started.
     reads_done: tokio::sync::watch::Sender<u64>,
 }
 
-struct State<T> {
-    value: Arc<T>,
+struct State {
+    value: Arc<AnyValue>,
     /// The bytes `value` was parsed from, to tell a change from a re-read of the same file.
     bytes: Vec<u8>,
     /// Bumped whenever `value` changes.
@@ -55,7 +68,7 @@ struct State<T> {
 }
 
 /// A value and its version (which changes whenever the value does).
-pub(crate) struct Versioned<T> {
+pub(crate) struct Versioned<T: ?Sized> {
     pub(crate) value: Arc<T>,
     pub(crate) version: u64,
 }
@@ -71,43 +84,26 @@ impl<T> std::fmt::Debug for MountedFile<T> {
 impl<T: Send + Sync + 'static> MountedFile<T> {
     /// Reads and parses the file once, synchronously; a missing, oversized, non-regular, invalid
     /// or stuck file is an error naming it.
-    pub(crate) fn open(path: &Path, parse: Parse<T>, period: Duration) -> Result<MountedFile<T>> {
-        let bytes = read_with_deadline(path, FIRST_READ_DEADLINE)?;
-        let value = parse(path, &bytes)?;
+    pub(crate) fn open(
+        path: &Path,
+        parse: Parse<T>,
+        period: Duration,
+    ) -> Result<MountedFile<T>, FileError> {
+        let parse: AnyParse = Arc::new(move |path, bytes| {
+            let value: Arc<AnyValue> = Arc::new(parse(path, bytes)?);
+            Ok(value)
+        });
         Ok(MountedFile {
-            shared: Arc::new(Shared {
-                path: path.to_path_buf(),
-                parse,
-                period,
-                state: Mutex::new(State {
-                    value: Arc::new(value),
-                    bytes,
-                    version: 0,
-                    checked_at: Instant::now(),
-                    reading: false,
-                }),
-                reads_done: tokio::sync::watch::Sender::new(0),
-            }),
+            shared: Arc::new(Shared::open(path, parse, period)?),
+            holds: PhantomData,
         })
     }
 
     /// The same file with another re-read period (the value read so far is kept).
     pub(crate) fn with_period(&self, period: Duration) -> MountedFile<T> {
-        let state = self.shared.lock();
         MountedFile {
-            shared: Arc::new(Shared {
-                path: self.shared.path.clone(),
-                parse: self.shared.parse,
-                period,
-                state: Mutex::new(State {
-                    value: state.value.clone(),
-                    bytes: state.bytes.clone(),
-                    version: state.version,
-                    checked_at: state.checked_at,
-                    reading: false,
-                }),
-                reads_done: tokio::sync::watch::Sender::new(0),
-            }),
+            shared: Arc::new(self.shared.with_period(period)),
+            holds: PhantomData,
         }
     }
 
@@ -117,34 +113,19 @@ impl<T: Send + Sync + 'static> MountedFile<T> {
 
     /// The value now, without any I/O.
     pub(crate) fn cached(&self) -> Versioned<T> {
-        let state = self.shared.lock();
-        Versioned {
-            value: state.value.clone(),
-            version: state.version,
-        }
+        typed(self.shared.cached())
     }
 
     /// The value to use now: re-read first when the period has passed.
     pub(crate) async fn current(&self) -> Versioned<T> {
-        let due = self.shared.lock().checked_at.elapsed() >= self.shared.period;
-        if due {
-            self.reread().await;
-        }
-        self.cached()
+        typed(self.shared.current().await)
     }
 
     /// Parses the bytes read last again (the file is not read): for a value that changes with
     /// the clock (a CA bundle whose anchor just expired). A new value gets a new version; an
     /// error leaves the value as it was and is returned.
-    pub(crate) fn reparse(&self) -> Result<Versioned<T>> {
-        let mut state = self.shared.lock();
-        let value = (self.shared.parse)(&self.shared.path, &state.bytes)?;
-        state.value = Arc::new(value);
-        state.version += 1;
-        Ok(Versioned {
-            value: state.value.clone(),
-            version: state.version,
-        })
+    pub(crate) fn reparse(&self) -> Result<Versioned<T>, FileError> {
+        self.shared.reparse().map(typed)
     }
 
     /// Re-reads the file now and returns the value then. A read that another caller started
@@ -152,6 +133,91 @@ impl<T: Send + Sync + 'static> MountedFile<T> {
     /// change that made this caller ask (a 401 right after the kubelet swapped `..data`). Waits
     /// at most [`READ_WAIT`] per read.
     pub(crate) async fn reread(&self) -> Versioned<T> {
+        typed(self.shared.reread().await)
+    }
+}
+
+/// The value back as the `T` its [`MountedFile<T>`]'s parse function returned.
+fn typed<T: Send + Sync + 'static>(erased: Versioned<AnyValue>) -> Versioned<T> {
+    Versioned {
+        value: erased
+            .value
+            .downcast()
+            .unwrap_or_else(|_| unreachable!("a MountedFile<T> only ever holds a T")),
+        version: erased.version,
+    }
+}
+
+impl Shared {
+    fn open(path: &Path, parse: AnyParse, period: Duration) -> Result<Shared, FileError> {
+        let bytes = read_with_deadline(path, FIRST_READ_DEADLINE)?;
+        let value = parse(path, &bytes)?;
+        Ok(Shared {
+            path: path.to_path_buf(),
+            parse,
+            period,
+            state: Mutex::new(State {
+                value,
+                bytes,
+                version: 0,
+                checked_at: Instant::now(),
+                reading: false,
+            }),
+            reads_done: tokio::sync::watch::Sender::new(0),
+        })
+    }
+
+    fn with_period(&self, period: Duration) -> Shared {
+        let state = self.lock();
+        Shared {
+            path: self.path.clone(),
+            parse: self.parse.clone(),
+            period,
+            state: Mutex::new(State {
+                value: state.value.clone(),
+                bytes: state.bytes.clone(),
+                version: state.version,
+                checked_at: state.checked_at,
+                reading: false,
+            }),
+            reads_done: tokio::sync::watch::Sender::new(0),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Nothing panics while holding this lock with the state half-written; recover it.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn cached(&self) -> Versioned<AnyValue> {
+        let state = self.lock();
+        Versioned {
+            value: state.value.clone(),
+            version: state.version,
+        }
+    }
+
+    async fn current(self: &Arc<Self>) -> Versioned<AnyValue> {
+        let due = self.lock().checked_at.elapsed() >= self.period;
+        if due {
+            self.reread().await;
+        }
+        self.cached()
+    }
+
+    fn reparse(&self) -> Result<Versioned<AnyValue>, FileError> {
+        let mut state = self.lock();
+        state.value = (self.parse)(&self.path, &state.bytes)?;
+        state.version += 1;
+        Ok(Versioned {
+            value: state.value.clone(),
+            version: state.version,
+        })
+    }
+
+    async fn reread(self: &Arc<Self>) -> Versioned<AnyValue> {
         for _ in 0..2 {
             let (own, done) = self.start_or_join_read();
             if let Some(mut done) = done {
@@ -160,7 +226,7 @@ impl<T: Send + Sync + 'static> MountedFile<T> {
                     .is_err()
                 {
                     tracing::warn!(
-                        path = %self.shared.path.display(),
+                        path = %self.path.display(),
                         "re-reading the file takes longer than {READ_WAIT:?} (a stalled mount?); using the last good value"
                     );
                     break;
@@ -175,37 +241,25 @@ impl<T: Send + Sync + 'static> MountedFile<T> {
 
     /// Starts a read on its own thread, or joins the one running: whether the read is this
     /// caller's, and a receiver that changes when it is done (`None` if no thread could start).
-    fn start_or_join_read(&self) -> (bool, Option<tokio::sync::watch::Receiver<u64>>) {
-        let mut state = self.shared.lock();
+    fn start_or_join_read(self: &Arc<Self>) -> (bool, Option<tokio::sync::watch::Receiver<u64>>) {
+        let mut state = self.lock();
         // Subscribed under the lock the reader sends under: its completion cannot be missed.
-        let done = self.shared.reads_done.subscribe();
+        let done = self.reads_done.subscribe();
         if state.reading {
             // Already running, maybe stuck: do not pile up threads behind it.
             return (false, Some(done));
         }
         state.checked_at = Instant::now();
         state.reading = true;
-        let shared = self.shared.clone();
-        let spawned = std::thread::Builder::new()
-            .name("incluster-file-read".into())
-            .spawn(move || shared.reread_blocking());
-        match spawned {
+        let shared = self.clone();
+        match spawn_read(Box::new(move || shared.reread_blocking())) {
             Ok(_) => (true, Some(done)),
             Err(err) => {
                 state.reading = false;
-                tracing::warn!(path = %self.shared.path.display(), %err, "cannot start a thread to re-read the file; keeping the last good value");
+                tracing::warn!(path = %self.path.display(), %err, "cannot start a thread to re-read the file; keeping the last good value");
                 (true, None)
             }
         }
-    }
-}
-
-impl<T> Shared<T> {
-    fn lock(&self) -> MutexGuard<'_, State<T>> {
-        // Nothing panics while holding this lock with the state half-written; recover it.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Runs on the reader thread: read, parse, and keep the result only if it is good and new.
@@ -223,7 +277,7 @@ impl<T> Shared<T> {
             Ok(None) => {}
             Ok(Some((value, bytes))) => {
                 tracing::info!(path = %self.path.display(), "file changed; using its new contents");
-                state.value = Arc::new(value);
+                state.value = value;
                 state.bytes = bytes;
                 state.version += 1;
             }
@@ -235,43 +289,18 @@ impl<T> Shared<T> {
     }
 }
 
-/// `err` with `message` instead of its own when it is a read that found no file (the
-/// `io::Error` stays its source).
-pub(crate) fn explain_missing(err: Error, message: impl FnOnce() -> String) -> Error {
-    match err {
-        Error::Config {
-            source: Some(source),
-            ..
-        } if source
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound) =>
-        {
-            Error::Config {
-                message: message(),
-                source: Some(source),
-            }
-        }
-        other => other,
-    }
-}
-
 /// Reads `path` on a separate thread, giving up after `deadline` (the thread is left behind).
-pub(crate) fn read_with_deadline(path: &Path, deadline: Duration) -> Result<Vec<u8>> {
-    let (send, receive) = std::sync::mpsc::channel();
-    let owned = path.to_path_buf();
-    std::thread::Builder::new()
-        .name("incluster-file-read".into())
-        .spawn(move || {
-            let _ = send.send(read_regular_file(&owned));
-        })
-        .map_err(|err| {
-            Error::config_with(
-                format!("cannot start a thread to read {}", path.display()),
-                err,
-            )
-        })?;
-    receive.recv_timeout(deadline).unwrap_or_else(|_| {
-        Err(Error::config(format!(
+pub(crate) fn read_with_deadline(path: &Path, deadline: Duration) -> Result<Vec<u8>, FileError> {
+    let handoff = Arc::new(Handoff::new());
+    let (reader, owned) = (handoff.clone(), path.to_path_buf());
+    spawn_read(Box::new(move || reader.put(read_regular_file(&owned)))).map_err(|err| {
+        FileError::with_source(
+            format!("cannot start a thread to read {}", path.display()),
+            err,
+        )
+    })?;
+    handoff.take_within(deadline).unwrap_or_else(|| {
+        Err(FileError::new(format!(
             "reading {} did not finish within {deadline:?}: the mount looks stalled; check the Pod's volume",
             path.display()
         )))
@@ -281,11 +310,11 @@ pub(crate) fn read_with_deadline(path: &Path, deadline: Duration) -> Result<Vec<
 /// [`read_regular_file`], tried again a few times (10 ms apart) when the file vanished under
 /// the read: the kubelet swaps `..data` atomically but deletes the old directory right after, so
 /// a read that resolved the old link may find nothing.
-fn read_swapped_file(path: &Path) -> Result<Vec<u8>> {
+fn read_swapped_file(path: &Path) -> Result<Vec<u8>, FileError> {
     let mut tries = 0;
     loop {
         match read_regular_file(path) {
-            Err(err) if tries < 3 && is_not_found(&err) => {
+            Err(err) if tries < 3 && err.is_not_found() => {
                 tries += 1;
                 std::thread::sleep(Duration::from_millis(10));
             }
@@ -294,14 +323,9 @@ fn read_swapped_file(path: &Path) -> Result<Vec<u8>> {
     }
 }
 
-fn is_not_found(err: &Error) -> bool {
-    matches!(err, Error::Config { source: Some(source), .. }
-        if source.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound))
-}
-
 /// Reads a regular file of at most [`MAX_MOUNTED_FILE_BYTES`]. A FIFO, socket, device or
 /// directory is refused without blocking (it is opened non-blocking and checked again).
-pub(crate) fn read_regular_file(path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn read_regular_file(path: &Path) -> Result<Vec<u8>, FileError> {
     let cannot = |err: std::io::Error| {
         let what = match err.kind() {
             std::io::ErrorKind::NotFound => "does not exist",
@@ -311,7 +335,7 @@ pub(crate) fn read_regular_file(path: &Path) -> Result<Vec<u8>> {
             }
             _ => "cannot be read",
         };
-        Error::config_with(format!("{} {what}", path.display()), err)
+        FileError::with_source(format!("{} {what}", path.display()), err)
     };
     // Follows symlinks (the kubelet's `..data` layout) and looks at what they point to.
     check_regular(path, &std::fs::metadata(path).map_err(cannot)?)?;
@@ -325,11 +349,11 @@ pub(crate) fn read_regular_file(path: &Path) -> Result<Vec<u8>> {
     read_bounded(path, file)
 }
 
-fn check_regular(path: &Path, metadata: &std::fs::Metadata) -> Result<()> {
+fn check_regular(path: &Path, metadata: &std::fs::Metadata) -> Result<(), FileError> {
     if metadata.is_file() {
         return Ok(());
     }
-    Err(Error::config(format!(
+    Err(FileError::new(format!(
         "{} is not a regular file ({}); it should be the file the kubelet mounts",
         path.display(),
         describe(metadata.file_type())
@@ -351,36 +375,47 @@ fn describe(kind: std::fs::FileType) -> &'static str {
     }
 }
 
-fn read_bounded(path: &Path, file: File) -> Result<Vec<u8>> {
+fn read_bounded(path: &Path, mut file: File) -> Result<Vec<u8>, FileError> {
+    // A plain loop rather than `Read::take` + `read_to_end`: its generic instance is 0.8 KB more.
     let mut bytes = Vec::new();
-    file.take(MAX_MOUNTED_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|err| {
-            let why = if err.kind() == std::io::ErrorKind::PermissionDenied {
-                ": permission denied"
-            } else {
-                ""
-            };
-            Error::config_with(format!("cannot read {}{why}", path.display()), err)
-        })?;
-    if bytes.len() as u64 > MAX_MOUNTED_FILE_BYTES {
-        return Err(Error::config(format!(
-            "{} is larger than {MAX_MOUNTED_FILE_BYTES} bytes; a token or CA bundle is a few KiB: check what is mounted there",
-            path.display()
-        )));
+    let mut chunk = [0; 16 * 1024];
+    loop {
+        let read = match file.read(&mut chunk) {
+            Ok(0) => return Ok(bytes),
+            Ok(read) => read,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => {
+                let why = if err.kind() == std::io::ErrorKind::PermissionDenied {
+                    ": permission denied"
+                } else {
+                    ""
+                };
+                return Err(FileError::with_source(
+                    format!("cannot read {}{why}", path.display()),
+                    err,
+                ));
+            }
+        };
+        bytes.extend_from_slice(&chunk[..read]);
+        if bytes.len() as u64 > MAX_MOUNTED_FILE_BYTES {
+            return Err(FileError::new(format!(
+                "{} is larger than {MAX_MOUNTED_FILE_BYTES} bytes; a token or CA bundle is a few KiB: check what is mounted there",
+                path.display()
+            )));
+        }
     }
-    Ok(bytes)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn text(path: &Path, bytes: &[u8]) -> Result<String> {
-        let text = std::str::from_utf8(bytes)
-            .map_err(|err| Error::config_with(format!("{} is not UTF-8", path.display()), err))?;
+    fn text(path: &Path, bytes: &[u8]) -> Result<String, FileError> {
+        let text = std::str::from_utf8(bytes).map_err(|err| {
+            FileError::with_source(format!("{} is not UTF-8", path.display()), err)
+        })?;
         if text.trim().is_empty() {
-            return Err(Error::config(format!("{} is empty", path.display())));
+            return Err(FileError::new(format!("{} is empty", path.display())));
         }
         Ok(text.trim().to_string())
     }

@@ -6,9 +6,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::discovery::mounted_file::{explain_missing, MountedFile};
+use crate::discovery::file_error::FileError;
+use crate::discovery::mounted_file::MountedFile;
 use crate::discovery::secret::SecretToken;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// How often the token file is re-read by default.
 pub(crate) const DEFAULT_TOKEN_REREAD: Duration = Duration::from_secs(60);
@@ -19,20 +20,19 @@ pub(crate) type TokenFile = MountedFile<SecretToken>;
 /// Reads the token file once; a missing, unreadable, empty or malformed file is an error naming it.
 pub(crate) fn open(path: &Path) -> Result<TokenFile> {
     MountedFile::open(path, parse_token, DEFAULT_TOKEN_REREAD).map_err(|err| {
-        explain_missing(err, || {
-            format!(
-                "service-account token file {} does not exist: mount a ServiceAccount token into the Pod \
-                 (automountServiceAccountToken must not be false), or use Config::proxy with a `kubectl proxy` sidecar",
-                path.display()
-            )
-        })
+        err.explain_missing(format!(
+            "service-account token file {} does not exist: mount a ServiceAccount token into the Pod \
+             (automountServiceAccountToken must not be false), or use Config::proxy with a `kubectl proxy` sidecar",
+            path.display()
+        ))
+        .into()
     })
 }
 
 /// A token file's contents: one bearer token, surrounding whitespace ignored.
-pub(crate) fn parse_token(path: &Path, bytes: &[u8]) -> Result<SecretToken> {
+pub(crate) fn parse_token(path: &Path, bytes: &[u8]) -> Result<SecretToken, FileError> {
     let text = std::str::from_utf8(bytes).map_err(|err| {
-        Error::config_with(
+        FileError::with_source(
             format!(
                 "service-account token file {} is not text: a bearer token is printable ASCII",
                 path.display()
@@ -42,13 +42,13 @@ pub(crate) fn parse_token(path: &Path, bytes: &[u8]) -> Result<SecretToken> {
     })?;
     let token = text.trim();
     if token.is_empty() {
-        return Err(Error::config(format!(
+        return Err(FileError::new(format!(
             "service-account token file {} is empty: the kubelet writes the token there; check the Pod's projected volume",
             path.display()
         )));
     }
     SecretToken::new(token).ok_or_else(|| {
-        Error::config(format!(
+        FileError::new(format!(
             "service-account token file {} holds characters that cannot be a bearer token \
              (whitespace, control characters or non-ASCII inside it)",
             path.display()

@@ -2,5 +2,6 @@
 //! failed request is sent again.
 
 pub(crate) mod client;
+pub(crate) mod http_date;
 pub(crate) mod liveness;
 pub(crate) mod retry;

@@ -195,7 +195,7 @@ pub(crate) fn retry_after_value(value: &str, now: std::time::SystemTime) -> Opti
     let wait = match value.parse::<u64>() {
         Ok(seconds) => Duration::from_secs(seconds),
         Err(_) => {
-            let date = httpdate::parse_http_date(value).ok()?;
+            let date = crate::http::http_date::parse_http_date(value)?;
             date.duration_since(now).unwrap_or(Duration::ZERO)
         }
     };

@@ -33,7 +33,6 @@ pub use reqwest::Method;
 /// assert_eq!(request.path_and_query(), "/api/v1/namespaces/default/configmaps/a%2Fb?resourceVersion=0");
 /// # Ok::<(), incluster::Error>(())
 /// ```
-#[derive(Clone)]
 pub struct Request {
     pub(crate) method: Method,
     /// The path template: borrowed for a literal (no allocation), owned when built at run time.
@@ -45,6 +44,23 @@ pub struct Request {
     pub(crate) timeout: Option<Duration>,
     /// The RBAC rules of the generated method that built this request (named in a 403).
     pub(crate) rbac: Option<&'static crate::rbac::MethodRules>,
+}
+
+/// Written out rather than derived: a derived `clone` is `#[inline]`, so every codegen unit that
+/// clones a request (a list page, a watcher's relist, a server-side apply) got its own copy.
+impl Clone for Request {
+    fn clone(&self) -> Request {
+        Request {
+            method: self.method.clone(),
+            template: self.template.clone(),
+            path: self.path.clone(),
+            query: self.query.clone(),
+            headers: self.headers.clone(),
+            body: self.body.clone(),
+            timeout: self.timeout,
+            rbac: self.rbac,
+        }
+    }
 }
 
 impl Request {
@@ -108,7 +124,7 @@ impl Request {
             Cow::Borrowed(_) => None,
             Cow::Owned(built) => check_runtime_template(built).err().map(|why| {
                 let shown = bounded(built);
-                Error::invalid(format!(
+                Invalid::new(format!(
                     "{method} {shown:?}: the path template built at run time {why}; bind values with `path_param` (nothing was sent)"
                 ))
             }),
@@ -242,7 +258,24 @@ pub struct RequestBuilder {
     filled: usize,
     /// Values bound out of template order, encoded, for `build` to place.
     pending: Vec<(Cow<'static, str>, String)>,
-    error: Option<Error>,
+    /// The first invalid argument, made an [`Error::InvalidRequest`] by `build`.
+    error: Option<Invalid>,
+}
+
+/// What [`Error::InvalidRequest`] will hold. Kept apart from [`Error`] until `build` so that a
+/// builder's drop needs no code for every other kind of error.
+struct Invalid {
+    message: String,
+    source: Option<crate::error::BoxError>,
+}
+
+impl Invalid {
+    fn new(message: String) -> Invalid {
+        Invalid {
+            message,
+            source: None,
+        }
+    }
 }
 
 impl RequestBuilder {
@@ -413,7 +446,7 @@ impl RequestBuilder {
             }
             Err(err) => {
                 if self.error.is_none() {
-                    self.error = Some(Error::InvalidRequest {
+                    self.error = Some(Invalid {
                         message: format!("{}: the body does not serialize to JSON", self.request),
                         source: Some(Box::new(err)),
                     });
@@ -466,8 +499,8 @@ impl RequestBuilder {
     /// assert!(err.to_string().contains("{missing}"));
     /// ```
     pub fn build(self) -> Result<Request> {
-        if let Some(error) = self.error {
-            return Err(error);
+        if let Some(Invalid { message, source }) = self.error {
+            return Err(Error::InvalidRequest { message, source });
         }
         let mut request = self.request;
         let rest = &request.template[self.filled..];
@@ -480,7 +513,7 @@ impl RequestBuilder {
 
     fn fail(&mut self, message: String) {
         if self.error.is_none() {
-            self.error = Some(Error::invalid(message));
+            self.error = Some(Invalid::new(message));
         }
     }
 }

@@ -79,9 +79,8 @@ fn time(tag: u8, text: &[u8]) -> Option<UnixSeconds> {
     if rest.last() != Some(&b'Z') {
         return None;
     }
-    let [month, day, hour, minute, second] = [0, 2, 4, 6, 8].map(|at| digits(&rest[at..at + 2]));
-    let (month, day, hour, minute, second) = (month?, day?, hour?, minute?, second?);
-    civil_seconds(year, month, day, hour, minute, second)
+    let two = |at: usize| digits(&rest[at..at + 2]);
+    civil_seconds(year, two(0)?, two(2)?, two(4)?, two(6)?, two(8)?)
 }
 
 #[cfg(test)]

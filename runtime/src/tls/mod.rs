@@ -15,7 +15,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::RootCertStore;
 
-use crate::discovery::mounted_file::{explain_missing, MountedFile};
+use crate::discovery::file_error::FileError;
+use crate::discovery::mounted_file::MountedFile;
 use crate::error::{Error, Result};
 use crate::time::format_unix as format_utc;
 use crate::time::UnixSeconds;
@@ -59,13 +60,12 @@ pub(crate) type CaFile = MountedFile<CaBundle>;
 /// Reads `ca.crt` once; a missing, unreadable, empty or unusable bundle is an error naming it.
 pub(crate) fn open_ca_file(path: &Path) -> Result<CaFile> {
     MountedFile::open(path, parse_ca_bundle, DEFAULT_CA_RECHECK).map_err(|err| {
-        explain_missing(err, || {
-            format!(
-                "CA bundle {} does not exist: mount the ServiceAccount's ca.crt into the Pod, \
-                 or use Config::proxy with a `kubectl proxy` sidecar",
-                path.display()
-            )
-        })
+        err.explain_missing(format!(
+            "CA bundle {} does not exist: mount the ServiceAccount's ca.crt into the Pod, \
+             or use Config::proxy with a `kubectl proxy` sidecar",
+            path.display()
+        ))
+        .into()
     })
 }
 
@@ -73,9 +73,9 @@ pub(crate) fn open_ca_file(path: &Path) -> Result<CaFile> {
 ///
 /// An anchor outside its validity period is left out (webpki would trust it; Go would not), with
 /// a warning; a bundle left with none is an error naming the file and the dates.
-pub(crate) fn parse_ca_bundle(path: &Path, pem: &[u8]) -> Result<CaBundle> {
+pub(crate) fn parse_ca_bundle(path: &Path, pem: &[u8]) -> Result<CaBundle, FileError> {
     if pem.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::config(format!(
+        return Err(FileError::new(format!(
             "CA bundle {} is empty: it should hold the cluster CA certificate in PEM form; check the Pod's projected volume",
             path.display()
         )));
@@ -83,7 +83,7 @@ pub(crate) fn parse_ca_bundle(path: &Path, pem: &[u8]) -> Result<CaBundle> {
     let mut certs = Vec::new();
     for cert in CertificateDer::pem_slice_iter(pem) {
         let cert = cert.map_err(|err| {
-            Error::config_with(
+            FileError::with_source(
                 format!("CA bundle {} is not valid PEM", path.display()),
                 err,
             )
@@ -91,7 +91,7 @@ pub(crate) fn parse_ca_bundle(path: &Path, pem: &[u8]) -> Result<CaBundle> {
         certs.push(cert);
     }
     if certs.is_empty() {
-        return Err(Error::config(format!(
+        return Err(FileError::new(format!(
             "CA bundle {} holds no certificate (no -----BEGIN CERTIFICATE----- block): it should hold the cluster CA in PEM form",
             path.display()
         )));
@@ -130,7 +130,7 @@ pub(crate) fn parse_ca_bundle(path: &Path, pem: &[u8]) -> Result<CaBundle> {
             }
         }
         roots.add(cert).map_err(|err| {
-            Error::config_with(
+            FileError::with_source(
                 format!(
                     "certificate #{number} in CA bundle {} cannot be a trust anchor",
                     path.display()
@@ -140,7 +140,7 @@ pub(crate) fn parse_ca_bundle(path: &Path, pem: &[u8]) -> Result<CaBundle> {
         })?;
     }
     if roots.is_empty() {
-        return Err(Error::config(format!(
+        return Err(FileError::new(format!(
             "CA bundle {} holds no certificate that is valid now ({}); the cluster CA must be rotated, \
              or the clock of this machine is wrong",
             path.display(),
