@@ -158,7 +158,9 @@ impl Client {
         // `Config::in_cluster` is never a proxy: without a proxy TLS setup to call, a program
         // that only ever runs in a Pod links none (the platform verifier's: 3.6 KB).
         Client::build(Config::in_cluster()?, |_| {
-            unreachable!("Config::in_cluster is never a proxy")
+            Err(Error::config(
+                "Client::in_cluster met a proxy configuration; use Client::new(Config::proxy(…))",
+            ))
         })
     }
 
