@@ -2,7 +2,8 @@
 //! kube-apiserver cannot play (scripted in the project's test server): a `continue` token that
 //! never advances, `410` on everything, watches that end at once, an event over the size limit,
 //! answers without a `resourceVersion`, a `400` that is not a refusal of streaming lists, a
-//! streaming list that never sends its bookmark (quietly, or flooding objects), a
+//! streaming list that never sends its bookmark (quietly, or flooding objects), a list that
+//! pages without end, a
 //! persistent watch error. Each runs the client for 10 s and counts the requests the server
 //! got: the figure is printed (`RECOVERY {...}`) and bounded only far above the documented
 //! backoff (800 ms doubling to 30 s), so a storm fails and a slow machine cannot.
@@ -169,6 +170,44 @@ async fn a_continue_token_that_never_advances_is_an_error_not_a_loop() {
 
 async fn fake_empty_pages() -> Fake {
     fake(|_: &Recorded| page(vec![], "1", "stuck")).await
+}
+
+/// A list whose `continue` token always advances and whose pages always carry an item: the
+/// `Watcher` holds a paginated list's pages until the last one, so without a bound its heap would
+/// grow until the process is killed. The pages together are held to the client's response limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_that_pages_without_end_is_an_error_at_the_response_limit() {
+    let served = Arc::new(AtomicUsize::new(0));
+    let fake = fake({
+        let served = served.clone();
+        move |_: &Recorded| {
+            let n = served.fetch_add(1, Ordering::SeqCst);
+            let mut item = configmap(&format!("c{n}"), "1");
+            item["data"] = json!({ "payload": "x".repeat(8 * 1024) });
+            page(vec![item], "1", &format!("token-{n}"))
+        }
+    })
+    .await;
+    // 64 KiB: about eight pages per attempt.
+    let config = fake._pod.config("127.0.0.1", &fake.server.port());
+    let client = Client::new(config.with_max_response_bytes(64 * 1024)).unwrap();
+    let watcher = Watcher::<Value>::new(client, list()).streaming_list(false);
+    let (events, counts) = run_watcher(watcher).await;
+    assert!(
+        events.iter().any(|e| e.contains("pages together passed")
+            && e.contains("Config::with_max_response_bytes")),
+        "{events:?}"
+    );
+    assert!(
+        !events.iter().any(|e| e.starts_with("apply")),
+        "no item of an unfinished list is handed out: {events:?}"
+    );
+    assert_eq!(counts.lists_completed, 0, "{counts:?}");
+    report(
+        "a list whose continue token advances forever (Watcher)",
+        fake.server.requests().len(),
+        Some(&counts),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -211,6 +211,11 @@ impl Client {
         })
     }
 
+    /// The most bytes of one response body this client reads ([`Config::with_max_response_bytes`]).
+    pub(crate) fn max_response_bytes(&self) -> u64 {
+        self.inner.max_response_bytes
+    }
+
     /// The default namespace (see [`Config::namespace`]).
     ///
     /// ```no_run

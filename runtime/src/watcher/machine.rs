@@ -579,9 +579,13 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
     /// Reads a whole paginated list: every page, then the items are handed out at the
     /// consumer's pace (so a slow consumer cannot make the list outlive its `continue` token).
     /// A `continue` token that expires (`410`) falls back to one full list without `limit`, as
-    /// client-go's pager does.
+    /// client-go's pager does. The pages together are held to the client's response limit, as
+    /// that one full list would be: a server that pages without end is an error, not a heap
+    /// that grows until the process is killed.
     async fn list_all(&mut self) -> Result<(Vec<Box<RawValue>>, String)> {
         let paged = self.list_page_request();
+        let limit = self.client.max_response_bytes();
+        let mut held: u64 = 0;
         let mut items = Vec::new();
         let mut progress = Progress::default();
         let mut token = String::new();
@@ -612,6 +616,19 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
             }
             progress.check(&paged, page.items.len(), &page.continue_token)?;
             tracing::debug!(request = %self.list, items = page.items.len(), "watcher: list page");
+            held += page
+                .items
+                .iter()
+                .map(|item| item.get().len() as u64)
+                .sum::<u64>();
+            if held > limit {
+                return Err(self.protocol(&format!(
+                    "its pages together passed {limit} bytes, the most this client holds for one \
+                     list, after {} items; raise Config::with_max_response_bytes if the list is \
+                     really this large (a server whose continue tokens never end is broken)",
+                    items.len() + page.items.len()
+                )));
+            }
             items.extend(page.items);
             if page.continue_token.is_empty() {
                 return Ok((items, resource_version));
