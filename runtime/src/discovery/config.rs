@@ -301,7 +301,8 @@ impl Config {
     /// The largest successful response body read, in bytes (default
     /// [`DEFAULT_MAX_RESPONSE_BYTES`], 256 MiB). A larger one is [`Error::ResponseTooLarge`],
     /// found while streaming it, before it is all in memory. Watch events and log lines have
-    /// their own per-line limits.
+    /// their own per-line limits. A `Watcher`'s paginated list, whose pages it holds until the
+    /// last one, is held to the same limit for all its pages together.
     ///
     /// ```
     /// let config = incluster::Config::proxy("http://127.0.0.1:8001")?.with_max_response_bytes(16 << 20);
