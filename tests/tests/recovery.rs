@@ -34,7 +34,8 @@ const STORM: usize = 60;
 struct Fake {
     server: TestServer,
     client: Client,
-    _pod: PodFs,
+    /// The simulated Pod's files (kept for as long as the client may read them).
+    pod: PodFs,
 }
 
 async fn fake(handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Fake {
@@ -45,7 +46,7 @@ async fn fake(handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> F
     Fake {
         server,
         client,
-        _pod: pod,
+        pod,
     }
 }
 
@@ -189,7 +190,7 @@ async fn a_list_that_pages_without_end_is_an_error_at_the_response_limit() {
     })
     .await;
     // 64 KiB: about eight pages per attempt.
-    let config = fake._pod.config("127.0.0.1", &fake.server.port());
+    let config = fake.pod.config("127.0.0.1", &fake.server.port());
     let client = Client::new(config.with_max_response_bytes(64 * 1024)).unwrap();
     let watcher = Watcher::<Value>::new(client, list()).streaming_list(false);
     let (events, counts) = run_watcher(watcher).await;
@@ -421,7 +422,7 @@ async fn a_429_retry_after_in_a_status_paces_the_watcher() {
     })
     .await;
     let client = Client::new(
-        fake._pod
+        fake.pod
             .config("127.0.0.1", &fake.server.port())
             .with_retry(incluster::Retry::none()),
     )

@@ -67,6 +67,16 @@ struct State {
     reading: bool,
 }
 
+impl State {
+    /// The value now, with its version.
+    fn versioned(&self) -> Versioned<AnyValue> {
+        Versioned {
+            value: self.value.clone(),
+            version: self.version,
+        }
+    }
+}
+
 /// A value and its version (which changes whenever the value does).
 pub(crate) struct Versioned<T: ?Sized> {
     pub(crate) value: Arc<T>,
@@ -192,11 +202,7 @@ impl Shared {
     }
 
     fn cached(&self) -> Versioned<AnyValue> {
-        let state = self.lock();
-        Versioned {
-            value: state.value.clone(),
-            version: state.version,
-        }
+        self.lock().versioned()
     }
 
     async fn current(self: &Arc<Self>) -> Versioned<AnyValue> {
@@ -211,10 +217,7 @@ impl Shared {
         let mut state = self.lock();
         state.value = (self.parse)(&self.path, &state.bytes)?;
         state.version += 1;
-        Ok(Versioned {
-            value: state.value.clone(),
-            version: state.version,
-        })
+        Ok(state.versioned())
     }
 
     async fn reread(self: &Arc<Self>) -> Versioned<AnyValue> {
