@@ -1,6 +1,7 @@
 //! The benchmark workloads through a generated incluster client. See bench/harness for the protocol:
 //! `client-incluster <workload> [n] [in-flight]`, the server from the environment, one result line.
-//! (The scale workloads are in `client-incluster-scale`: see lib.rs.)
+//! (The `Watcher` rows of w4 are in `client-incluster-watcher`, the scale workloads in
+//! `client-incluster-scale`: see lib.rs.)
 
 use bench_types::{checksum, ConfigMap, ConfigMapList};
 use client_incluster::config;
@@ -57,7 +58,6 @@ async fn run(workload: &str, n: usize, in_flight: usize) -> incluster::Result<(u
             Ok((list.items.len(), list.items.iter().map(checksum).sum()))
         }
         "list-paged" => list_paged(&client, &configmaps).await,
-        "watch" if std::env::var("BENCH_WATCH_PATH").is_ok() => watcher_path(client).await,
         "watch" => {
             let mut events = configmaps.watch().await?;
             let (mut count, mut sum) = (0, 0);
@@ -74,54 +74,6 @@ async fn run(workload: &str, n: usize, in_flight: usize) -> incluster::Result<(u
         }
         other => panic!("unknown workload {other}"),
     }
-}
-
-/// w4 through the `Watcher` (`BENCH_WATCH_PATH=watcher`, or `watcher-store` with a `Store`
-/// taken): the local server answers the streaming list with the same events (and no
-/// initial-events-end bookmark), so all `BENCH_EVENTS` of them arrive as `InitApply`.
-async fn watcher_path(client: incluster::Client) -> incluster::Result<(usize, u64)> {
-    let events: usize = std::env::var("BENCH_EVENTS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .expect("BENCH_EVENTS");
-    let list = incluster::Request::builder(
-        incluster::Method::GET,
-        "/api/v1/namespaces/{namespace}/configmaps",
-    )
-    .path_param("namespace", "default")
-    .build()?;
-    if std::env::var("BENCH_WATCH_PATH").as_deref() == Ok("watcher-store") {
-        // `Arc` events, so that the store shares each object instead of cloning it.
-        let watcher = client.watcher::<std::sync::Arc<ConfigMap>>(list);
-        let store = watcher.shared_store();
-        let counted = follow_watcher(watcher, events).await;
-        drop(store);
-        return counted;
-    }
-    // No store: the objects themselves, as a consumer without one writes it.
-    follow_watcher(client.watcher::<ConfigMap>(list), events).await
-}
-
-/// Counts and checksums the first `events` objects of `watcher`.
-async fn follow_watcher<E>(
-    mut watcher: incluster::Watcher<E>,
-    events: usize,
-) -> incluster::Result<(usize, u64)>
-where
-    E: std::borrow::Borrow<ConfigMap> + serde::de::DeserializeOwned + Send + 'static,
-{
-    use incluster::watcher::Event;
-    let (mut count, mut sum) = (0, 0);
-    while count < events {
-        match watcher.next().await.expect("a watcher never ends")? {
-            Event::InitApply(cm) | Event::Apply(cm) | Event::Delete(cm) => {
-                sum += checksum(cm.borrow());
-                count += 1;
-            }
-            Event::Init | Event::InitDone | Event::Vanished(_) => {}
-        }
-    }
-    Ok((count, sum))
 }
 
 /// The paginated LIST through `incluster::ListStream`.

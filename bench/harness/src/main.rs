@@ -369,7 +369,7 @@ fn run_runtime_workloads(options: &Options, tables: &mut Vec<Table>) {
             ] {
                 watchers.push(Program {
                     label,
-                    binary: options.bin.join("client-incluster"),
+                    binary: options.bin.join("client-incluster-watcher"),
                     env: vec![("BENCH_WATCH_PATH", path.to_string())],
                     peer: false,
                 });
