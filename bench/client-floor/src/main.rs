@@ -157,6 +157,9 @@ async fn run(workload: &str, n: usize, in_flight: usize) -> Result<(usize, u64),
                 .await?;
             let (mut count, mut sum) = (0, 0);
             let mut buffer: Vec<u8> = Vec::new();
+            // `BENCH_FLOOR_STORE=1`: also keep every object by (namespace, name), as a hand-written
+            // informer cache would — the baseline of incluster's `Watcher` + `Store` row.
+            let mut store = std::env::var_os("BENCH_FLOOR_STORE").map(|_| ObjectCache::default());
             let mut decode = |line: &[u8]| -> Result<(), Error> {
                 if line.iter().all(u8::is_ascii_whitespace) {
                     return Ok(());
@@ -164,6 +167,9 @@ async fn run(workload: &str, n: usize, in_flight: usize) -> Result<(usize, u64),
                 let event: WatchLine = serde_json::from_slice(line)?;
                 if event.kind != "BOOKMARK" {
                     sum += checksum(&event.object);
+                    if let Some(store) = &mut store {
+                        store.apply(&event.kind, event.object);
+                    }
                 }
                 count += 1;
                 Ok(())
@@ -181,6 +187,26 @@ async fn run(workload: &str, n: usize, in_flight: usize) -> Result<(usize, u64),
             Ok((count, sum))
         }
         other => Err(format!("unknown workload {other}").into()),
+    }
+}
+
+/// The objects a watch has shown, by (namespace, name): what an informer's cache holds.
+#[derive(Default)]
+struct ObjectCache {
+    objects: std::collections::HashMap<(String, String), Arc<ConfigMap>>,
+}
+
+impl ObjectCache {
+    fn apply(&mut self, kind: &str, object: ConfigMap) {
+        let key = (
+            object.metadata.namespace.clone(),
+            object.metadata.name.clone(),
+        );
+        if kind == "DELETED" {
+            self.objects.remove(&key);
+        } else {
+            self.objects.insert(key, Arc::new(object));
+        }
     }
 }
 
