@@ -211,6 +211,124 @@ async fn a_list_that_pages_without_end_is_an_error_at_the_response_limit() {
     );
 }
 
+/// A ConfigMap of about 8 KiB named `name`.
+fn large_configmap(name: &str) -> Value {
+    let mut item = configmap(name, "5");
+    item["data"] = json!({ "payload": "x".repeat(8 * 1024) });
+    item
+}
+
+/// What a consumer of a `Watcher` saw, typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seen {
+    Init,
+    InitApply,
+    InitDone,
+    Other,
+    Protocol,
+    OtherError(String),
+}
+
+/// A streaming list whose initial events are distinct 8 KiB objects without end and without the
+/// initial-events-end bookmark: bounded only by its deadline (about 5 minutes), the `Store`'s
+/// unfinished list and the vanished tracker would grow for all that time. The initial events are
+/// held to the client's response limit as a paginated list's pages are: past it, an
+/// `Error::Protocol`, and a re-list after the backoff. (The paginated list the watcher falls back
+/// to floods as well, so no list ever completes.) The store never shows an unfinished list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streaming_list_flooding_objects_is_an_error_at_the_response_limit() {
+    let served = Arc::new(AtomicUsize::new(0));
+    let fake = fake({
+        let served = served.clone();
+        move |seen: &Recorded| {
+            let attempt = served.fetch_add(1, Ordering::SeqCst);
+            if query(seen, "sendInitialEvents") == Some("true") {
+                let events = (0u64..).map(move |n| {
+                    let added = json!({"type": "ADDED", "object": large_configmap(&format!("s{attempt}-{n}"))});
+                    Bytes::from(format!("{added}\n"))
+                });
+                Reply::streamed(200, "application/json", futures::stream::iter(events))
+            } else {
+                let item = large_configmap(&format!("p{attempt}"));
+                page(vec![item], "5", &format!("token-{attempt}"))
+            }
+        }
+    })
+    .await;
+    // 64 KiB: about eight objects per attempt.
+    let limit = 64 * 1024;
+    let config = fake.pod.config("127.0.0.1", &fake.server.port());
+    let client = Client::new(config.with_max_response_bytes(limit)).unwrap();
+    let watcher = Watcher::<Value>::new(client, list());
+    let stats = watcher.stats();
+    let store = watcher.store();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let partial_views = Arc::new(AtomicUsize::new(0));
+    let task = tokio::spawn({
+        let (seen, partial_views, store) = (seen.clone(), partial_views.clone(), store.clone());
+        watcher.for_each(move |event| {
+            let event = match event {
+                Ok(Event::Init) => Seen::Init,
+                Ok(Event::InitApply(_)) => Seen::InitApply,
+                Ok(Event::InitDone) => Seen::InitDone,
+                Ok(_) => Seen::Other,
+                Err(Error::Protocol { .. }) => Seen::Protocol,
+                Err(err) => Seen::OtherError(err.to_string()),
+            };
+            if !store.is_empty() || store.is_ready() {
+                partial_views.fetch_add(1, Ordering::SeqCst);
+            }
+            seen.lock().unwrap().push(event);
+            async {}
+        })
+    });
+    tokio::time::sleep(WINDOW).await;
+    task.abort();
+    let seen = seen.lock().unwrap().clone();
+    let counts = stats.get();
+
+    // Init, some InitApply (what fits under the limit), then an Error::Protocol; again after
+    // the backoff; never an InitDone, never another kind of error.
+    assert_eq!(seen.first(), Some(&Seen::Init), "{seen:?}");
+    let first_error = seen.iter().position(|e| *e == Seen::Protocol);
+    let Some(first_error) = first_error else {
+        panic!("no Error::Protocol: {seen:?}")
+    };
+    assert!(
+        seen[1..first_error].iter().all(|e| *e == Seen::InitApply),
+        "{seen:?}"
+    );
+    assert!(!seen.contains(&Seen::InitDone), "{seen:?}");
+    assert!(
+        seen.iter()
+            .all(|e| matches!(e, Seen::Init | Seen::InitApply | Seen::Protocol)),
+        "{seen:?}"
+    );
+    // Each attempt hands out at most the objects that fit under the limit.
+    let per_list_max = (limit / (8 * 1024)) as usize;
+    for list in seen.split(|e| *e == Seen::Init).skip(1) {
+        let objects = list.iter().filter(|e| **e == Seen::InitApply).count();
+        assert!(
+            objects <= per_list_max,
+            "{objects} objects in one list: {seen:?}"
+        );
+    }
+    // Streaming lists (and the paginated ones after them) were given up at the limit, again and
+    // again, paced by the backoff.
+    assert!(counts.streaming_lists >= 2, "{counts:?}");
+    assert!(counts.lists_over_limit >= 2, "{counts:?}");
+    assert_eq!(counts.lists_completed, 0, "{counts:?}");
+    assert_eq!(counts.streaming_lists_completed, 0, "{counts:?}");
+    // The store never showed the unfinished lists.
+    assert_eq!(partial_views.load(Ordering::SeqCst), 0);
+    assert!(store.is_empty() && !store.is_ready());
+    report(
+        "a streaming list that floods distinct 8 KiB objects without its bookmark (Watcher, 64 KiB limit)",
+        fake.server.requests().len(),
+        Some(&counts),
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_410_on_every_list_is_a_paced_relist_not_a_storm() {
     // Streaming lists: 200 and an ERROR 410 event at once.
