@@ -237,16 +237,42 @@ enum Seen {
 /// to floods as well, so no list ever completes.) The store never shows an unfinished list.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_streaming_list_flooding_objects_is_an_error_at_the_response_limit() {
+    streaming_list_over_limit(
+        "a streaming list that floods distinct 8 KiB objects without its bookmark (Watcher, 64 KiB limit)",
+        |attempt, n| json!({"type": "ADDED", "object": large_configmap(&format!("s{attempt}-{n}"))}),
+    )
+    .await;
+}
+
+/// The same with 8 KiB bookmarks that are not the initial-events-end one: nothing to hold, but
+/// bytes read without end all the same; they count toward the limit too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streaming_list_flooding_other_bookmarks_is_an_error_at_the_response_limit() {
+    streaming_list_over_limit(
+        "a streaming list that floods 8 KiB bookmarks, never the initial-events-end one (Watcher, 64 KiB limit)",
+        |_, n| {
+            let annotations = json!({"k8s.io/initial-events-end": "false", "padding": "x".repeat(8 * 1024)});
+            json!({"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": n.to_string(), "annotations": annotations}}})
+        },
+    )
+    .await;
+}
+
+/// Serves every streaming list as the events `event(attempt, n)` for n = 0, 1, … without end
+/// (and every paginated list as endless pages of one 8 KiB item), with a client limit of 64 KiB,
+/// and checks what the consumer and the store see: each attempt given up at the limit with an
+/// `Error::Protocol`, re-lists paced by the backoff, no list complete, no view published.
+async fn streaming_list_over_limit(
+    case: &str,
+    event: impl Fn(usize, u64) -> Value + Copy + Send + Sync + 'static,
+) {
     let served = Arc::new(AtomicUsize::new(0));
     let fake = fake({
         let served = served.clone();
         move |seen: &Recorded| {
             let attempt = served.fetch_add(1, Ordering::SeqCst);
             if query(seen, "sendInitialEvents") == Some("true") {
-                let events = (0u64..).map(move |n| {
-                    let added = json!({"type": "ADDED", "object": large_configmap(&format!("s{attempt}-{n}"))});
-                    Bytes::from(format!("{added}\n"))
-                });
+                let events = (0u64..).map(move |n| Bytes::from(format!("{}\n", event(attempt, n))));
                 Reply::streamed(200, "application/json", futures::stream::iter(events))
             } else {
                 let item = large_configmap(&format!("p{attempt}"));
@@ -322,11 +348,7 @@ async fn a_streaming_list_flooding_objects_is_an_error_at_the_response_limit() {
     // The store never showed the unfinished lists.
     assert_eq!(partial_views.load(Ordering::SeqCst), 0);
     assert!(store.is_empty() && !store.is_ready());
-    report(
-        "a streaming list that floods distinct 8 KiB objects without its bookmark (Watcher, 64 KiB limit)",
-        fake.server.requests().len(),
-        Some(&counts),
-    );
+    report(case, fake.server.requests().len(), Some(&counts));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -712,8 +734,11 @@ where
         }
     })
     .await;
-    let mut watcher =
-        Watcher::<Value>::new(fake.client.clone(), list()).server_timeout(Duration::from_secs(1));
+    // The response limit well out of reach: the deadline is what this test is about (a fast
+    // flood could otherwise pass the default 256 MiB first; that case has a test of its own).
+    let config = fake.pod.config("127.0.0.1", &fake.server.port());
+    let client = Client::new(config.with_max_response_bytes(1 << 40)).unwrap();
+    let mut watcher = Watcher::<Value>::new(client, list()).server_timeout(Duration::from_secs(1));
     let stats = watcher.stats();
     let mut errors = Vec::new();
     let done = tokio::time::timeout(Duration::from_secs(120), async {
