@@ -3,8 +3,8 @@
 //! never advances, `410` on everything, watches that end at once, an event over the size limit,
 //! answers without a `resourceVersion`, a `400` that is not a refusal of streaming lists, a
 //! streaming list that never sends its bookmark (quietly, or flooding objects), a list that
-//! pages without end, a
-//! persistent watch error. Each runs the client for 10 s and counts the requests the server
+//! pages without end, a streaming list whose initial events (objects, or bookmarks that are not
+//! its end) pass the response limit, a persistent watch error. Each runs the client for 10 s and counts the requests the server
 //! got: the figure is printed (`RECOVERY {...}`) and bounded only far above the documented
 //! backoff (800 ms doubling to 30 s), so a storm fails and a slow machine cannot.
 //!
@@ -256,6 +256,71 @@ async fn a_streaming_list_flooding_other_bookmarks_is_an_error_at_the_response_l
         },
     )
     .await;
+}
+
+/// The limit holds a streaming list's initial events only: the watch that follows its
+/// initial-events-end bookmark may carry any number of bytes (a large, busy cluster is not an
+/// error).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watch_after_a_streaming_list_is_not_held_to_the_response_limit() {
+    let fake = fake(|seen: &Recorded| {
+        if query(seen, "sendInitialEvents") != Some("true") {
+            return Reply::streamed(200, "application/json", futures::stream::pending::<Bytes>());
+        }
+        let end = json!({"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "5", "annotations": {"k8s.io/initial-events-end": "true"}}}});
+        let mut lines = vec![
+            json!({"type": "ADDED", "object": configmap("a", "5")}),
+            end,
+        ];
+        // Then 32 changes of 8 KiB: four times the limit.
+        lines.extend((0..32).map(|n| {
+            let mut object = large_configmap(&format!("c{n}"));
+            object["metadata"]["resourceVersion"] = json!((6 + n).to_string());
+            json!({"type": "MODIFIED", "object": object})
+        }));
+        let body: Vec<Bytes> = lines.iter().map(|l| Bytes::from(format!("{l}\n"))).collect();
+        Reply::streamed(
+            200,
+            "application/json",
+            futures::stream::iter(body).chain(futures::stream::pending()),
+        )
+    })
+    .await;
+    let config = fake.pod.config("127.0.0.1", &fake.server.port());
+    let client = Client::new(config.with_max_response_bytes(64 * 1024)).unwrap();
+    let mut watcher = Watcher::<Value>::new(client, list());
+    let stats = watcher.stats();
+    let mut seen = Vec::new();
+    let all = tokio::time::timeout(Duration::from_secs(60), async {
+        while seen.iter().filter(|e| **e == Seen::Other).count() < 32 {
+            let event = match watcher.next().await {
+                Some(Ok(Event::Apply(_))) => Seen::Other,
+                Some(Ok(Event::Init)) => Seen::Init,
+                Some(Ok(Event::InitApply(_))) => Seen::InitApply,
+                Some(Ok(Event::InitDone)) => Seen::InitDone,
+                Some(Ok(_)) => Seen::OtherError("an unexpected event".into()),
+                Some(Err(Error::Protocol { .. })) => Seen::Protocol,
+                Some(Err(err)) => Seen::OtherError(err.to_string()),
+                None => break,
+            };
+            seen.push(event);
+        }
+    })
+    .await;
+    assert!(all.is_ok(), "{seen:?} {:?}", stats.get());
+    let mut expected = vec![Seen::Init, Seen::InitApply, Seen::InitDone];
+    expected.extend(std::iter::repeat_n(Seen::Other, 32));
+    assert_eq!(seen, expected);
+    let counts = stats.get();
+    assert_eq!(
+        (
+            counts.lists_over_limit,
+            counts.errors,
+            counts.streaming_lists_completed
+        ),
+        (0, 0, 1),
+        "{counts:?}"
+    );
 }
 
 /// Serves every streaming list as the events `event(attempt, n)` for n = 0, 1, … without end
