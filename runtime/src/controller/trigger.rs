@@ -21,6 +21,8 @@ pub(crate) struct Trigger<T> {
     index: HashMap<ObjectRef, Vec<ObjectRef>>,
     /// The objects of a re-list in progress.
     relisted: Option<HashSet<ObjectRef>>,
+    /// The objects a re-list in progress put in `index` for the first time.
+    added: Vec<ObjectRef>,
     /// The keys a re-list in progress queues, once it is done.
     deferred: Vec<ObjectRef>,
 }
@@ -31,6 +33,7 @@ impl<T: Object> Trigger<T> {
             map,
             index: HashMap::new(),
             relisted: None,
+            added: Vec::new(),
             deferred: Vec::new(),
         }
     }
@@ -42,6 +45,15 @@ impl<T: Object> Trigger<T> {
     pub(crate) fn keys(&mut self, event: &Event<T>) -> Vec<ObjectRef> {
         let keys = match event {
             Event::Init => {
+                if self.relisted.is_some() {
+                    // The (re)list before never completed (its keys were never queued): forget
+                    // the objects only it showed, or lists that fail again and again, each with
+                    // other objects, would pile them up without bound.
+                    for child in self.added.drain(..) {
+                        self.index.remove(&child);
+                    }
+                }
+                self.added.clear();
                 self.relisted = Some(HashSet::new());
                 self.deferred.clear();
                 return Vec::new();
@@ -50,6 +62,9 @@ impl<T: Object> Trigger<T> {
                 let child = ObjectRef::of(object);
                 if let Some(relisted) = &mut self.relisted {
                     relisted.insert(child.clone());
+                    if !self.index.contains_key(&child) {
+                        self.added.push(child.clone());
+                    }
                 }
                 self.update(child, object)
             }
@@ -68,6 +83,7 @@ impl<T: Object> Trigger<T> {
                 let Some(relisted) = self.relisted.take() else {
                     return Vec::new();
                 };
+                self.added.clear();
                 let vanished: Vec<ObjectRef> = self
                     .index
                     .keys()
@@ -206,6 +222,29 @@ mod tests {
         trigger.keys(&Event::Init);
         assert!(trigger.keys(&Event::Vanished(key("copy1"))).is_empty());
         assert_eq!(trigger.keys(&Event::InitDone), [key("m1")]);
+    }
+
+    #[test]
+    fn relists_that_never_complete_do_not_pile_up_objects() {
+        let mut trigger = Trigger::new(owners("g/v1".into(), "Mirror".into(), true));
+        trigger.keys(&Event::Init);
+        trigger.keys(&Event::InitApply(object("kept", Some("m1"))));
+        assert_eq!(trigger.keys(&Event::InitDone), [key("m1")]);
+        // Re-lists that fail half-way, each with objects of its own.
+        for attempt in 0..50 {
+            trigger.keys(&Event::Init);
+            for n in 0..20 {
+                let name = format!("x{attempt}-{n}");
+                trigger.keys(&Event::InitApply(object(&name, Some("m2"))));
+            }
+            trigger.keys(&Event::InitApply(object("kept", Some("m1"))));
+            assert!(trigger.index.len() <= 21, "{}", trigger.index.len());
+        }
+        // A re-list that completes without the object seen before queues its owner.
+        trigger.keys(&Event::Init);
+        trigger.keys(&Event::InitApply(object("new", Some("m3"))));
+        assert_eq!(trigger.keys(&Event::InitDone), [key("m1"), key("m3")]);
+        assert_eq!(trigger.index.len(), 1);
     }
 
     #[test]

@@ -301,8 +301,12 @@ impl Config {
     /// The largest successful response body read, in bytes (default
     /// [`DEFAULT_MAX_RESPONSE_BYTES`], 256 MiB). A larger one is [`Error::ResponseTooLarge`],
     /// found while streaming it, before it is all in memory. Watch events and log lines have
-    /// their own per-line limits. A `Watcher`'s paginated list, whose pages it holds until the
-    /// last one, is held to the same limit for all its pages together.
+    /// their own per-line limits. A `Watcher`'s list is held to the same limit, as the one
+    /// response it stands for: a paginated list, whose pages it holds until the last one, for all
+    /// its pages together; a streaming list (`sendInitialEvents=true`) for all its initial events
+    /// (the lines read off the wire) until the initial-events-end bookmark — the watch that
+    /// follows is not limited. A list past the limit is an [`Error::Protocol`] and a re-list after
+    /// the watcher's backoff: raise the limit if a list is really that large.
     ///
     /// ```
     /// let config = incluster::Config::proxy("http://127.0.0.1:8001")?.with_max_response_bytes(16 << 20);

@@ -125,6 +125,12 @@ pub struct WatchStream<T> {
     oversized: bool,
     /// Whether objects are decoded without `metadata.managedFields` (the watcher's default).
     drop_managed_fields: bool,
+    /// Bytes of every line read so far, as they came off the wire (without their newlines).
+    line_bytes: u64,
+    /// The stream stops once `line_bytes` passes this (`u64::MAX`: never).
+    line_limit: u64,
+    /// Whether the stream was stopped at `line_limit`.
+    stopped_at_limit: bool,
     _item: PhantomData<fn() -> T>,
 }
 
@@ -166,6 +172,9 @@ impl<T: DeserializeOwned> WatchStream<T> {
             request,
             oversized: false,
             drop_managed_fields: false,
+            line_bytes: 0,
+            line_limit: u64::MAX,
+            stopped_at_limit: false,
             _item: PhantomData,
         }
     }
@@ -183,6 +192,23 @@ impl<T: DeserializeOwned> WatchStream<T> {
     #[cfg(any(test, feature = "watcher"))]
     pub(crate) fn stopped_by_oversized_event(&self) -> bool {
         self.oversized
+    }
+
+    /// Stops the stream once the lines it has read since it started (events as they came off the
+    /// wire, blank lines included, newlines not) pass `limit` bytes in all: the next poll then
+    /// yields [`Error::Protocol`] and the stream ends. `u64::MAX` lifts the limit. A
+    /// [`Watcher`](crate::Watcher) holds a streaming list's initial events to the client's
+    /// response limit this way, and lifts it at the initial-events-end bookmark. The cost is an
+    /// addition and a comparison per line: no clock, no allocation.
+    #[cfg(any(test, feature = "watcher"))]
+    pub(crate) fn set_line_limit(&mut self, limit: u64) {
+        self.line_limit = limit;
+    }
+
+    /// Whether the stream was stopped by [`set_line_limit`](Self::set_line_limit)'s limit.
+    #[cfg(any(test, feature = "watcher"))]
+    pub(crate) fn stopped_at_line_limit(&self) -> bool {
+        self.stopped_at_limit
     }
 
     /// The next line's event with its object's metadata (for the watcher).
@@ -217,6 +243,10 @@ impl<T: DeserializeOwned> WatchStream<T> {
                 }
                 Some(BodyLine::Failed(err)) => return Poll::Ready(Some(Err(err))),
             };
+            self.line_bytes += line.len() as u64;
+            if self.line_bytes > self.line_limit {
+                return Poll::Ready(Some(Err(self.stop_at_line_limit())));
+            }
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
@@ -225,6 +255,22 @@ impl<T: DeserializeOwned> WatchStream<T> {
                 drop_managed_fields: self.drop_managed_fields,
             };
             return Poll::Ready(Some(decode(&line, &self.request, options)));
+        }
+    }
+}
+
+impl<T> WatchStream<T> {
+    /// Stops the stream at its line limit: the error to yield.
+    #[cold]
+    fn stop_at_line_limit(&mut self) -> Error {
+        self.body.stop();
+        self.stopped_at_limit = true;
+        Error::Protocol {
+            request: self.request.clone(),
+            message: format!(
+                "its events passed {} bytes, the most this watch reads; the watch was stopped",
+                self.line_limit
+            ),
         }
     }
 }
@@ -742,6 +788,65 @@ mod tests {
             };
             assert!(err.to_string().contains("larger than"), "{err}");
             assert!(err.to_string().contains("the watch was stopped"), "{err}");
+        }
+
+        #[test]
+        fn a_line_limit_stops_the_stream_at_the_line_that_passes_it() {
+            let line = |name: &str| {
+                format!(r#"{{"type":"ADDED","object":{{"metadata":{{"name":"{name}"}}}}}}"#)
+            };
+            let len = line("a").len() as u64;
+            // Two events and a blank line fit; the third event passes the limit.
+            let body = format!(
+                "{}\n   \n{}\n{}\n{}\n",
+                line("a"),
+                line("b"),
+                line("c"),
+                line("d")
+            );
+            let stream = |limit: u64| {
+                let body = BodyLines::from_stream(
+                    Box::pin(futures::stream::iter([Ok(bytes::Bytes::from(
+                        body.clone(),
+                    ))])),
+                    MAX_EVENT_BYTES,
+                    Box::new(|_| unreachable!()),
+                );
+                let mut stream = WatchStream::<Item>::from_body(body, "GET /x".into());
+                stream.set_line_limit(limit);
+                stream
+            };
+            let names = |stream: &mut WatchStream<Item>| {
+                futures::executor::block_on(async {
+                    let mut out = Vec::new();
+                    while let Some(item) =
+                        futures::future::poll_fn(|cx| stream.poll_event(cx)).await
+                    {
+                        out.push(match item {
+                            Ok((_, meta)) => meta.name,
+                            Err(Error::Protocol { .. }) => "protocol".to_string(),
+                            Err(err) => format!("{err}"),
+                        });
+                    }
+                    out
+                })
+            };
+            let mut limited = stream(2 * len + 3);
+            assert_eq!(names(&mut limited), ["a", "b", "protocol"]);
+            assert!(limited.stopped_at_line_limit());
+            // Exactly at the limit is not past it.
+            let mut exact = stream(3 * len + 3);
+            assert_eq!(names(&mut exact), ["a", "b", "c", "protocol"]);
+            let mut unlimited = stream(u64::MAX);
+            assert_eq!(names(&mut unlimited), ["a", "b", "c", "d"]);
+            assert!(!unlimited.stopped_at_line_limit());
+            // Lifted on the way (as a watcher does at its initial-events-end bookmark).
+            let mut lifted = stream(len);
+            let first =
+                futures::executor::block_on(futures::future::poll_fn(|cx| lifted.poll_event(cx)));
+            assert!(matches!(first, Some(Ok((_, meta))) if meta.name == "a"));
+            lifted.set_line_limit(u64::MAX);
+            assert_eq!(names(&mut lifted), ["b", "c", "d"]);
         }
 
         #[test]

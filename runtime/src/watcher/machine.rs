@@ -173,11 +173,14 @@ enum Phase<T> {
         items: VecDeque<Box<RawValue>>,
         resource_version: String,
     },
-    /// A streaming list is sending its initial events.
+    /// A streaming list is sending its initial events (its stream held to the client's response
+    /// limit, see [`Machine::list_over_limit`]).
     StreamingInit {
         stream: WatchStream<T>,
         started: Instant,
         warned: bool,
+        /// Objects handed out so far.
+        objects: u64,
     },
     /// Start a watch from `resource_version`.
     Watch { resource_version: String },
@@ -216,11 +219,15 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                     });
                     if self.streaming && !std::mem::take(&mut self.paginate_once) {
                         match self.open_streaming_list().await {
-                            Ok(stream) => {
+                            Ok(mut stream) => {
+                                // Its initial events are one list: held to the response limit
+                                // until the initial-events-end bookmark.
+                                stream.set_line_limit(self.client.max_response_bytes());
                                 self.phase = Phase::StreamingInit {
                                     stream,
                                     started: Instant::now(),
                                     warned: false,
+                                    objects: 0,
                                 };
                                 return Ok((Event::Init, ObjectKey::default()));
                             }
@@ -265,6 +272,7 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                     mut stream,
                     started,
                     mut warned,
+                    mut objects,
                 } => {
                     let (deadline, warn_at, until) = self.init_limits(started, warned);
                     let polled = match self.polled.take() {
@@ -279,6 +287,7 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                                 stream,
                                 started,
                                 warned,
+                                objects,
                             };
                             continue;
                         }
@@ -296,10 +305,12 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                     match next {
                         Some(Ok((WatchEvent::Added(object), meta)))
                         | Some(Ok((WatchEvent::Modified(object), meta))) => {
+                            objects += 1;
                             self.phase = Phase::StreamingInit {
                                 stream,
                                 started,
                                 warned,
+                                objects,
                             };
                             return Ok((Event::InitApply(object), key(meta)));
                         }
@@ -309,6 +320,7 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                                 stream,
                                 started,
                                 warned,
+                                objects,
                             };
                         }
                         Some(Ok((WatchEvent::Bookmark(bookmark), _))) => {
@@ -318,6 +330,7 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                                     stream,
                                     started,
                                     warned,
+                                    objects,
                                 };
                                 continue;
                             }
@@ -333,12 +346,26 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                                 c.streaming_lists_completed += 1;
                                 c.lists_completed += 1;
                             });
+                            // What follows are changes: a large cluster's are not an error.
+                            stream.set_line_limit(u64::MAX);
                             self.phase = Phase::Watching {
                                 stream,
                                 resource_version,
                                 started,
                             };
                             return Ok((Event::InitDone, ObjectKey::default()));
+                        }
+                        Some(Err(_)) if stream.stopped_at_line_limit() => {
+                            let err = self.list_over_limit(
+                                "the initial events of its streaming list, still without the \
+                                 initial-events-end bookmark,",
+                                objects,
+                                "a server whose initial events never end is broken",
+                            );
+                            // A list this large may fit as pages (their items without the
+                            // events' framing): the next attempt is a paginated list.
+                            self.paginate_once = true;
+                            return self.fail(Phase::Relist, err);
                         }
                         Some(Err(err)) if err.is_gone() => {
                             self.stats.count(|c| c.gone += 1);
@@ -356,6 +383,7 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                                 stream,
                                 started,
                                 warned,
+                                objects,
                             };
                             return Err(err);
                         }
@@ -510,12 +538,15 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
             }
         }
         match &mut self.phase {
-            Phase::StreamingInit { stream, .. } => {
+            Phase::StreamingInit {
+                stream, objects, ..
+            } => {
                 loop {
                     match stream.poll_event(cx) {
                         Poll::Ready(Some(Ok((WatchEvent::Added(object), meta))))
                         | Poll::Ready(Some(Ok((WatchEvent::Modified(object), meta)))) => {
                             self.events_before_clock -= 1;
+                            *objects += 1;
                             return Some(Poll::Ready(Ok((Event::InitApply(object), key(meta)))));
                         }
                         // Not sent during the initial events; nothing to take back yet.
@@ -622,12 +653,11 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                 .map(|item| item.get().len() as u64)
                 .sum::<u64>();
             if held > limit {
-                return Err(self.protocol(&format!(
-                    "its pages together passed {limit} bytes, the most this client holds for one \
-                     list, after {} items; raise Config::with_max_response_bytes if the list is \
-                     really this large (a server whose continue tokens never end is broken)",
-                    items.len() + page.items.len()
-                )));
+                return Err(self.list_over_limit(
+                    "its pages together",
+                    (items.len() + page.items.len()) as u64,
+                    "a server whose continue tokens never end is broken",
+                ));
             }
             items.extend(page.items);
             if page.continue_token.is_empty() {
@@ -635,6 +665,22 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
             }
             token = page.continue_token;
         }
+    }
+
+    /// A list given up before it was complete because what it sent (`what`: a paginated list's
+    /// pages, a streaming list's initial events) passed the client's response limit, after
+    /// `objects` objects: counted, and an [`Error::Protocol`] saying so and what to do. Both kinds
+    /// of list are held to the limit one response body is, so that a server whose list never
+    /// ends is an error and a paced re-list, not a heap (the list itself, a `Store`'s unfinished
+    /// list, the vanished-object tracker) that grows until the process is killed.
+    fn list_over_limit(&self, what: &str, objects: u64, broken: &str) -> Error {
+        self.stats.count(|c| c.lists_over_limit += 1);
+        let limit = self.client.max_response_bytes();
+        self.protocol(&format!(
+            "{what} passed {limit} bytes, the most this client holds for one list, after \
+             {objects} objects; raise Config::with_max_response_bytes if the list is really this \
+             large ({broken})"
+        ))
     }
 
     fn missing_list_resource_version(&self) -> Error {

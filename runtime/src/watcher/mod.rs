@@ -166,7 +166,13 @@ pub(crate) struct Settings {
 ///   logged after 60 s of waiting). A paginated list reads all its pages before handing the
 ///   items out, so a slow consumer cannot make it outlive its `continue` token; a token that
 ///   expires anyway (`410`) is followed by one full list without `limit` (client-go's pager).
-///   Either way the consumer sees `Init`, `InitApply`…, (`Vanished`…), `InitDone`.
+///   Either kind of list is held to the client's response limit
+///   ([`Config::with_max_response_bytes`](crate::Config::with_max_response_bytes)), as the one
+///   response it stands for: a paginated list's pages together, a streaming list's initial
+///   events until their bookmark. Past it, an `Error::Protocol` and a re-list after the backoff
+///   (after a streaming list, a paginated one); the objects of a list that never completes
+///   never reach a [`Store`]. Either way the consumer sees `Init`, `InitApply`…, (`Vanished`…),
+///   `InitDone`.
 /// - **Resume.** Watches carry `allowWatchBookmarks=true` and `timeoutSeconds`
 ///   ([`Watcher::server_timeout`], 290 s by default) so idle watches are renewed. When a watch
 ///   ends (timeout, closed or dropped connection) the next one starts from the last

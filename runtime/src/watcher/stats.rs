@@ -37,6 +37,10 @@ pub struct WatcherCounts {
     pub streaming_list_refusals: u64,
     /// Re-lists caused by an event larger than the size limit.
     pub oversized_events: u64,
+    /// Lists given up before they were complete because they passed the client's response
+    /// limit (`Config::with_max_response_bytes`): a paginated list's pages together, or a
+    /// streaming list's initial events before their initial-events-end bookmark.
+    pub lists_over_limit: u64,
     /// Answers without a `resourceVersion` where one is needed.
     pub missing_resource_versions: u64,
     /// Bookmarks seen (initial-events-end ones included).

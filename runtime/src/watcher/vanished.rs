@@ -75,6 +75,12 @@ impl Vanished {
     pub(crate) fn observe<T>(&mut self, event: &Event<T>, key: ObjectKey) {
         match event {
             Event::Init => {
+                if self.listing.is_some() {
+                    // The list before never completed: the keys seen only in it are not live
+                    // (`list_done` would drop them). Forget them now, or lists that fail again
+                    // and again, each with other keys, would pile them up without bound.
+                    self.keys.retain(|_, mark| mark.live);
+                }
                 self.lists += 1;
                 self.listing = Some(self.lists);
             }
@@ -201,6 +207,27 @@ mod tests {
             out,
             [Event::Init, Event::InitApply(2), gone("a"), Event::InitDone]
         );
+    }
+
+    #[test]
+    fn lists_that_never_complete_do_not_pile_up_keys() {
+        let mut tracker = Vanished::default();
+        run(&mut tracker, listed(&[(1, "a")]));
+        // Lists that fail half-way, each with keys of its own (a server flooding new objects).
+        for attempt in 0..50 {
+            let mut unfinished = vec![(Event::Init, ObjectKey::default())];
+            unfinished
+                .extend((0..20).map(|n| (Event::InitApply(n), key(&format!("x{attempt}-{n}")))));
+            run(&mut tracker, unfinished);
+            assert!(tracker.keys.len() <= 21, "{}", tracker.keys.len());
+        }
+        // The live key is still tracked: a list without it reports it.
+        let out = run(&mut tracker, listed(&[(2, "b")]));
+        assert_eq!(
+            out,
+            [Event::Init, Event::InitApply(2), gone("a"), Event::InitDone]
+        );
+        assert_eq!(tracker.keys.len(), 1);
     }
 
     #[test]
