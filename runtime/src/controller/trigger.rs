@@ -21,8 +21,10 @@ pub(crate) struct Trigger<T> {
     index: HashMap<ObjectRef, Vec<ObjectRef>>,
     /// The objects of a re-list in progress.
     relisted: Option<HashSet<ObjectRef>>,
-    /// The objects a re-list in progress put in `index` for the first time.
-    added: Vec<ObjectRef>,
+    /// What a re-list in progress changed in `index`: each object it touched, with the keys it
+    /// had before (`None`: it was not there). A re-list that never completes is rolled back
+    /// with it, so the index stays that of the last complete view.
+    undo: Vec<(ObjectRef, Option<Vec<ObjectRef>>)>,
     /// The keys a re-list in progress queues, once it is done.
     deferred: Vec<ObjectRef>,
 }
@@ -33,7 +35,7 @@ impl<T: Object> Trigger<T> {
             map,
             index: HashMap::new(),
             relisted: None,
-            added: Vec::new(),
+            undo: Vec::new(),
             deferred: Vec::new(),
         }
     }
@@ -46,14 +48,19 @@ impl<T: Object> Trigger<T> {
         let keys = match event {
             Event::Init => {
                 if self.relisted.is_some() {
-                    // The (re)list before never completed (its keys were never queued): forget
-                    // the objects only it showed, or lists that fail again and again, each with
-                    // other objects, would pile them up without bound.
-                    for child in self.added.drain(..) {
-                        self.index.remove(&child);
+                    // The (re)list before never completed (its keys were never queued): undo
+                    // what it did to the index. The objects only it showed go (lists that fail
+                    // again and again, each with other objects, would pile them up without
+                    // bound), and an object whose mapping it changed gets its old keys back, so
+                    // that the next complete list still queues the keys it concerned before.
+                    for (child, before) in self.undo.drain(..).rev() {
+                        match before {
+                            Some(keys) => self.index.insert(child, keys),
+                            None => self.index.remove(&child),
+                        };
                     }
                 }
-                self.added.clear();
+                self.undo.clear();
                 self.relisted = Some(HashSet::new());
                 self.deferred.clear();
                 return Vec::new();
@@ -61,9 +68,9 @@ impl<T: Object> Trigger<T> {
             Event::InitApply(object) => {
                 let child = ObjectRef::of(object);
                 if let Some(relisted) = &mut self.relisted {
-                    relisted.insert(child.clone());
-                    if !self.index.contains_key(&child) {
-                        self.added.push(child.clone());
+                    if relisted.insert(child.clone()) {
+                        let before = self.index.get(&child).cloned();
+                        self.undo.push((child.clone(), before));
                     }
                 }
                 self.update(child, object)
@@ -83,7 +90,7 @@ impl<T: Object> Trigger<T> {
                 let Some(relisted) = self.relisted.take() else {
                     return Vec::new();
                 };
-                self.added.clear();
+                self.undo.clear();
                 let vanished: Vec<ObjectRef> = self
                     .index
                     .keys()
@@ -245,6 +252,22 @@ mod tests {
         trigger.keys(&Event::InitApply(object("new", Some("m3"))));
         assert_eq!(trigger.keys(&Event::InitDone), [key("m1"), key("m3")]);
         assert_eq!(trigger.index.len(), 1);
+    }
+
+    #[test]
+    fn a_mapping_changed_by_a_relist_that_never_completes_still_queues_the_old_key() {
+        let mut trigger = Trigger::new(owners("g/v1".into(), "Mirror".into(), true));
+        trigger.keys(&Event::Init);
+        trigger.keys(&Event::InitApply(object("copy", Some("m1"))));
+        assert_eq!(trigger.keys(&Event::InitDone), [key("m1")]);
+        // The copy moved to m2 while the watch was away; the re-list that shows it fails.
+        trigger.keys(&Event::Init);
+        trigger.keys(&Event::InitApply(object("copy", Some("m2"))));
+        // The next re-list completes: m1 (which lost the copy) and m2 are both queued.
+        trigger.keys(&Event::Init);
+        trigger.keys(&Event::InitApply(object("copy", Some("m2"))));
+        assert_eq!(trigger.keys(&Event::InitDone), [key("m1"), key("m2")]);
+        assert_eq!(trigger.index[&key("copy")], [key("m2")]);
     }
 
     #[test]
