@@ -204,17 +204,7 @@ impl<T: DeserializeOwned> WatchStream<T> {
             let line = match std::task::ready!(self.body.poll_line(cx)) {
                 None => return Poll::Ready(None),
                 Some(BodyLine::Line(line)) => line,
-                Some(BodyLine::TooLong) => {
-                    let error = Error::decode(
-                        &self.request,
-                        "WatchEvent",
-                        format!("one event is larger than {MAX_EVENT_BYTES} bytes; the watch was stopped"),
-                        self.body.pending_bytes(),
-                    );
-                    self.body.stop();
-                    self.oversized = true;
-                    return Poll::Ready(Some(Err(error)));
-                }
+                Some(BodyLine::TooLong) => return Poll::Ready(Some(Err(self.stop_oversized()))),
                 Some(BodyLine::Failed(err)) => return Poll::Ready(Some(Err(err))),
             };
             if line.iter().all(u8::is_ascii_whitespace) {
@@ -226,6 +216,23 @@ impl<T: DeserializeOwned> WatchStream<T> {
             };
             return Poll::Ready(Some(decode(&line, &self.request, options)));
         }
+    }
+}
+
+impl<T> WatchStream<T> {
+    /// Stops the stream at an event over the size limit: the error that says so.
+    #[cold]
+    #[inline(never)]
+    fn stop_oversized(&mut self) -> Error {
+        let error = Error::decode(
+            &self.request,
+            "WatchEvent",
+            format!("one event is larger than {MAX_EVENT_BYTES} bytes; the watch was stopped"),
+            self.body.pending_bytes(),
+        );
+        self.body.stop();
+        self.oversized = true;
+        error
     }
 }
 
@@ -416,7 +423,10 @@ enum Decoded<T> {
 }
 
 /// The envelope and the object decoded apart (and the key in a third pass): every line the one
-/// pass does not take, with the errors worded for the user.
+/// pass does not take, with the errors worded for the user. (Out of line: the one pass's loop
+/// stays small enough to share the instruction cache with `T`'s decoding.)
+#[cold]
+#[inline(never)]
 fn decode_two_pass<T: DeserializeOwned>(
     line: &[u8],
     request: &str,
