@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 
 use crate::error::status::{excerpt, reason_for_code, Status};
 use crate::error::{Error, Result};
-use crate::stream::meta_tap::{Tap, TapSeed};
+use crate::stream::meta_tap::{Str, Tap, TapSeed};
 use crate::stream::splitter::{BodyLine, BodyLines};
 
 pub(crate) use crate::stream::splitter::ClassifyTransport;
@@ -366,16 +366,17 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for OnePass<T> {
         self,
         mut map: A,
     ) -> std::result::Result<Self::Value, A::Error> {
-        let mut kind: Option<Cow<'de, str>> = None;
+        // Keys and the type borrowed from the line (`Str`): no allocation for either.
+        let mut kind: Option<Str<'de>> = None;
         let mut object: Option<Decoded<T>> = None;
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
             match &*key {
                 "type" if kind.is_none() => kind = Some(map.next_value()?),
                 "object" if object.is_none() => {
                     // kube-apiserver writes `type` first; when `object` comes first it is read
                     // as `T`, the usual case, and a bookmark is left to the slower pass.
-                    if kind.as_deref() == Some("BOOKMARK") {
-                        object = Some(Decoded::Bookmark(map.next_value()?));
+                    if kind.as_ref().is_some_and(|Str(kind)| kind == "BOOKMARK") {
+                        object = Some(Decoded::Bookmark(next_bookmark(&mut map)?));
                         continue;
                     }
                     let mut tap = Tap::new(self.options.want_meta)
@@ -396,7 +397,7 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for OnePass<T> {
                 }
             }
         }
-        let (Some(kind), Some(object)) = (kind, object) else {
+        let (Some(Str(kind)), Some(object)) = (kind, object) else {
             return Ok(None);
         };
         Ok(Some(match (&*kind, object) {
@@ -414,6 +415,13 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for OnePass<T> {
             _ => return Ok(None),
         }))
     }
+}
+
+/// A bookmark's object (one event in thousands: out of the one pass's loop).
+#[cold]
+#[inline(never)]
+fn next_bookmark<'de, A: MapAccess<'de>>(map: &mut A) -> std::result::Result<Bookmark, A::Error> {
+    map.next_value()
 }
 
 /// An event's object as the one pass read it.
