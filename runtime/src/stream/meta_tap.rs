@@ -119,7 +119,7 @@ enum Level {
 }
 
 /// A JSON key or string, borrowed from the input when it has no escapes.
-struct Str<'de>(Cow<'de, str>);
+pub(crate) struct Str<'de>(pub(crate) Cow<'de, str>);
 
 impl<'de> de::Deserialize<'de> for Str<'de> {
     fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
@@ -403,21 +403,28 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TapMap<'_, A> {
     }
 
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, A::Error> {
-        let slot = match std::mem::replace(&mut self.field, Field::Other) {
-            Field::Other => return self.map.next_value_seed(seed),
-            Field::Metadata => {
-                self.tap.meta_key = true;
-                if !self.tap.capture && !self.tap.drop_managed_fields {
-                    return self.map.next_value_seed(seed);
-                }
-                return self.map.next_value_seed(MetaSeed {
-                    seed,
-                    tap: self.tap,
-                });
+        // Compares, not a `match`: most values are `Other`, and a jump table on the field
+        // would be one more indirect branch per value.
+        let field = std::mem::replace(&mut self.field, Field::Other);
+        if field == Field::Other {
+            return self.map.next_value_seed(seed);
+        }
+        if field == Field::Metadata {
+            self.tap.meta_key = true;
+            if !self.tap.capture && !self.tap.drop_managed_fields {
+                return self.map.next_value_seed(seed);
             }
-            Field::Name => &mut self.tap.meta.name,
-            Field::Namespace => &mut self.tap.meta.namespace,
-            Field::ResourceVersion => &mut self.tap.meta.resource_version,
+            return self.map.next_value_seed(MetaSeed {
+                seed,
+                tap: self.tap,
+            });
+        }
+        let slot = if field == Field::Name {
+            &mut self.tap.meta.name
+        } else if field == Field::Namespace {
+            &mut self.tap.meta.namespace
+        } else {
+            &mut self.tap.meta.resource_version
         };
         let Str(value) = self.map.next_value::<Str<'de>>()?;
         slot.clear();

@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 
 use crate::error::status::{excerpt, reason_for_code, Status};
 use crate::error::{Error, Result};
-use crate::stream::meta_tap::{Tap, TapSeed};
+use crate::stream::meta_tap::{Str, Tap, TapSeed};
 use crate::stream::splitter::{BodyLine, BodyLines};
 
 pub(crate) use crate::stream::splitter::ClassifyTransport;
@@ -230,17 +230,7 @@ impl<T: DeserializeOwned> WatchStream<T> {
             let line = match std::task::ready!(self.body.poll_line(cx)) {
                 None => return Poll::Ready(None),
                 Some(BodyLine::Line(line)) => line,
-                Some(BodyLine::TooLong) => {
-                    let error = Error::decode(
-                        &self.request,
-                        "WatchEvent",
-                        format!("one event is larger than {MAX_EVENT_BYTES} bytes; the watch was stopped"),
-                        self.body.pending_bytes(),
-                    );
-                    self.body.stop();
-                    self.oversized = true;
-                    return Poll::Ready(Some(Err(error)));
-                }
+                Some(BodyLine::TooLong) => return Poll::Ready(Some(Err(self.stop_oversized()))),
                 Some(BodyLine::Failed(err)) => return Poll::Ready(Some(Err(err))),
             };
             self.line_bytes += line.len() as u64;
@@ -262,6 +252,7 @@ impl<T: DeserializeOwned> WatchStream<T> {
 impl<T> WatchStream<T> {
     /// Stops the stream at its line limit: the error to yield.
     #[cold]
+    #[inline(never)]
     fn stop_at_line_limit(&mut self) -> Error {
         self.body.stop();
         self.stopped_at_limit = true;
@@ -272,6 +263,21 @@ impl<T> WatchStream<T> {
                 self.line_limit
             ),
         }
+    }
+
+    /// Stops the stream at an event over the size limit: the error that says so.
+    #[cold]
+    #[inline(never)]
+    fn stop_oversized(&mut self) -> Error {
+        let error = Error::decode(
+            &self.request,
+            "WatchEvent",
+            format!("one event is larger than {MAX_EVENT_BYTES} bytes; the watch was stopped"),
+            self.body.pending_bytes(),
+        );
+        self.body.stop();
+        self.oversized = true;
+        error
     }
 }
 
@@ -405,16 +411,17 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for OnePass<T> {
         self,
         mut map: A,
     ) -> std::result::Result<Self::Value, A::Error> {
-        let mut kind: Option<Cow<'de, str>> = None;
+        // Keys and the type borrowed from the line (`Str`): no allocation for either.
+        let mut kind: Option<Str<'de>> = None;
         let mut object: Option<Decoded<T>> = None;
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
             match &*key {
                 "type" if kind.is_none() => kind = Some(map.next_value()?),
                 "object" if object.is_none() => {
                     // kube-apiserver writes `type` first; when `object` comes first it is read
                     // as `T`, the usual case, and a bookmark is left to the slower pass.
-                    if kind.as_deref() == Some("BOOKMARK") {
-                        object = Some(Decoded::Bookmark(map.next_value()?));
+                    if kind.as_ref().is_some_and(|Str(kind)| kind == "BOOKMARK") {
+                        object = Some(Decoded::Bookmark(next_bookmark(&mut map)?));
                         continue;
                     }
                     let mut tap = Tap::new(self.options.want_meta)
@@ -435,7 +442,7 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for OnePass<T> {
                 }
             }
         }
-        let (Some(kind), Some(object)) = (kind, object) else {
+        let (Some(Str(kind)), Some(object)) = (kind, object) else {
             return Ok(None);
         };
         Ok(Some(match (&*kind, object) {
@@ -455,6 +462,13 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for OnePass<T> {
     }
 }
 
+/// A bookmark's object (one event in thousands: out of the one pass's loop).
+#[cold]
+#[inline(never)]
+fn next_bookmark<'de, A: MapAccess<'de>>(map: &mut A) -> std::result::Result<Bookmark, A::Error> {
+    map.next_value()
+}
+
 /// An event's object as the one pass read it.
 enum Decoded<T> {
     Object(T, ObjectMeta),
@@ -462,7 +476,10 @@ enum Decoded<T> {
 }
 
 /// The envelope and the object decoded apart (and the key in a third pass): every line the one
-/// pass does not take, with the errors worded for the user.
+/// pass does not take, with the errors worded for the user. (Out of line: the one pass's loop
+/// stays small enough to share the instruction cache with `T`'s decoding.)
+#[cold]
+#[inline(never)]
 fn decode_two_pass<T: DeserializeOwned>(
     line: &[u8],
     request: &str,

@@ -97,25 +97,35 @@ impl<T: DeserializeOwned + Send + 'static> Running<T> {
     }
 
     pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Item<T>> {
+        // The direct path, kept small (the rest is out of line): the machine is taken out for
+        // the poll, so that a panic inside it (e.g. in `T`'s `Deserialize`) leaves `Moving`.
+        // (`Moving` has nothing to drop: putting a state back calls no destructor.)
+        match std::mem::replace(&mut self.state, RunState::Moving) {
+            RunState::Idle(mut machine) => {
+                let ready = machine.poll_ready(cx);
+                std::mem::forget(std::mem::replace(&mut self.state, RunState::Idle(machine)));
+                if let Some(poll) = ready {
+                    return poll;
+                }
+            }
+            other => std::mem::forget(std::mem::replace(&mut self.state, other)),
+        }
+        self.poll_step(cx)
+    }
+
+    /// Starts a step (from `Idle`) or polls the one under way.
+    #[inline(never)]
+    fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Item<T>> {
         loop {
             match std::mem::replace(&mut self.state, RunState::Moving) {
                 RunState::Idle(mut machine) => {
-                    let ready = machine.poll_ready(cx);
-                    match ready {
-                        Some(poll) => {
-                            self.state = RunState::Idle(machine);
-                            return poll;
+                    self.state = RunState::Stepping(Box::pin(async move {
+                        let item = machine.step().await;
+                        if item.is_err() {
+                            machine.stats.count(|c| c.errors += 1);
                         }
-                        None => {
-                            self.state = RunState::Stepping(Box::pin(async move {
-                                let item = machine.step().await;
-                                if item.is_err() {
-                                    machine.stats.count(|c| c.errors += 1);
-                                }
-                                (item, machine)
-                            }));
-                        }
-                    }
+                        (item, machine)
+                    }));
                 }
                 RunState::Stepping(mut step) => match step.as_mut().poll(cx) {
                     Poll::Ready((item, machine)) => {
@@ -525,16 +535,9 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
         if self.delay.is_some() || self.polled.is_some() {
             return None;
         }
-        if let Phase::StreamingInit {
-            started, warned, ..
-        } = &self.phase
-        {
-            if self.events_before_clock == 0 {
-                // Past the warning or the deadline: the step's timers deal with it.
-                if Instant::now() >= self.init_limits(*started, *warned).2 {
-                    return None;
-                }
-                self.events_before_clock = EVENTS_PER_CLOCK_READ;
+        if let Phase::StreamingInit { .. } = &self.phase {
+            if self.events_before_clock == 0 && !self.init_clock_allows() {
+                return None;
             }
         }
         match &mut self.phase {
@@ -581,6 +584,25 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
             },
             _ => None,
         }
+    }
+
+    /// Whether a streaming list's initial events may still be handed out directly for
+    /// [`EVENTS_PER_CLOCK_READ`] more (a look at the clock: one event in 32, out of line);
+    /// `false` past the warning or the deadline, which the step's timers deal with.
+    #[cold]
+    #[inline(never)]
+    fn init_clock_allows(&mut self) -> bool {
+        let Phase::StreamingInit {
+            started, warned, ..
+        } = &self.phase
+        else {
+            return false;
+        };
+        if Instant::now() >= self.init_limits(*started, *warned).2 {
+            return false;
+        }
+        self.events_before_clock = EVENTS_PER_CLOCK_READ;
+        true
     }
 
     /// Yields `err` and resumes at `phase` after the next backoff delay (at least the server's
@@ -788,6 +810,7 @@ async fn poll_init_until<T: DeserializeOwned>(
 
 /// Moves the watch's position to the event's `resourceVersion`; an event without one (a
 /// broken server) leaves it where it was rather than resuming from "any".
+#[inline]
 fn advance(resource_version: &mut String, meta: &ObjectMeta, stats: &WatcherStats) {
     if meta.resource_version.is_empty() {
         stats.count(|c| c.missing_resource_versions += 1);
@@ -796,6 +819,7 @@ fn advance(resource_version: &mut String, meta: &ObjectMeta, stats: &WatcherStat
     resource_version.clone_from(&meta.resource_version);
 }
 
+#[inline]
 fn key(meta: ObjectMeta) -> ObjectKey {
     (meta.namespace, meta.name)
 }

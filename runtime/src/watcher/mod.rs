@@ -45,6 +45,7 @@ mod store;
 mod vanished;
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -221,6 +222,8 @@ pub struct Watcher<T> {
     list: Request,
     settings: Settings,
     feeds: Arc<Mutex<Vec<Feed<T>>>>,
+    /// Whether `feeds` has any: a watcher without a store takes no lock per event.
+    fed: AtomicBool,
     running: Option<machine::Running<T>>,
     vanished: vanished::Vanished,
     stats: WatcherStats,
@@ -258,6 +261,7 @@ impl<T: DeserializeOwned + Send + 'static> Watcher<T> {
                 keep_managed_fields: false,
             },
             feeds: Arc::default(),
+            fed: AtomicBool::new(false),
             running: None,
             vanished: vanished::Vanished::default(),
             stats: WatcherStats::default(),
@@ -357,6 +361,7 @@ impl<T> Watcher<T> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(Box::new(move |event, key| writer.apply(event, key)));
+        self.fed.store(true, Ordering::Release);
         store
     }
 }
@@ -394,6 +399,7 @@ impl<T> Watcher<Arc<T>> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(Box::new(move |event, key| writer.apply_shared(event, key)));
+        self.fed.store(true, Ordering::Release);
         store
     }
 }
@@ -436,6 +442,10 @@ impl<T: DeserializeOwned + Send + 'static> Stream for Watcher<T> {
 impl<T> Watcher<T> {
     /// Gives `event` to every store.
     fn feed(&self, event: &Event<T>, key: &ObjectKey) {
+        // Set (by `store`/`shared_store`, which take `&self`) before the poll that follows.
+        if !self.fed.load(Ordering::Acquire) {
+            return;
+        }
         for feed in self
             .feeds
             .lock()
