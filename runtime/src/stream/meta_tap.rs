@@ -49,6 +49,7 @@ impl Tap {
 
     /// Copies the key into `meta`'s buffers (emptied first), so that a caller decoding object
     /// after object allocates none for it: take them back from [`Tap::meta`] afterwards.
+    #[inline]
     pub(crate) fn reusing(mut self, mut meta: ObjectMeta) -> Tap {
         meta.clear();
         self.meta = meta;
