@@ -47,13 +47,17 @@ impl Tap {
         self
     }
 
-    /// Copies the key into `meta`'s buffers (emptied first), so that a caller decoding object
-    /// after object allocates none for it: take them back from [`Tap::meta`] afterwards.
-    #[inline]
-    pub(crate) fn reusing(mut self, mut meta: ObjectMeta) -> Tap {
-        meta.clear();
-        self.meta = meta;
-        self
+    /// Starts over for the next object, as [`Tap::new`] and
+    /// [`dropping_managed_fields`](Self::dropping_managed_fields) would, but keeping the
+    /// metadata's buffers: a caller decoding object after object with one tap allocates
+    /// nothing for the key.
+    pub(crate) fn start(&mut self, capture: bool, drop_managed_fields: bool) {
+        self.meta.clear();
+        self.capture = capture;
+        self.drop_managed_fields = drop_managed_fields;
+        self.top_map = false;
+        self.meta_key = false;
+        self.captured = false;
     }
 
     /// Whether the pass saw everything: the object was a JSON object and, when capturing, its
@@ -80,20 +84,16 @@ impl<'de, T: de::Deserialize<'de>> DeserializeSeed<'de> for TapSeed<'_, T> {
     }
 }
 
-/// Decodes `T` from the whole of `json`, with what the pass saw (and, if
-/// `drop_managed_fields`, without `metadata.managedFields`), the key copied into `meta`'s
-/// buffers.
+/// Decodes `T` from the whole of `json` (and, if `drop_managed_fields`, without
+/// `metadata.managedFields`), what the pass saw in `tap` (started over first).
 #[cfg(any(test, feature = "watcher"))]
 pub(crate) fn decode<T: de::DeserializeOwned>(
     json: &[u8],
     drop_managed_fields: bool,
-    meta: ObjectMeta,
-) -> serde_json::Result<(T, Tap)> {
-    let mut tap = Tap::new(true)
-        .dropping_managed_fields(drop_managed_fields)
-        .reusing(meta);
-    let value = decode_whole(json, &mut tap)?;
-    Ok((value, tap))
+    tap: &mut Tap,
+) -> serde_json::Result<T> {
+    tap.start(true, drop_managed_fields);
+    decode_whole(json, tap)
 }
 
 /// Decodes `T` from `json` alone (no key wanted), skipping `metadata.managedFields` when
@@ -476,6 +476,20 @@ mod tests {
     use super::*;
     use serde::Deserialize;
     use std::collections::BTreeMap;
+
+    /// [`super::decode`] with a tap of its own, whose metadata's buffers start as `meta`.
+    fn decode<T: de::DeserializeOwned>(
+        json: &[u8],
+        drop_managed_fields: bool,
+        meta: ObjectMeta,
+    ) -> serde_json::Result<(T, Tap)> {
+        let mut tap = Tap {
+            meta,
+            ..Tap::default()
+        };
+        let value = super::decode(json, drop_managed_fields, &mut tap)?;
+        Ok((value, tap))
+    }
 
     /// The key the separate pass reads, for comparison.
     fn two_pass(json: &str) -> ObjectMeta {

@@ -131,9 +131,10 @@ pub struct WatchStream<T> {
     line_limit: u64,
     /// Whether the stream was stopped at `line_limit`.
     stopped_at_limit: bool,
-    /// The metadata of the last event [`poll_event`](Self::poll_event) returned, its strings
-    /// reused from one event to the next (no allocation per event).
-    meta: ObjectMeta,
+    /// What the one pass saw of the last event's object: its metadata, for
+    /// [`meta`](Self::meta), in buffers reused from one event to the next (no allocation per
+    /// event).
+    tap: Tap,
     _item: PhantomData<fn() -> T>,
 }
 
@@ -178,7 +179,7 @@ impl<T: DeserializeOwned> WatchStream<T> {
             line_bytes: 0,
             line_limit: u64::MAX,
             stopped_at_limit: false,
-            meta: ObjectMeta::default(),
+            tap: Tap::default(),
             _item: PhantomData,
         }
     }
@@ -228,10 +229,10 @@ impl<T: DeserializeOwned> WatchStream<T> {
     /// (a bookmark's: its `resourceVersion` alone).
     #[cfg(any(test, feature = "watcher"))]
     pub(crate) fn meta(&self) -> &ObjectMeta {
-        &self.meta
+        &self.tap.meta
     }
 
-    /// The next line's event; its object's metadata in `self.meta` only if `want_meta`.
+    /// The next line's event; its object's metadata in `self.tap` only if `want_meta`.
     fn poll_decoded(
         &mut self,
         cx: &mut Context<'_>,
@@ -255,7 +256,7 @@ impl<T: DeserializeOwned> WatchStream<T> {
                 want_meta,
                 drop_managed_fields: self.drop_managed_fields,
             };
-            return Poll::Ready(Some(decode(&line, &self.request, options, &mut self.meta)));
+            return Poll::Ready(Some(decode(&line, &self.request, options, &mut self.tap)));
         }
     }
 }
@@ -377,26 +378,26 @@ pub(crate) fn decode_event<T: DeserializeOwned>(
         want_meta: true,
         drop_managed_fields: false,
     };
-    let mut meta = ObjectMeta::default();
-    let event = decode(line, request, options, &mut meta)?;
-    Ok((event, meta))
+    let mut tap = Tap::default();
+    let event = decode(line, request, options, &mut tap)?;
+    Ok((event, tap.meta))
 }
 
 /// Decodes one line in one pass when it is the usual shape (`type` first, then an object of an
 /// `ADDED`/`MODIFIED`/`DELETED`/`BOOKMARK` event); anything else (an `ERROR` event, a line that
 /// does not decode, an object the pass could not see whole) is decoded again by
-/// [`decode_two_pass`], which also words the errors. The object's metadata goes into `meta`
-/// when `options.want_meta` (a bookmark's `resourceVersion` always does).
+/// [`decode_two_pass`], which also words the errors. The object's metadata goes into
+/// `tap.meta` when `options.want_meta` (a bookmark's `resourceVersion` always does).
 fn decode<T: DeserializeOwned>(
     line: &[u8],
     request: &str,
     options: Decoding,
-    meta: &mut ObjectMeta,
+    tap: &mut Tap,
 ) -> Result<WatchEvent<T>> {
     let mut de = serde_json::Deserializer::from_slice(line);
     let seed = OnePass::<T> {
         options,
-        meta,
+        tap: &mut *tap,
         _object: PhantomData,
     };
     match seed
@@ -404,7 +405,7 @@ fn decode<T: DeserializeOwned>(
         .and_then(|event| de.end().map(|()| event))
     {
         Ok(Some(event)) => Ok(event),
-        Ok(None) | Err(_) => decode_two_pass(line, request, options, meta),
+        Ok(None) | Err(_) => decode_two_pass(line, request, options, &mut tap.meta),
     }
 }
 
@@ -420,8 +421,8 @@ struct Decoding {
 /// One watch line in one pass: `Some` when it was seen whole (see [`decode`]).
 struct OnePass<'m, T> {
     options: Decoding,
-    /// Where the object's metadata goes.
-    meta: &'m mut ObjectMeta,
+    /// What the pass sees of the object (its metadata in `tap.meta`).
+    tap: &'m mut Tap,
     _object: PhantomData<fn() -> T>,
 }
 
@@ -460,20 +461,19 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for OnePass<'_, T> {
                         object = Some(Decoded::Bookmark(next_bookmark(&mut map)?));
                         continue;
                     }
-                    // The metadata's buffers lent to the tap, and taken back even on an error.
-                    let mut tap = Tap::new(self.options.want_meta)
-                        .dropping_managed_fields(self.options.drop_managed_fields)
-                        .reusing(std::mem::take(self.meta));
+                    let Decoding {
+                        want_meta,
+                        drop_managed_fields,
+                    } = self.options;
+                    self.tap.start(want_meta, drop_managed_fields);
                     let value = map.next_value_seed(TapSeed::<T> {
-                        tap: &mut tap,
+                        tap: &mut *self.tap,
                         _object: PhantomData,
-                    });
-                    let complete = tap.complete();
-                    *self.meta = tap.meta;
-                    if !complete {
+                    })?;
+                    if !self.tap.complete() {
                         return Ok(None);
                     }
-                    object = Some(Decoded::Object(value?));
+                    object = Some(Decoded::Object(value));
                 }
                 // A duplicate: the slower pass words the error.
                 "type" | "object" => return Ok(None),
@@ -490,7 +490,7 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for OnePass<'_, T> {
             ("MODIFIED", Decoded::Object(value)) => WatchEvent::Modified(value),
             ("DELETED", Decoded::Object(value)) => WatchEvent::Deleted(value),
             ("BOOKMARK", Decoded::Bookmark(bookmark)) => {
-                self.meta.set_bookmark(&bookmark);
+                self.tap.meta.set_bookmark(&bookmark);
                 WatchEvent::Bookmark(bookmark)
             }
             // `ERROR`, an unknown type, a bookmark read as `T`.
@@ -599,8 +599,8 @@ mod tests {
         request: &str,
         options: Decoding,
     ) -> Result<(WatchEvent<T>, ObjectMeta)> {
-        let mut meta = ObjectMeta::default();
-        super::decode(line, request, options, &mut meta).map(|event| (event, meta))
+        let mut tap = Tap::default();
+        super::decode(line, request, options, &mut tap).map(|event| (event, tap.meta))
     }
 
     /// [`super::decode_two_pass`] with the metadata in a fresh `ObjectMeta`, beside the event.

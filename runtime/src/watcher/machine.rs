@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::http::client::Client;
 use crate::request::Request;
 use crate::stream::list::{fetch_page, Progress};
+use crate::stream::meta_tap::Tap;
 use crate::stream::watch::{ObjectMeta, WatchEvent, WatchStream};
 
 /// Query parameters the watcher sets itself; any value in the user's LIST request is replaced.
@@ -89,7 +90,7 @@ impl<T: DeserializeOwned + Send + 'static> Running<T> {
             delay: None,
             paginate_once: false,
             polled: None,
-            listed_meta: ObjectMeta::default(),
+            listed: Tap::default(),
             events_before_clock: 0,
             stats,
         };
@@ -165,8 +166,9 @@ struct Machine<T> {
     /// What [`Machine::poll_ready`] took from the stream and left to [`Machine::step`] (a
     /// bookmark, an error, the end of the stream).
     polled: Option<Polled<T>>,
-    /// The buffers a paginated list's items' metadata is decoded into, one item after another.
-    listed_meta: ObjectMeta,
+    /// What the one pass saw of a paginated list's item: its metadata, in buffers reused from
+    /// one item to the next.
+    listed: Tap,
     /// Initial events [`Machine::poll_ready`] may still hand out before it reads the clock again
     /// (see [`EVENTS_PER_CLOCK_READ`]).
     events_before_clock: u8,
@@ -777,15 +779,13 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
     /// An item of a list page: the object and its key.
     /// (One pass when it can, as a watch event's object; else the object and its key apart.)
     fn decode_listed(&mut self, raw: &RawValue) -> Result<(T, ObjectKey)> {
-        if let Ok((object, tap)) = crate::stream::meta_tap::decode::<T>(
+        if let Ok(object) = crate::stream::meta_tap::decode::<T>(
             raw.get().as_bytes(),
             !self.settings.keep_managed_fields,
-            std::mem::take(&mut self.listed_meta),
+            &mut self.listed,
         ) {
-            let complete = tap.complete();
-            self.listed_meta = tap.meta;
-            if complete {
-                return Ok((object, key(&self.listed_meta)));
+            if self.listed.complete() {
+                return Ok((object, key(&self.listed.meta)));
             }
         }
         let decode_error = |type_name: &'static str, err: serde_json::Error| {
