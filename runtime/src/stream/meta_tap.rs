@@ -47,6 +47,19 @@ impl Tap {
         self
     }
 
+    /// Starts over for the next object, as [`Tap::new`] and
+    /// [`dropping_managed_fields`](Self::dropping_managed_fields) would, but keeping the
+    /// metadata's buffers: a caller decoding object after object with one tap allocates
+    /// nothing for the key.
+    pub(crate) fn start(&mut self, capture: bool, drop_managed_fields: bool) {
+        self.meta.clear();
+        self.capture = capture;
+        self.drop_managed_fields = drop_managed_fields;
+        self.top_map = false;
+        self.meta_key = false;
+        self.captured = false;
+    }
+
     /// Whether the pass saw everything: the object was a JSON object and, when capturing, its
     /// `metadata` (if any) was read here. Otherwise the caller decodes the slow way.
     pub(crate) fn complete(&self) -> bool {
@@ -71,16 +84,16 @@ impl<'de, T: de::Deserialize<'de>> DeserializeSeed<'de> for TapSeed<'_, T> {
     }
 }
 
-/// Decodes `T` from the whole of `json`, with what the pass saw (and, if
-/// `drop_managed_fields`, without `metadata.managedFields`).
+/// Decodes `T` from the whole of `json` (and, if `drop_managed_fields`, without
+/// `metadata.managedFields`), what the pass saw in `tap` (started over first).
 #[cfg(any(test, feature = "watcher"))]
 pub(crate) fn decode<T: de::DeserializeOwned>(
     json: &[u8],
     drop_managed_fields: bool,
-) -> serde_json::Result<(T, Tap)> {
-    let mut tap = Tap::new(true).dropping_managed_fields(drop_managed_fields);
-    let value = decode_whole(json, &mut tap)?;
-    Ok((value, tap))
+    tap: &mut Tap,
+) -> serde_json::Result<T> {
+    tap.start(true, drop_managed_fields);
+    decode_whole(json, tap)
 }
 
 /// Decodes `T` from `json` alone (no key wanted), skipping `metadata.managedFields` when
@@ -239,9 +252,13 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Tapped<'_, D> {
         }
         let fields = <Fields<'_> as de::Deserialize>::deserialize(self.de)?;
         let meta = &mut self.tap.meta;
-        meta.name = fields.name.unwrap_or_default().into_owned();
-        meta.namespace = fields.namespace.unwrap_or_default().into_owned();
-        meta.resource_version = fields.resource_version.unwrap_or_default().into_owned();
+        meta.clear();
+        meta.name
+            .push_str(fields.name.as_deref().unwrap_or_default());
+        meta.namespace
+            .push_str(fields.namespace.as_deref().unwrap_or_default());
+        meta.resource_version
+            .push_str(fields.resource_version.as_deref().unwrap_or_default());
         self.tap.captured = true;
         v.visit_unit()
     }
@@ -460,13 +477,27 @@ mod tests {
     use serde::Deserialize;
     use std::collections::BTreeMap;
 
+    /// [`super::decode`] with a tap of its own, whose metadata's buffers start as `meta`.
+    fn decode<T: de::DeserializeOwned>(
+        json: &[u8],
+        drop_managed_fields: bool,
+        meta: ObjectMeta,
+    ) -> serde_json::Result<(T, Tap)> {
+        let mut tap = Tap {
+            meta,
+            ..Tap::default()
+        };
+        let value = super::decode(json, drop_managed_fields, &mut tap)?;
+        Ok((value, tap))
+    }
+
     /// The key the separate pass reads, for comparison.
     fn two_pass(json: &str) -> ObjectMeta {
         crate::stream::watch::object_meta(json).unwrap()
     }
 
     fn one_pass<T: de::DeserializeOwned>(json: &str) -> (T, ObjectMeta) {
-        let (value, tap) = decode::<T>(json.as_bytes(), false).unwrap();
+        let (value, tap) = decode::<T>(json.as_bytes(), false, ObjectMeta::default()).unwrap();
         assert!(tap.complete(), "{json}");
         (value, tap.meta)
     }
@@ -532,6 +563,25 @@ mod tests {
     }
 
     #[test]
+    fn reused_buffers_keep_nothing_of_the_object_before() {
+        let used = || ObjectMeta {
+            resource_version: "1".into(),
+            namespace: "old".into(),
+            name: "old".into(),
+        };
+        let cluster_scoped = r#"{"metadata":{"name":"n1"}}"#;
+        // Through `T`'s own metadata, and read by the tap where `T` ignores it.
+        let (_, tap) =
+            decode::<serde_json::Value>(cluster_scoped.as_bytes(), false, used()).unwrap();
+        assert_eq!(tap.meta, two_pass(cluster_scoped));
+        #[derive(Deserialize)]
+        struct NoMeta {}
+        let (_, tap) = decode::<NoMeta>(cluster_scoped.as_bytes(), false, used()).unwrap();
+        assert!(tap.complete());
+        assert_eq!(tap.meta, two_pass(cluster_scoped));
+    }
+
+    #[test]
     fn missing_metadata_is_an_empty_key() {
         let json = r#"{"kind":"X"}"#;
         let (_, meta) = one_pass::<serde_json::Value>(json);
@@ -542,8 +592,12 @@ mod tests {
     #[test]
     fn what_the_pass_cannot_see_is_reported_incomplete() {
         // Raw JSON: the adapter never sees the map.
-        let (raw, tap) =
-            decode::<Box<serde_json::value::RawValue>>(OBJECT.as_bytes(), false).unwrap();
+        let (raw, tap) = decode::<Box<serde_json::value::RawValue>>(
+            OBJECT.as_bytes(),
+            false,
+            ObjectMeta::default(),
+        )
+        .unwrap();
         assert_eq!(raw.get(), OBJECT);
         assert!(!tap.complete());
         #[derive(Deserialize)]
@@ -551,19 +605,24 @@ mod tests {
             #[allow(dead_code)]
             metadata: Box<serde_json::value::RawValue>,
         }
-        let (_, tap) = decode::<RawMeta>(OBJECT.as_bytes(), false).unwrap();
+        let (_, tap) = decode::<RawMeta>(OBJECT.as_bytes(), false, ObjectMeta::default()).unwrap();
         assert!(!tap.complete());
-        let (value, tap) = decode::<serde_json::Value>(b"null", false).unwrap();
+        let (value, tap) =
+            decode::<serde_json::Value>(b"null", false, ObjectMeta::default()).unwrap();
         assert!(value.is_null() && !tap.complete());
     }
 
     #[test]
     fn a_duplicate_key_field_is_an_error_as_in_the_separate_pass() {
         let json = r#"{"metadata":{"name":"a","name":"b"}}"#;
-        assert!(decode::<serde_json::Value>(json.as_bytes(), false).is_err());
+        assert!(
+            decode::<serde_json::Value>(json.as_bytes(), false, ObjectMeta::default()).is_err()
+        );
         assert!(crate::stream::watch::object_meta(json).is_err());
         let json = r#"{"metadata":{"name":1}}"#;
-        assert!(decode::<serde_json::Value>(json.as_bytes(), false).is_err());
+        assert!(
+            decode::<serde_json::Value>(json.as_bytes(), false, ObjectMeta::default()).is_err()
+        );
         assert!(crate::stream::watch::object_meta(json).is_err());
     }
 
@@ -571,13 +630,15 @@ mod tests {
 
     #[test]
     fn managed_fields_are_skipped_only_in_metadata_and_only_when_asked() {
-        let (value, tap) = decode::<serde_json::Value>(MANAGED.as_bytes(), true).unwrap();
+        let (value, tap) =
+            decode::<serde_json::Value>(MANAGED.as_bytes(), true, ObjectMeta::default()).unwrap();
         assert!(tap.complete());
         assert_eq!((&*tap.meta.name, &*tap.meta.resource_version), ("a", "7"));
         assert!(value["metadata"].get("managedFields").is_none(), "{value}");
         assert_eq!(value["metadata"]["labels"]["managedFields"], "kept");
         assert_eq!(value["data"]["managedFields"], "kept");
-        let (kept, _) = decode::<serde_json::Value>(MANAGED.as_bytes(), false).unwrap();
+        let (kept, _) =
+            decode::<serde_json::Value>(MANAGED.as_bytes(), false, ObjectMeta::default()).unwrap();
         assert_eq!(kept["metadata"]["managedFields"][0]["manager"], "kubectl");
     }
 
@@ -594,12 +655,12 @@ mod tests {
             #[allow(dead_code)]
             metadata: Strict,
         }
-        let err = decode::<Obj>(MANAGED.as_bytes(), true).unwrap_err();
+        let err = decode::<Obj>(MANAGED.as_bytes(), true, ObjectMeta::default()).unwrap_err();
         assert!(
             err.to_string().contains("missing field `managedFields`"),
             "{err}"
         );
-        assert!(decode::<Obj>(MANAGED.as_bytes(), false).is_ok());
+        assert!(decode::<Obj>(MANAGED.as_bytes(), false, ObjectMeta::default()).is_ok());
     }
 
     #[test]

@@ -131,6 +131,10 @@ pub struct WatchStream<T> {
     line_limit: u64,
     /// Whether the stream was stopped at `line_limit`.
     stopped_at_limit: bool,
+    /// What the one pass saw of the last event's object: its metadata, for
+    /// [`meta`](Self::meta), in buffers reused from one event to the next (no allocation per
+    /// event).
+    tap: Tap,
     _item: PhantomData<fn() -> T>,
 }
 
@@ -175,6 +179,7 @@ impl<T: DeserializeOwned> WatchStream<T> {
             line_bytes: 0,
             line_limit: u64::MAX,
             stopped_at_limit: false,
+            tap: Tap::default(),
             _item: PhantomData,
         }
     }
@@ -211,21 +216,28 @@ impl<T: DeserializeOwned> WatchStream<T> {
         self.stopped_at_limit
     }
 
-    /// The next line's event with its object's metadata (for the watcher).
+    /// The next line's event, its object's metadata in [`meta`](Self::meta) (for the watcher).
     #[cfg(any(test, feature = "watcher"))]
     pub(crate) fn poll_event(
         &mut self,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<MetaEvent<T>>>> {
+    ) -> Poll<Option<Result<WatchEvent<T>>>> {
         self.poll_decoded(cx, true)
     }
 
-    /// The next line's event; its object's metadata only if `want_meta` (default otherwise).
+    /// The metadata of the object of the event [`poll_event`](Self::poll_event) returned last
+    /// (a bookmark's: its `resourceVersion` alone).
+    #[cfg(any(test, feature = "watcher"))]
+    pub(crate) fn meta(&self) -> &ObjectMeta {
+        &self.tap.meta
+    }
+
+    /// The next line's event; its object's metadata in `self.tap` only if `want_meta`.
     fn poll_decoded(
         &mut self,
         cx: &mut Context<'_>,
         want_meta: bool,
-    ) -> Poll<Option<Result<MetaEvent<T>>>> {
+    ) -> Poll<Option<Result<WatchEvent<T>>>> {
         loop {
             let line = match std::task::ready!(self.body.poll_line(cx)) {
                 None => return Poll::Ready(None),
@@ -244,7 +256,7 @@ impl<T: DeserializeOwned> WatchStream<T> {
                 want_meta,
                 drop_managed_fields: self.drop_managed_fields,
             };
-            return Poll::Ready(Some(decode(&line, &self.request, options)));
+            return Poll::Ready(Some(decode(&line, &self.request, options, &mut self.tap)));
         }
     }
 }
@@ -287,12 +299,8 @@ impl<T: DeserializeOwned> Stream for WatchStream<T> {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         // A plain watch does not need the metadata: one pass less.
         self.poll_decoded(cx, false)
-            .map(|item| item.map(|result| result.map(|(event, _)| event)))
     }
 }
-
-/// An event with its object's metadata.
-pub(crate) type MetaEvent<T> = (WatchEvent<T>, ObjectMeta);
 
 /// The metadata of an event's object that the watcher needs, read without a trait on `T`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -300,6 +308,21 @@ pub(crate) struct ObjectMeta {
     pub(crate) resource_version: String,
     pub(crate) namespace: String,
     pub(crate) name: String,
+}
+
+impl ObjectMeta {
+    /// Empties the three fields, keeping their buffers for the next object.
+    pub(crate) fn clear(&mut self) {
+        self.resource_version.clear();
+        self.namespace.clear();
+        self.name.clear();
+    }
+
+    /// A bookmark's metadata: its `resourceVersion` alone.
+    fn set_bookmark(&mut self, bookmark: &Bookmark) {
+        self.clear();
+        self.resource_version.push_str(bookmark.resource_version());
+    }
 }
 
 /// A watch line, split into its type and the raw text of its object (validated, not decoded).
@@ -330,12 +353,19 @@ struct MetaFields<'a> {
 
 /// Reads `metadata.{resourceVersion,namespace,name}` of an object's JSON text, skipping the rest.
 pub(crate) fn object_meta(object: &str) -> serde_json::Result<ObjectMeta> {
+    let mut meta = ObjectMeta::default();
+    read_object_meta(object, &mut meta)?;
+    Ok(meta)
+}
+
+/// [`object_meta`] into `meta`'s buffers.
+pub(crate) fn read_object_meta(object: &str, meta: &mut ObjectMeta) -> serde_json::Result<()> {
     let MetaOnly { metadata } = serde_json::from_str(object)?;
-    Ok(ObjectMeta {
-        resource_version: metadata.resource_version.into_owned(),
-        namespace: metadata.namespace.into_owned(),
-        name: metadata.name.into_owned(),
-    })
+    meta.clear();
+    meta.resource_version.push_str(&metadata.resource_version);
+    meta.namespace.push_str(&metadata.namespace);
+    meta.name.push_str(&metadata.name);
+    Ok(())
 }
 
 /// Decodes one line: an event and its object's metadata, or the `Status` of an `ERROR` event.
@@ -348,21 +378,26 @@ pub(crate) fn decode_event<T: DeserializeOwned>(
         want_meta: true,
         drop_managed_fields: false,
     };
-    decode(line, request, options)
+    let mut tap = Tap::default();
+    let event = decode(line, request, options, &mut tap)?;
+    Ok((event, tap.meta))
 }
 
 /// Decodes one line in one pass when it is the usual shape (`type` first, then an object of an
 /// `ADDED`/`MODIFIED`/`DELETED`/`BOOKMARK` event); anything else (an `ERROR` event, a line that
 /// does not decode, an object the pass could not see whole) is decoded again by
-/// [`decode_two_pass`], which also words the errors.
+/// [`decode_two_pass`], which also words the errors. The object's metadata goes into
+/// `tap.meta` when `options.want_meta` (a bookmark's `resourceVersion` always does).
 fn decode<T: DeserializeOwned>(
     line: &[u8],
     request: &str,
     options: Decoding,
-) -> Result<(WatchEvent<T>, ObjectMeta)> {
+    tap: &mut Tap,
+) -> Result<WatchEvent<T>> {
     let mut de = serde_json::Deserializer::from_slice(line);
     let seed = OnePass::<T> {
         options,
+        tap: &mut *tap,
         _object: PhantomData,
     };
     match seed
@@ -370,7 +405,7 @@ fn decode<T: DeserializeOwned>(
         .and_then(|event| de.end().map(|()| event))
     {
         Ok(Some(event)) => Ok(event),
-        Ok(None) | Err(_) => decode_two_pass(line, request, options),
+        Ok(None) | Err(_) => decode_two_pass(line, request, options, &mut tap.meta),
     }
 }
 
@@ -384,13 +419,15 @@ struct Decoding {
 }
 
 /// One watch line in one pass: `Some` when it was seen whole (see [`decode`]).
-struct OnePass<T> {
+struct OnePass<'m, T> {
     options: Decoding,
+    /// What the pass sees of the object (its metadata in `tap.meta`).
+    tap: &'m mut Tap,
     _object: PhantomData<fn() -> T>,
 }
 
-impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for OnePass<T> {
-    type Value = Option<(WatchEvent<T>, ObjectMeta)>;
+impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for OnePass<'_, T> {
+    type Value = Option<WatchEvent<T>>;
 
     fn deserialize<D: Deserializer<'de>>(
         self,
@@ -400,8 +437,8 @@ impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for OnePass<T> {
     }
 }
 
-impl<'de, T: DeserializeOwned> Visitor<'de> for OnePass<T> {
-    type Value = Option<(WatchEvent<T>, ObjectMeta)>;
+impl<'de, T: DeserializeOwned> Visitor<'de> for OnePass<'_, T> {
+    type Value = Option<WatchEvent<T>>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a watch event")
@@ -424,16 +461,19 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for OnePass<T> {
                         object = Some(Decoded::Bookmark(next_bookmark(&mut map)?));
                         continue;
                     }
-                    let mut tap = Tap::new(self.options.want_meta)
-                        .dropping_managed_fields(self.options.drop_managed_fields);
+                    let Decoding {
+                        want_meta,
+                        drop_managed_fields,
+                    } = self.options;
+                    self.tap.start(want_meta, drop_managed_fields);
                     let value = map.next_value_seed(TapSeed::<T> {
-                        tap: &mut tap,
+                        tap: &mut *self.tap,
                         _object: PhantomData,
                     })?;
-                    if !tap.complete() {
+                    if !self.tap.complete() {
                         return Ok(None);
                     }
-                    object = Some(Decoded::Object(value, tap.meta));
+                    object = Some(Decoded::Object(value));
                 }
                 // A duplicate: the slower pass words the error.
                 "type" | "object" => return Ok(None),
@@ -446,15 +486,12 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for OnePass<T> {
             return Ok(None);
         };
         Ok(Some(match (&*kind, object) {
-            ("ADDED", Decoded::Object(value, meta)) => (WatchEvent::Added(value), meta),
-            ("MODIFIED", Decoded::Object(value, meta)) => (WatchEvent::Modified(value), meta),
-            ("DELETED", Decoded::Object(value, meta)) => (WatchEvent::Deleted(value), meta),
+            ("ADDED", Decoded::Object(value)) => WatchEvent::Added(value),
+            ("MODIFIED", Decoded::Object(value)) => WatchEvent::Modified(value),
+            ("DELETED", Decoded::Object(value)) => WatchEvent::Deleted(value),
             ("BOOKMARK", Decoded::Bookmark(bookmark)) => {
-                let meta = ObjectMeta {
-                    resource_version: bookmark.resource_version().to_string(),
-                    ..ObjectMeta::default()
-                };
-                (WatchEvent::Bookmark(bookmark), meta)
+                self.tap.meta.set_bookmark(&bookmark);
+                WatchEvent::Bookmark(bookmark)
             }
             // `ERROR`, an unknown type, a bookmark read as `T`.
             _ => return Ok(None),
@@ -471,7 +508,7 @@ fn next_bookmark<'de, A: MapAccess<'de>>(map: &mut A) -> std::result::Result<Boo
 
 /// An event's object as the one pass read it.
 enum Decoded<T> {
-    Object(T, ObjectMeta),
+    Object(T),
     Bookmark(Bookmark),
 }
 
@@ -484,7 +521,8 @@ fn decode_two_pass<T: DeserializeOwned>(
     line: &[u8],
     request: &str,
     options: Decoding,
-) -> Result<(WatchEvent<T>, ObjectMeta)> {
+    meta: &mut ObjectMeta,
+) -> Result<WatchEvent<T>> {
     let Decoding {
         want_meta,
         drop_managed_fields,
@@ -507,7 +545,6 @@ fn decode_two_pass<T: DeserializeOwned>(
             ))
         }
     };
-    let meta = || object_meta(object).map_err(|err| decode_error("ObjectMeta", err));
     let decode_object = || -> Result<T> {
         crate::stream::meta_tap::decode_object(object, drop_managed_fields)
             .map_err(|err| decode_error(std::any::type_name::<T>(), err))
@@ -519,11 +556,8 @@ fn decode_two_pass<T: DeserializeOwned>(
         "BOOKMARK" => {
             let bookmark: Bookmark =
                 serde_json::from_str(object).map_err(|err| decode_error("Bookmark", err))?;
-            let meta = ObjectMeta {
-                resource_version: bookmark.resource_version().to_string(),
-                ..ObjectMeta::default()
-            };
-            return Ok((WatchEvent::Bookmark(bookmark), meta));
+            meta.set_bookmark(&bookmark);
+            return Ok(WatchEvent::Bookmark(bookmark));
         }
         "ERROR" => {
             let mut status: Status = serde_json::from_str(object).unwrap_or_default();
@@ -548,10 +582,10 @@ fn decode_two_pass<T: DeserializeOwned>(
             ))
         }
     };
-    if !want_meta {
-        return Ok((event, ObjectMeta::default()));
+    if want_meta {
+        read_object_meta(object, meta).map_err(|err| decode_error("ObjectMeta", err))?;
     }
-    Ok((event, meta()?))
+    Ok(event)
 }
 
 #[cfg(test)]
@@ -559,6 +593,39 @@ mod tests {
     use super::*;
 
     /// Decoding that keeps every field, with or without the key.
+    /// [`super::decode`] with the metadata in a fresh `ObjectMeta`, beside the event.
+    fn decode<T: DeserializeOwned>(
+        line: &[u8],
+        request: &str,
+        options: Decoding,
+    ) -> Result<(WatchEvent<T>, ObjectMeta)> {
+        let mut tap = Tap::default();
+        super::decode(line, request, options, &mut tap).map(|event| (event, tap.meta))
+    }
+
+    /// [`super::decode_two_pass`] with the metadata in a fresh `ObjectMeta`, beside the event.
+    fn decode_two_pass<T: DeserializeOwned>(
+        line: &[u8],
+        request: &str,
+        options: Decoding,
+    ) -> Result<(WatchEvent<T>, ObjectMeta)> {
+        let mut meta = ObjectMeta::default();
+        super::decode_two_pass(line, request, options, &mut meta).map(|event| (event, meta))
+    }
+
+    /// An event with its object's metadata, as the tests compare them.
+    type MetaEvent<T> = (WatchEvent<T>, ObjectMeta);
+
+    /// The stream's next event with a copy of its metadata (as the stream has reused its buffers).
+    fn poll_with_meta<T: DeserializeOwned>(
+        stream: &mut WatchStream<T>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<MetaEvent<T>>>> {
+        stream
+            .poll_event(cx)
+            .map(|item| item.map(|result| result.map(|event| (event, stream.meta().clone()))))
+    }
+
     fn keep(want_meta: bool) -> Decoding {
         Decoding {
             want_meta,
@@ -662,7 +729,7 @@ mod tests {
 
     mod chunking {
         use super::super::*;
-        use super::keep;
+        use super::{decode, decode_two_pass, keep, poll_with_meta};
         use futures::StreamExt;
         use proptest::prelude::*;
 
@@ -720,7 +787,9 @@ mod tests {
             let mut stream = WatchStream::<Item>::from_body(body, "GET /x".into());
             futures::executor::block_on(async {
                 let mut out = Vec::new();
-                while let Some(item) = futures::future::poll_fn(|cx| stream.poll_event(cx)).await {
+                while let Some(item) =
+                    futures::future::poll_fn(|cx| poll_with_meta(&mut stream, cx)).await
+                {
                     out.push(outcome(item));
                 }
                 out
@@ -837,7 +906,7 @@ mod tests {
                 futures::executor::block_on(async {
                     let mut out = Vec::new();
                     while let Some(item) =
-                        futures::future::poll_fn(|cx| stream.poll_event(cx)).await
+                        futures::future::poll_fn(|cx| poll_with_meta(stream, cx)).await
                     {
                         out.push(match item {
                             Ok((_, meta)) => meta.name,
@@ -859,8 +928,9 @@ mod tests {
             assert!(!unlimited.stopped_at_line_limit());
             // Lifted on the way (as a watcher does at its initial-events-end bookmark).
             let mut lifted = stream(len);
-            let first =
-                futures::executor::block_on(futures::future::poll_fn(|cx| lifted.poll_event(cx)));
+            let first = futures::executor::block_on(futures::future::poll_fn(|cx| {
+                poll_with_meta(&mut lifted, cx)
+            }));
             assert!(matches!(first, Some(Ok((_, meta))) if meta.name == "a"));
             lifted.set_line_limit(u64::MAX);
             assert_eq!(names(&mut lifted), ["b", "c", "d"]);

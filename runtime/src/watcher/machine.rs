@@ -12,13 +12,14 @@ use serde_json::value::RawValue;
 use tokio::time::Instant;
 
 use super::backoff::Backoff;
+use super::key::ObjectKey;
 use super::stats::WatcherStats;
-use super::store::ObjectKey;
 use super::{Event, Settings};
 use crate::error::{Error, Result};
 use crate::http::client::Client;
 use crate::request::Request;
 use crate::stream::list::{fetch_page, Progress};
+use crate::stream::meta_tap::Tap;
 use crate::stream::watch::{ObjectMeta, WatchEvent, WatchStream};
 
 /// Query parameters the watcher sets itself; any value in the user's LIST request is replaced.
@@ -56,8 +57,9 @@ pub(crate) struct Running<T> {
 /// One step of the machine, which hands the machine back with the item.
 type StepFuture<T> = Pin<Box<dyn Future<Output = (Item<T>, Box<Machine<T>>)> + Send>>;
 
-/// What polling a watch stream gave: an event and its object's key, an error, or its end.
-type Polled<T> = Option<Result<(WatchEvent<T>, ObjectMeta)>>;
+/// What polling a watch stream gave: an event (its object's metadata in the stream's
+/// [`meta`](WatchStream::meta)), an error, or its end.
+type Polled<T> = Option<Result<WatchEvent<T>>>;
 
 enum RunState<T> {
     /// Between steps: the next event may be taken without a future ([`Machine::poll_ready`]).
@@ -88,6 +90,7 @@ impl<T: DeserializeOwned + Send + 'static> Running<T> {
             delay: None,
             paginate_once: false,
             polled: None,
+            listed: Tap::default(),
             events_before_clock: 0,
             stats,
         };
@@ -163,6 +166,9 @@ struct Machine<T> {
     /// What [`Machine::poll_ready`] took from the stream and left to [`Machine::step`] (a
     /// bookmark, an error, the end of the stream).
     polled: Option<Polled<T>>,
+    /// What the one pass saw of a paginated list's item: its metadata, in buffers reused from
+    /// one item to the next.
+    listed: Tap,
     /// Initial events [`Machine::poll_ready`] may still hand out before it reads the clock again
     /// (see [`EVENTS_PER_CLOCK_READ`]).
     events_before_clock: u8,
@@ -204,7 +210,7 @@ enum Phase<T> {
 
 /// What polling a streaming list's initial events came to.
 enum InitPoll<T> {
-    Event(Option<Result<crate::stream::watch::MetaEvent<T>>>),
+    Event(Polled<T>),
     /// No initial-events-end bookmark before the deadline.
     Deadline,
 }
@@ -313,18 +319,19 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                         }
                     };
                     match next {
-                        Some(Ok((WatchEvent::Added(object), meta)))
-                        | Some(Ok((WatchEvent::Modified(object), meta))) => {
+                        Some(Ok(WatchEvent::Added(object)))
+                        | Some(Ok(WatchEvent::Modified(object))) => {
                             objects += 1;
+                            let key = key(stream.meta());
                             self.phase = Phase::StreamingInit {
                                 stream,
                                 started,
                                 warned,
                                 objects,
                             };
-                            return Ok((Event::InitApply(object), key(meta)));
+                            return Ok((Event::InitApply(object), key));
                         }
-                        Some(Ok((WatchEvent::Deleted(_), _))) => {
+                        Some(Ok(WatchEvent::Deleted(_))) => {
                             // Not sent during the initial events; nothing to take back yet.
                             self.phase = Phase::StreamingInit {
                                 stream,
@@ -333,7 +340,7 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                                 objects,
                             };
                         }
-                        Some(Ok((WatchEvent::Bookmark(bookmark), _))) => {
+                        Some(Ok(WatchEvent::Bookmark(bookmark))) => {
                             self.stats.count(|c| c.bookmarks += 1);
                             if !bookmark.is_initial_events_end() {
                                 self.phase = Phase::StreamingInit {
@@ -444,18 +451,18 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                         None => std::future::poll_fn(|cx| stream.poll_event(cx)).await,
                     };
                     let (event, key) = match next {
-                        Some(Ok((WatchEvent::Added(object), meta)))
-                        | Some(Ok((WatchEvent::Modified(object), meta))) => {
-                            advance(&mut resource_version, &meta, &self.stats);
-                            (Event::Apply(object), key(meta))
+                        Some(Ok(WatchEvent::Added(object)))
+                        | Some(Ok(WatchEvent::Modified(object))) => {
+                            advance(&mut resource_version, stream.meta(), &self.stats);
+                            (Event::Apply(object), key(stream.meta()))
                         }
-                        Some(Ok((WatchEvent::Deleted(object), meta))) => {
-                            advance(&mut resource_version, &meta, &self.stats);
-                            (Event::Delete(object), key(meta))
+                        Some(Ok(WatchEvent::Deleted(object))) => {
+                            advance(&mut resource_version, stream.meta(), &self.stats);
+                            (Event::Delete(object), key(stream.meta()))
                         }
-                        Some(Ok((WatchEvent::Bookmark(_), meta))) => {
+                        Some(Ok(WatchEvent::Bookmark(_))) => {
                             self.stats.count(|c| c.bookmarks += 1);
-                            advance(&mut resource_version, &meta, &self.stats);
+                            advance(&mut resource_version, stream.meta(), &self.stats);
                             self.phase = Phase::Watching {
                                 stream,
                                 resource_version,
@@ -546,14 +553,15 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
             } => {
                 loop {
                     match stream.poll_event(cx) {
-                        Poll::Ready(Some(Ok((WatchEvent::Added(object), meta))))
-                        | Poll::Ready(Some(Ok((WatchEvent::Modified(object), meta)))) => {
+                        Poll::Ready(Some(Ok(WatchEvent::Added(object))))
+                        | Poll::Ready(Some(Ok(WatchEvent::Modified(object)))) => {
                             self.events_before_clock -= 1;
                             *objects += 1;
-                            return Some(Poll::Ready(Ok((Event::InitApply(object), key(meta)))));
+                            let key = key(stream.meta());
+                            return Some(Poll::Ready(Ok((Event::InitApply(object), key))));
                         }
                         // Not sent during the initial events; nothing to take back yet.
-                        Poll::Ready(Some(Ok((WatchEvent::Deleted(_), _)))) => continue,
+                        Poll::Ready(Some(Ok(WatchEvent::Deleted(_)))) => continue,
                         Poll::Ready(other) => {
                             self.polled = Some(other);
                             return None;
@@ -567,14 +575,14 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                 resource_version,
                 ..
             } => match stream.poll_event(cx) {
-                Poll::Ready(Some(Ok((WatchEvent::Added(object), meta))))
-                | Poll::Ready(Some(Ok((WatchEvent::Modified(object), meta)))) => {
-                    advance(resource_version, &meta, &self.stats);
-                    Some(Poll::Ready(Ok((Event::Apply(object), key(meta)))))
+                Poll::Ready(Some(Ok(WatchEvent::Added(object))))
+                | Poll::Ready(Some(Ok(WatchEvent::Modified(object)))) => {
+                    advance(resource_version, stream.meta(), &self.stats);
+                    Some(Poll::Ready(Ok((Event::Apply(object), key(stream.meta())))))
                 }
-                Poll::Ready(Some(Ok((WatchEvent::Deleted(object), meta)))) => {
-                    advance(resource_version, &meta, &self.stats);
-                    Some(Poll::Ready(Ok((Event::Delete(object), key(meta)))))
+                Poll::Ready(Some(Ok(WatchEvent::Deleted(object)))) => {
+                    advance(resource_version, stream.meta(), &self.stats);
+                    Some(Poll::Ready(Ok((Event::Delete(object), key(stream.meta())))))
                 }
                 Poll::Ready(other) => {
                     self.polled = Some(other);
@@ -770,13 +778,14 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
 
     /// An item of a list page: the object and its key.
     /// (One pass when it can, as a watch event's object; else the object and its key apart.)
-    fn decode_listed(&self, raw: &RawValue) -> Result<(T, ObjectKey)> {
-        if let Ok((object, tap)) = crate::stream::meta_tap::decode::<T>(
+    fn decode_listed(&mut self, raw: &RawValue) -> Result<(T, ObjectKey)> {
+        if let Ok(object) = crate::stream::meta_tap::decode::<T>(
             raw.get().as_bytes(),
             !self.settings.keep_managed_fields,
+            &mut self.listed,
         ) {
-            if tap.complete() {
-                return Ok((object, key(tap.meta)));
+            if self.listed.complete() {
+                return Ok((object, key(&self.listed.meta)));
             }
         }
         let decode_error = |type_name: &'static str, err: serde_json::Error| {
@@ -787,7 +796,7 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                 .map_err(|err| decode_error(std::any::type_name::<T>(), err))?;
         let meta = crate::stream::watch::object_meta(raw.get())
             .map_err(|err| decode_error("ObjectMeta", err))?;
-        Ok((object, key(meta)))
+        Ok((object, key(&meta)))
     }
 }
 
@@ -819,9 +828,10 @@ fn advance(resource_version: &mut String, meta: &ObjectMeta, stats: &WatcherStat
     resource_version.clone_from(&meta.resource_version);
 }
 
+/// The key of the object `meta` describes (one allocation).
 #[inline]
-fn key(meta: ObjectMeta) -> ObjectKey {
-    (meta.namespace, meta.name)
+fn key(meta: &ObjectMeta) -> ObjectKey {
+    ObjectKey::new(&meta.namespace, &meta.name)
 }
 
 /// A `429` (API Priority and Fairness): try again later, the same way.

@@ -39,6 +39,7 @@
 //! ```
 
 mod backoff;
+mod key;
 mod machine;
 mod stats;
 mod store;
@@ -57,9 +58,10 @@ use crate::error::Result;
 use crate::http::client::Client;
 use crate::request::Request;
 
+use key::ObjectKey;
 pub use stats::{WatcherCounts, WatcherStats};
 pub use store::Store;
-use store::{ObjectKey, Writer};
+use store::Writer;
 
 /// What a [`Watcher`] tells its consumer.
 ///

@@ -3,10 +3,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use super::key::ObjectKey;
 use super::Event;
-
-/// Namespace and name of an object (`namespace` is empty for cluster-scoped objects).
-pub(crate) type ObjectKey = (String, String);
 
 /// A map keyed by [`ObjectKey`]: foldhash, seeded per map, instead of SipHash (a quarter of the
 /// instructions the `Watcher` spends per event beyond decoding went into hashing the two names).
@@ -62,6 +60,7 @@ impl<T> std::fmt::Debug for Store<T> {
 
 impl<T> Store<T> {
     /// The object `namespace`/`name` (use `""` as the namespace of a cluster-scoped object).
+    /// (One allocation, for the key looked up.)
     ///
     /// ```no_run
     /// # fn f(store: incluster::watcher::Store<serde_json::Value>) {
@@ -74,9 +73,7 @@ impl<T> Store<T> {
             .objects
             .read()
             .unwrap_or_else(|e| e.into_inner());
-        objects
-            .get(&(namespace.to_string(), name.to_string()))
-            .cloned()
+        objects.get(&ObjectKey::new(namespace, name)).cloned()
     }
 
     /// Every object, in no particular order.
@@ -224,7 +221,7 @@ mod tests {
     use super::*;
 
     fn key(name: &str) -> ObjectKey {
-        ("ns".to_string(), name.to_string())
+        ObjectKey::new("ns", name)
     }
 
     #[test]

@@ -3,12 +3,13 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
-use super::store::{KeyMap, ObjectKey};
-use super::{Event, ObjectRef};
+use super::key::ObjectKey;
+use super::store::KeyMap;
+use super::Event;
 
 /// Follows the events a consumer sees and, at the `InitDone` of a re-list, holds it back until an
 /// `Event::Vanished` has been emitted for every key that was live before the re-list and is not in
-/// it. Keeps keys only, never objects; each key once, moved in (never cloned) when first seen.
+/// it. Keeps keys only, never objects; each key once, moved in (never copied) when first seen.
 #[derive(Debug, Default)]
 pub(crate) struct Vanished {
     /// Every key the consumer was told about: whether it is live (the last completed list, plus
@@ -37,7 +38,7 @@ impl Vanished {
     /// An event held back earlier, ready to be emitted before the machine is polled again.
     pub(crate) fn next_pending<T>(&mut self) -> Option<(Event<T>, ObjectKey)> {
         if let Some(key) = self.pending.pop_front() {
-            return Some((Event::Vanished(object_ref(&key)), key));
+            return Some((Event::Vanished(key.object_ref()), key));
         }
         if std::mem::take(&mut self.init_done_held) {
             return Some((Event::InitDone, ObjectKey::default()));
@@ -114,20 +115,13 @@ impl Vanished {
     }
 }
 
-fn object_ref(key: &ObjectKey) -> ObjectRef {
-    let (namespace, name) = key;
-    ObjectRef {
-        namespace: (!namespace.is_empty()).then(|| namespace.clone()),
-        name: name.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::watcher::ObjectRef;
 
     fn key(name: &str) -> ObjectKey {
-        ("ns".to_string(), name.to_string())
+        ObjectKey::new("ns", name)
     }
 
     /// A complete list: `Init`, an `InitApply` for each `(value, name)`, then `InitDone`.
@@ -228,14 +222,5 @@ mod tests {
             [Event::Init, Event::InitApply(2), gone("a"), Event::InitDone]
         );
         assert_eq!(tracker.keys.len(), 1);
-    }
-
-    #[test]
-    fn cluster_scoped_keys_have_no_namespace() {
-        let r = object_ref(&(String::new(), "n1".to_string()));
-        assert_eq!(r.namespace, None);
-        assert_eq!(r.to_string(), "n1");
-        let r = object_ref(&key("x"));
-        assert_eq!(r.to_string(), "ns/x");
     }
 }
