@@ -58,9 +58,11 @@ pub fn watch_stream(events: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(events * 900);
     for i in 0..events {
         let kind = if i < events / 10 { "ADDED" } else { "MODIFIED" };
-        let line = json!({"type": kind, "object": configmap(&format!("cm-{:05}", i % 5000), i)});
-        serde_json::to_writer(&mut out, &line).expect("serialize event");
-        out.push(b'\n');
+        // `type` first, as kube-apiserver writes it (`json!` would sort `object` before it).
+        out.extend_from_slice(format!(r#"{{"type":"{kind}","object":"#).as_bytes());
+        let object = configmap(&format!("cm-{:05}", i % 5000), i);
+        serde_json::to_writer(&mut out, &object).expect("serialize event");
+        out.extend_from_slice(b"}\n");
     }
     out
 }

@@ -79,10 +79,12 @@ impl PartialEq for ObjectKey {
 
 impl Eq for ObjectKey {}
 
-/// Over the joined bytes alone: keys that differ only in `split` merely share a hash.
+/// Over the joined bytes and the split (without it, the keys one hostile string makes at each
+/// of its split points would all share one hash).
 impl Hash for ObjectKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.joined.hash(state);
+        state.write_usize(self.split);
     }
 }
 
