@@ -212,6 +212,7 @@ impl Client {
     }
 
     /// The most bytes of one response body this client reads ([`Config::with_max_response_bytes`]).
+    #[cfg(feature = "watcher")]
     pub(crate) fn max_response_bytes(&self) -> u64 {
         self.inner.max_response_bytes
     }

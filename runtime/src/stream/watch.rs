@@ -352,6 +352,7 @@ struct MetaFields<'a> {
 }
 
 /// Reads `metadata.{resourceVersion,namespace,name}` of an object's JSON text, skipping the rest.
+#[cfg(any(test, feature = "watcher"))]
 pub(crate) fn object_meta(object: &str) -> serde_json::Result<ObjectMeta> {
     let mut meta = ObjectMeta::default();
     read_object_meta(object, &mut meta)?;
