@@ -782,6 +782,25 @@ async fn a_streaming_list_flooding_objects_without_its_bookmark_is_given_up_too(
     .await;
 }
 
+/// The same with a flood of `DELETED` lines (which a streaming list's initial events never
+/// carry, so the watcher skips them): skipped lines count toward the clock look too, or the
+/// deadline would never be seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streaming_list_flooding_deleted_lines_without_its_bookmark_is_given_up_too() {
+    let lines: String = (0..100)
+        .map(|i| {
+            let deleted = json!({"type": "DELETED", "object": configmap(&format!("d{i}"), "5")});
+            format!("{deleted}\n")
+        })
+        .collect();
+    let lines = Bytes::from(lines);
+    streaming_list_given_up(
+        "a streaming list that floods DELETED lines and never sends its bookmark",
+        move || futures::stream::repeat(lines.clone()),
+    )
+    .await;
+}
+
 /// Serves `initial()` as every streaming list's body and checks that the watcher gives the
 /// streaming list up at its deadline, without an error, for one paginated list that completes.
 async fn streaming_list_given_up<S>(case: &str, initial: impl Fn() -> S + Send + Sync + 'static)

@@ -306,7 +306,9 @@ impl Config {
     /// its pages together; a streaming list (`sendInitialEvents=true`) for all its initial events
     /// (the lines read off the wire) until the initial-events-end bookmark — the watch that
     /// follows is not limited. A list past the limit is an [`Error::Protocol`] and a re-list after
-    /// the watcher's backoff: raise the limit if a list is really that large.
+    /// the watcher's backoff: raise the limit if a list is really that large. The limit counts the
+    /// bytes on the wire; the objects decoded from them (often several times larger in memory)
+    /// that a `Store` holds for an unfinished list are dropped when the next list starts.
     ///
     /// ```
     /// let config = incluster::Config::proxy("http://127.0.0.1:8001")?.with_max_response_bytes(16 << 20);

@@ -200,8 +200,8 @@ impl<T: DeserializeOwned> WatchStream<T> {
     }
 
     /// Stops the stream once the lines it has read since it started (events as they came off the
-    /// wire, blank lines included, newlines not) pass `limit` bytes in all: the next poll then
-    /// yields [`Error::Protocol`] and the stream ends. `u64::MAX` lifts the limit. A
+    /// wire, blank lines included, newlines not) pass `limit` bytes in all: the poll that reads
+    /// the line passing it yields [`Error::Protocol`] instead of its event, and the stream ends. `u64::MAX` lifts the limit. A
     /// [`Watcher`](crate::Watcher) holds a streaming list's initial events to the client's
     /// response limit this way, and lifts it at the initial-events-end bookmark. The cost is an
     /// addition and a comparison per line: no clock, no allocation.
@@ -226,7 +226,8 @@ impl<T: DeserializeOwned> WatchStream<T> {
     }
 
     /// The metadata of the object of the event [`poll_event`](Self::poll_event) returned last
-    /// (a bookmark's: its `resourceVersion` alone).
+    /// (a bookmark's: its `resourceVersion` alone). Meaningful only after an `Ok` event: after an
+    /// error it may hold part of the object that failed.
     #[cfg(any(test, feature = "watcher"))]
     pub(crate) fn meta(&self) -> &ObjectMeta {
         &self.tap.meta
@@ -245,7 +246,7 @@ impl<T: DeserializeOwned> WatchStream<T> {
                 Some(BodyLine::TooLong) => return Poll::Ready(Some(Err(self.stop_oversized()))),
                 Some(BodyLine::Failed(err)) => return Poll::Ready(Some(Err(err))),
             };
-            self.line_bytes += line.len() as u64;
+            self.line_bytes = self.line_bytes.saturating_add(line.len() as u64);
             if self.line_bytes > self.line_limit {
                 return Poll::Ready(Some(Err(self.stop_at_line_limit())));
             }

@@ -106,12 +106,12 @@ impl<T: DeserializeOwned + Send + 'static> Running<T> {
         match std::mem::replace(&mut self.state, RunState::Moving) {
             RunState::Idle(mut machine) => {
                 let ready = machine.poll_ready(cx);
-                std::mem::forget(std::mem::replace(&mut self.state, RunState::Idle(machine)));
+                put_back(&mut self.state, RunState::Idle(machine));
                 if let Some(poll) = ready {
                     return poll;
                 }
             }
-            other => std::mem::forget(std::mem::replace(&mut self.state, other)),
+            other => put_back(&mut self.state, other),
         }
         self.poll_step(cx)
     }
@@ -147,6 +147,15 @@ impl<T: DeserializeOwned + Send + 'static> Running<T> {
             }
         }
     }
+}
+
+/// Puts `state` back where `RunState::Moving` stands in for it, without running the drop glue of
+/// the `Moving` it replaces (which owns nothing: forgetting it leaks nothing).
+#[inline(always)]
+fn put_back<T>(slot: &mut RunState<T>, state: RunState<T>) {
+    let moving = std::mem::replace(slot, state);
+    debug_assert!(matches!(moving, RunState::Moving));
+    std::mem::forget(moving);
 }
 
 struct Machine<T> {
@@ -560,8 +569,14 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                             let key = key(stream.meta());
                             return Some(Poll::Ready(Ok((Event::InitApply(object), key))));
                         }
-                        // Not sent during the initial events; nothing to take back yet.
-                        Poll::Ready(Some(Ok(WatchEvent::Deleted(_)))) => continue,
+                        // Not sent during the initial events; nothing to take back yet. Counted
+                        // like any event, so that a flood of them still meets the deadline.
+                        Poll::Ready(Some(Ok(WatchEvent::Deleted(_)))) => {
+                            self.events_before_clock -= 1;
+                            if self.events_before_clock == 0 {
+                                return None;
+                            }
+                        }
                         Poll::Ready(other) => {
                             self.polled = Some(other);
                             return None;

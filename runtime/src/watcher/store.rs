@@ -6,8 +6,8 @@ use std::sync::{Arc, RwLock};
 use super::key::ObjectKey;
 use super::Event;
 
-/// A map keyed by [`ObjectKey`]: foldhash, seeded per map, instead of SipHash (a quarter of the
-/// instructions the `Watcher` spends per event beyond decoding went into hashing the two names).
+/// A map keyed by [`ObjectKey`]: foldhash, seeded per map, instead of SipHash (with SipHash a
+/// quarter of the instructions the `Watcher` spent per event beyond decoding went into hashing keys).
 pub(crate) type KeyMap<V> = HashMap<ObjectKey, V, foldhash::fast::RandomState>;
 
 /// A read-only, always up-to-date view of the objects a [`Watcher`](super::Watcher) sees, for
