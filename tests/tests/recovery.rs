@@ -768,13 +768,7 @@ async fn a_streaming_list_without_its_bookmark_is_given_up_for_a_paginated_list(
 /// at the clock itself).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_streaming_list_flooding_objects_without_its_bookmark_is_given_up_too() {
-    let lines: String = (0..100)
-        .map(|i| {
-            let added = json!({"type": "ADDED", "object": configmap(&format!("c{i}"), "5")});
-            format!("{added}\n")
-        })
-        .collect();
-    let lines = Bytes::from(lines);
+    let lines = hundred_lines("ADDED");
     streaming_list_given_up(
         "a streaming list that floods objects and never sends its bookmark",
         move || futures::stream::repeat(lines.clone()),
@@ -787,18 +781,23 @@ async fn a_streaming_list_flooding_objects_without_its_bookmark_is_given_up_too(
 /// deadline would never be seen.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_streaming_list_flooding_deleted_lines_without_its_bookmark_is_given_up_too() {
-    let lines: String = (0..100)
-        .map(|i| {
-            let deleted = json!({"type": "DELETED", "object": configmap(&format!("d{i}"), "5")});
-            format!("{deleted}\n")
-        })
-        .collect();
-    let lines = Bytes::from(lines);
+    let lines = hundred_lines("DELETED");
     streaming_list_given_up(
         "a streaming list that floods DELETED lines and never sends its bookmark",
         move || futures::stream::repeat(lines.clone()),
     )
     .await;
+}
+
+/// A hundred watch lines of type `kind`, each with another ConfigMap.
+fn hundred_lines(kind: &str) -> Bytes {
+    let lines: String = (0..100)
+        .map(|i| {
+            let line = json!({"type": kind, "object": configmap(&format!("c{i}"), "5")});
+            format!("{line}\n")
+        })
+        .collect();
+    Bytes::from(lines)
 }
 
 /// Serves `initial()` as every streaming list's body and checks that the watcher gives the

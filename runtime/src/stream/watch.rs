@@ -594,7 +594,6 @@ fn decode_two_pass<T: DeserializeOwned>(
 mod tests {
     use super::*;
 
-    /// Decoding that keeps every field, with or without the key.
     /// [`super::decode`] with the metadata in a fresh `ObjectMeta`, beside the event.
     fn decode<T: DeserializeOwned>(
         line: &[u8],
