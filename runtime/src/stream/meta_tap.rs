@@ -33,31 +33,27 @@ pub(crate) struct Tap {
 }
 
 impl Tap {
-    pub(crate) fn new(capture: bool) -> Tap {
+    /// A tap for one object: copying its key out if `capture`, and if `drop_managed_fields`
+    /// skipping `metadata.managedFields` while decoding (`T` never allocates it: the largest
+    /// part of most objects, and of no use to a cache).
+    pub(crate) fn new(capture: bool, drop_managed_fields: bool) -> Tap {
         Tap {
             capture,
+            drop_managed_fields,
             ..Tap::default()
         }
     }
 
-    /// Skips `metadata.managedFields` while decoding: `T` never allocates it (the largest
-    /// part of most objects, and of no use to a cache).
-    pub(crate) fn dropping_managed_fields(mut self, on: bool) -> Tap {
-        self.drop_managed_fields = on;
-        self
-    }
-
-    /// Starts over for the next object, as [`Tap::new`] and
-    /// [`dropping_managed_fields`](Self::dropping_managed_fields) would, but keeping the
-    /// metadata's buffers: a caller decoding object after object with one tap allocates
-    /// nothing for the key.
+    /// Starts over for the next object, as [`Tap::new`] would, but keeping the metadata's
+    /// buffers: a caller decoding object after object with one tap allocates nothing for the
+    /// key.
     pub(crate) fn start(&mut self, capture: bool, drop_managed_fields: bool) {
-        self.meta.clear();
-        self.capture = capture;
-        self.drop_managed_fields = drop_managed_fields;
-        self.top_map = false;
-        self.meta_key = false;
-        self.captured = false;
+        let mut meta = std::mem::take(&mut self.meta);
+        meta.clear();
+        *self = Tap {
+            meta,
+            ..Tap::new(capture, drop_managed_fields)
+        };
     }
 
     /// Whether the pass saw everything: the object was a JSON object and, when capturing, its
@@ -105,10 +101,7 @@ pub(crate) fn decode_object<T: de::DeserializeOwned>(
     if !drop_managed_fields {
         return serde_json::from_str(json);
     }
-    decode_whole(
-        json.as_bytes(),
-        &mut Tap::new(false).dropping_managed_fields(true),
-    )
+    decode_whole(json.as_bytes(), &mut Tap::new(false, true))
 }
 
 /// Decodes `T` from the whole of `json` through the adapter, recording in `tap`.
@@ -665,7 +658,7 @@ mod tests {
 
     #[test]
     fn dropping_without_capturing_still_reads_through_metadata() {
-        let mut tap = Tap::new(false).dropping_managed_fields(true);
+        let mut tap = Tap::new(false, true);
         let value: serde_json::Value = decode_whole(MANAGED.as_bytes(), &mut tap).unwrap();
         assert!(tap.complete());
         assert!(value["metadata"].get("managedFields").is_none());

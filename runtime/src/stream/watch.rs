@@ -201,10 +201,10 @@ impl<T: DeserializeOwned> WatchStream<T> {
 
     /// Stops the stream once the lines it has read since it started (events as they came off the
     /// wire, blank lines included, newlines not) pass `limit` bytes in all: the poll that reads
-    /// the line passing it yields [`Error::Protocol`] instead of its event, and the stream ends. `u64::MAX` lifts the limit. A
-    /// [`Watcher`](crate::Watcher) holds a streaming list's initial events to the client's
-    /// response limit this way, and lifts it at the initial-events-end bookmark. The cost is an
-    /// addition and a comparison per line: no clock, no allocation.
+    /// the line passing it yields [`Error::Protocol`] instead of its event, and the stream ends.
+    /// `u64::MAX` lifts the limit. A [`Watcher`](crate::Watcher) holds a streaming list's initial
+    /// events to the client's response limit this way, and lifts it at the initial-events-end
+    /// bookmark. The cost is an addition and a comparison per line: no clock, no allocation.
     #[cfg(any(test, feature = "watcher"))]
     pub(crate) fn set_line_limit(&mut self, limit: u64) {
         self.line_limit = limit;
@@ -352,15 +352,16 @@ struct MetaFields<'a> {
     name: Cow<'a, str>,
 }
 
-/// Reads `metadata.{resourceVersion,namespace,name}` of an object's JSON text, skipping the rest.
-#[cfg(any(test, feature = "watcher"))]
+/// [`read_object_meta`] into a new `ObjectMeta` (the tests' separate pass).
+#[cfg(test)]
 pub(crate) fn object_meta(object: &str) -> serde_json::Result<ObjectMeta> {
     let mut meta = ObjectMeta::default();
     read_object_meta(object, &mut meta)?;
     Ok(meta)
 }
 
-/// [`object_meta`] into `meta`'s buffers.
+/// Reads `metadata.{resourceVersion,namespace,name}` of an object's JSON text into `meta`'s
+/// buffers, skipping the rest.
 pub(crate) fn read_object_meta(object: &str, meta: &mut ObjectMeta) -> serde_json::Result<()> {
     let MetaOnly { metadata } = serde_json::from_str(object)?;
     meta.clear();

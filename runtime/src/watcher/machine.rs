@@ -809,9 +809,9 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
         let object =
             crate::stream::meta_tap::decode_object(raw.get(), !self.settings.keep_managed_fields)
                 .map_err(|err| decode_error(std::any::type_name::<T>(), err))?;
-        let meta = crate::stream::watch::object_meta(raw.get())
+        crate::stream::watch::read_object_meta(raw.get(), &mut self.listed.meta)
             .map_err(|err| decode_error("ObjectMeta", err))?;
-        Ok((object, key(&meta)))
+        Ok((object, key(&self.listed.meta)))
     }
 }
 
