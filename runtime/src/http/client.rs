@@ -15,6 +15,7 @@ use crate::discovery::token::TokenFile;
 use crate::error::status::Status;
 use crate::error::transport;
 use crate::error::{Error, Result};
+use crate::http::chunked_json;
 use crate::http::liveness::{self, Call};
 use crate::http::retry::{self, Outcome, Retry};
 use crate::request::Request;
@@ -340,15 +341,25 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn json<T: DeserializeOwned>(&self, request: Request) -> Result<T> {
+        self.json_as(&request, std::any::type_name::<T>()).await
+    }
+
+    /// [`Client::json`], naming the decoded type `type_name` in an error.
+    pub(crate) async fn json_as<T: DeserializeOwned>(
+        &self,
+        request: &Request,
+        type_name: &'static str,
+    ) -> Result<T> {
         // Only the decoding is generic: the send → retry → 401 → read state machine is compiled
-        // once, not once per response type.
-        let body = self.exchange(&request).await?.body;
-        serde_json::from_slice(&body)
-            .map_err(|err| Error::decode(&request, std::any::type_name::<T>(), err, &body))
+        // once, not once per response type. The body stays in the chunks it arrived in, each
+        // dropped as soon as its objects are decoded (see `chunked_json`).
+        let chunks = self.exchange_chunks(request).await?;
+        chunked_json::from_chunks(chunks)
+            .map_err(|failure| Error::decode(request, type_name, failure.error, &failure.head))
     }
 
     /// Sends the request and reads the whole body: one boxed (so never inlined) future shared by
-    /// [`Client::send`], [`Client::text`] and every response type of [`Client::json`].
+    /// [`Client::send`] and [`Client::text`].
     fn exchange<'a>(
         &'a self,
         request: &'a Request,
@@ -363,6 +374,22 @@ impl Client {
                 headers,
                 body,
             })
+        })
+    }
+
+    /// Sends the request and reads the whole body as the chunks it arrived in: one boxed future
+    /// shared by every response type of [`Client::json`].
+    fn exchange_chunks<'a>(
+        &'a self,
+        request: &'a Request,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<Bytes>>> + Send + 'a>> {
+        Box::pin(async move {
+            let response = self.send_streaming(request, Call::Whole).await?;
+            let limit = self.inner.max_response_bytes;
+            let chunks = read_chunks(response, limit, chunked_json::KEEP_CHUNKS_FROM).await;
+            let chunks = chunks.map_err(|err| self.body_error(request, err))?;
+            tracing::debug!(request = %request, bytes = chunks.iter().map(Bytes::len).sum::<usize>(), "response");
+            Ok(chunks)
         })
     }
 
@@ -592,15 +619,22 @@ impl Client {
 
     /// The body of a 2xx response, up to the response limit.
     async fn read_body(&self, request: &Request, response: reqwest::Response) -> Result<Bytes> {
-        match read_limited(response, self.inner.max_response_bytes).await {
-            Ok(body) => Ok(body),
-            Err(Some(err)) => {
-                Err(self.transport_error(err, Some(request.timeout.unwrap_or(self.inner.timeout))))
+        read_limited(response, self.inner.max_response_bytes)
+            .await
+            .map_err(|err| self.body_error(request, err))
+    }
+
+    /// What a failure of [`read_limited`] or [`read_chunks`] is: a transport error, or
+    /// `None` for a body over the response limit.
+    fn body_error(&self, request: &Request, err: Option<reqwest::Error>) -> Error {
+        match err {
+            Some(err) => {
+                self.transport_error(err, Some(request.timeout.unwrap_or(self.inner.timeout)))
             }
-            Err(None) => Err(Error::ResponseTooLarge {
+            None => Error::ResponseTooLarge {
                 request: request.to_string(),
                 limit: self.inner.max_response_bytes,
-            }),
+            },
         }
     }
 
@@ -657,21 +691,31 @@ fn http_client(tls: rustls::ClientConfig, https_only: bool) -> Result<reqwest::C
         .map_err(|err| Error::config_with("cannot build the HTTP client", err))
 }
 
-/// The whole body if it is at most `limit` bytes; `Err(None)` as soon as it is larger.
+/// The whole body in one buffer if it is at most `limit` bytes; `Err(None)` as soon as it is
+/// larger.
 async fn read_limited(
-    mut response: reqwest::Response,
+    response: reqwest::Response,
     limit: u64,
 ) -> std::result::Result<Bytes, Option<reqwest::Error>> {
-    if response
-        .content_length()
-        .is_some_and(|length| length > limit)
-    {
+    Ok(concatenate(read_chunks(response, limit, u64::MAX).await?))
+}
+
+/// The body if it is at most `limit` bytes (`Err(None)` as soon as it is larger): in one buffer
+/// if it is smaller than `keep_chunks` bytes, else as the chunks it arrived in.
+///
+/// One buffer is sized once: with a `Content-Length`, that size, each chunk copied in and
+/// released as it arrives; without, the chunks are kept and copied once into one of the exact
+/// size (a single chunk is the body itself), never a buffer regrown by doubling.
+async fn read_chunks(
+    mut response: reqwest::Response,
+    limit: u64,
+    keep_chunks: u64,
+) -> std::result::Result<Vec<Bytes>, Option<reqwest::Error>> {
+    let length = response.content_length();
+    if length.is_some_and(|length| length > limit) {
         return Err(None);
     }
-    // Sized once: with a `Content-Length`, one buffer of that size; without, the chunks are
-    // kept and copied once into one of the exact size (a single chunk is the body itself), never
-    // a buffer regrown by doubling.
-    if let Some(length) = response.content_length() {
+    if let Some(length) = length.filter(|length| *length < keep_chunks) {
         let mut body = BytesMut::with_capacity(length as usize);
         while let Some(chunk) = response.chunk().await.map_err(Some)? {
             if (body.len() + chunk.len()) as u64 > limit {
@@ -679,7 +723,7 @@ async fn read_limited(
             }
             body.extend_from_slice(&chunk);
         }
-        return Ok(body.freeze());
+        return Ok(vec![body.freeze()]);
     }
     let mut chunks: Vec<Bytes> = Vec::new();
     let mut length = 0u64;
@@ -690,14 +734,22 @@ async fn read_limited(
         }
         chunks.push(chunk);
     }
-    if chunks.len() == 1 {
-        return Ok(chunks.pop().unwrap_or_default());
+    if length < keep_chunks && chunks.len() > 1 {
+        return Ok(vec![concatenate(chunks)]);
     }
-    let mut body = BytesMut::with_capacity(length as usize);
+    Ok(chunks)
+}
+
+/// The chunks in one buffer (a single chunk is the body itself).
+fn concatenate(mut chunks: Vec<Bytes>) -> Bytes {
+    if chunks.len() <= 1 {
+        return chunks.pop().unwrap_or_default();
+    }
+    let mut body = BytesMut::with_capacity(chunks.iter().map(Bytes::len).sum());
     for chunk in chunks {
         body.extend_from_slice(&chunk);
     }
-    Ok(body.freeze())
+    body.freeze()
 }
 
 /// At most `limit` bytes of the body; the rest, and a failure while reading, are left alone.

@@ -162,16 +162,9 @@ pub(crate) async fn fetch_page<T: DeserializeOwned>(
     } else {
         request.clone().with_query("continue", token)
     };
-    let description = request.to_string();
-    let response = client.send(request).await?;
-    serde_json::from_slice(response.body()).map_err(|err| {
-        Error::decode(
-            description,
-            std::any::type_name::<T>(),
-            err,
-            response.body(),
-        )
-    })
+    client
+        .json_as::<Page<T>>(&request, std::any::type_name::<T>())
+        .await
 }
 
 impl<T: DeserializeOwned + Send + 'static> ListStream<T> {

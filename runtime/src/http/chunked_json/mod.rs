@@ -1,0 +1,533 @@
+//! Decodes a JSON body straight from the chunks it arrived in, dropping each chunk once read.
+//!
+//! A list's body and its decoded objects are never both whole in memory: the body's top-level
+//! object and the arrays in it (a list's `items`) are walked here, and each element is handed to
+//! serde_json as one slice — of its chunk where it lies inside one, else copied out of the two or
+//! three it spans. Nothing is copied into one buffer first. Everything serde_json decides (types,
+//! numbers, escapes, errors) it still decides: only the outer object and arrays, which carry no
+//! data of their own, are read here; their syntax is checked as strictly.
+//!
+//! Only two levels are walked (the body, and the arrays among its members), so the code
+//! compiled for a response type is the type's own decoder plus one more copy of its top-level
+//! visitor, and nothing here recurses on input.
+
+mod launder;
+mod segments;
+
+use std::fmt;
+
+use bytes::Bytes;
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor,
+};
+use serde_json::de::SliceRead;
+
+use launder::{Launder, LaunderSeed};
+use segments::{Next, Segments};
+
+/// The size from which a body is decoded from its chunks. Below it, copying the body into one
+/// buffer costs less than finding where each element ends (about a fifth of decoding it), and
+/// the memory it saves is small.
+pub(crate) const KEEP_CHUNKS_FROM: u64 = 1 << 20;
+
+/// What serde_json names its raw-value newtype; such a value is always decoded whole.
+const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+
+/// A body that did not decode.
+pub(crate) struct Failure {
+    /// serde_json's error, with where in the body the value it was reading began.
+    pub(crate) error: Box<dyn std::error::Error + Send + Sync>,
+    /// The beginning of the body, for the error's excerpt.
+    pub(crate) head: Bytes,
+}
+
+/// serde_json's error about a value that began at `at` in the body: its line and column count
+/// from the value's start.
+#[derive(Debug)]
+struct ValueError {
+    at: u64,
+    error: serde_json::Error,
+}
+
+impl fmt::Display for ValueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} (in the value at byte {} of the body)",
+            self.error, self.at
+        )
+    }
+}
+
+impl std::error::Error for ValueError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+/// Decodes `T` from a body in `chunks`. A body in one chunk is one serde_json call over it.
+pub(crate) fn from_chunks<T: DeserializeOwned>(chunks: Vec<Bytes>) -> Result<T, Failure> {
+    let head = match chunks.as_slice() {
+        [] => Bytes::new(),
+        [only] => only.clone(),
+        several => {
+            let limit = crate::error::status::EXCERPT_LIMIT * 4;
+            let mut head = Vec::with_capacity(limit);
+            for chunk in several {
+                let room = limit - head.len();
+                head.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if head.len() == limit {
+                    break;
+                }
+            }
+            Bytes::from(head)
+        }
+    };
+    let several = chunks.len() > 1;
+    let mut body = Segments::new(chunks);
+    match decode_body(&mut body) {
+        Ok(value) => Ok(value),
+        Err(error) => Err(Failure {
+            error: match body.failed_at {
+                Some(at) if several => Box::new(ValueError { at, error }),
+                _ => Box::new(error),
+            },
+            head,
+        }),
+    }
+}
+
+fn decode_body<T: DeserializeOwned>(body: &mut Segments) -> Result<T, serde_json::Error> {
+    let value = T::deserialize(Walk::<BODY>::new(body))?;
+    match body.peek() {
+        None => Ok(value),
+        Some(_) => Err(body.syntax("trailing characters after the body's value")),
+    }
+}
+
+/// The body's top-level value: its objects and arrays are walked; it runs to the body's end.
+const BODY: u8 = 0;
+/// A member of the body's top-level object: arrays are walked.
+const MEMBER: u8 = 1;
+/// An element of a walked array: decoded whole.
+const ELEMENT: u8 = 2;
+
+impl Segments {
+    /// A syntax error at the read position.
+    fn syntax(&mut self, what: &str) -> serde_json::Error {
+        let at = self.offset();
+        self.failed_at.get_or_insert(at);
+        de::Error::custom(format_args!("{what} at byte {at} of the body"))
+    }
+
+    /// Decodes the next value whole with serde_json: `f` runs on a decoder over its bytes.
+    fn decode_whole<R>(
+        &mut self,
+        next: Next,
+        f: impl FnOnce(&mut serde_json::Deserializer<SliceRead<'_>>) -> Result<R, serde_json::Error>,
+    ) -> Result<R, serde_json::Error> {
+        let start = self.offset();
+        let result = match next {
+            Next::Fits(end) => {
+                let result = decode_slice(&self.front()[..end], f);
+                self.advance(end);
+                result
+            }
+            Next::Spans(_) | Next::Cut | Next::End => decode_slice(&self.gather(), f),
+        };
+        if result.is_err() {
+            self.failed_at.get_or_insert(start);
+        }
+        result
+    }
+}
+
+fn decode_slice<R>(
+    bytes: &[u8],
+    f: impl FnOnce(&mut serde_json::Deserializer<SliceRead<'_>>) -> Result<R, serde_json::Error>,
+) -> Result<R, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = f(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+/// The decoder of one value at `LEVEL` ([`BODY`], [`MEMBER`] or [`ELEMENT`]).
+struct Walk<'a, const LEVEL: u8> {
+    body: &'a mut Segments,
+    /// Where the value lies, once looked at (`deserialize_option` looks before handing on).
+    next: Option<Next>,
+}
+
+impl<'a, const LEVEL: u8> Walk<'a, LEVEL> {
+    fn new(body: &'a mut Segments) -> Self {
+        Walk { body, next: None }
+    }
+
+    fn next(&mut self) -> Next {
+        match self.next.take() {
+            Some(next) => next,
+            None => self.body.next(Self::WALKED, LEVEL == BODY),
+        }
+    }
+
+    /// The openers of the containers walked at this level.
+    const WALKED: &'static [u8] = match LEVEL {
+        BODY => b"{[",
+        MEMBER => b"[",
+        _ => b"",
+    };
+
+    /// Whether the next value is an object or array that is walked here.
+    fn walks(next: Next) -> bool {
+        matches!(next, Next::Spans(opener) if Self::WALKED.contains(&opener))
+    }
+
+    fn visit_object<V: Visitor<'static>>(self, visitor: V) -> Result<V::Value, serde_json::Error> {
+        let mut members = Members {
+            start: self.body.offset(),
+            body: self.body,
+            first: true,
+            done: false,
+        };
+        members.body.advance(1);
+        let value = visitor.visit_map(&mut members)?;
+        if !members.done {
+            // The visitor stopped early: fine if the object ends here, as serde_json has it.
+            match members.body.peek() {
+                Some(b'}') => members.body.advance(1),
+                Some(_) => return Err(members.body.syntax("trailing members in an object")),
+                None => return Err(members.unfinished()),
+            }
+        }
+        Ok(value)
+    }
+
+    fn visit_array<V: Visitor<'static>>(self, visitor: V) -> Result<V::Value, serde_json::Error> {
+        let mut elements = Elements {
+            start: self.body.offset(),
+            body: self.body,
+            first: true,
+            done: false,
+        };
+        elements.body.advance(1);
+        let value = visitor.visit_seq(&mut elements)?;
+        if !elements.done {
+            // The visitor stopped early: fine if the array ends here, as serde_json has it.
+            match elements.body.peek() {
+                Some(b']') => elements.body.advance(1),
+                Some(_) => return Err(elements.body.syntax("trailing elements in an array")),
+                None => return Err(elements.unfinished()),
+            }
+        }
+        Ok(value)
+    }
+}
+
+/// The `deserialize_*` methods that always hand the whole value to serde_json.
+macro_rules! decode_whole {
+    ($($method:ident($($arg:ident: $ty:ty),*)),* $(,)?) => {$(
+        fn $method<V: Visitor<'static>>(
+            mut self,
+            $($arg: $ty,)*
+            visitor: V,
+        ) -> Result<V::Value, serde_json::Error> {
+            let next = self.next();
+            self.body
+                .decode_whole(next, |de| de.$method($($arg,)* Launder::new(visitor)))
+        }
+    )*};
+}
+
+impl<const LEVEL: u8> Deserializer<'static> for Walk<'_, LEVEL> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'static>>(mut self, visitor: V) -> Result<V::Value, Self::Error> {
+        let next = self.next();
+        match next {
+            Next::Spans(b'{') if Self::walks(next) => self.visit_object(visitor),
+            Next::Spans(b'[') if Self::walks(next) => self.visit_array(visitor),
+            _ => self
+                .body
+                .decode_whole(next, |de| de.deserialize_any(Launder::new(visitor))),
+        }
+    }
+
+    fn deserialize_map<V: Visitor<'static>>(mut self, visitor: V) -> Result<V::Value, Self::Error> {
+        let next = self.next();
+        match next {
+            Next::Spans(b'{') if Self::walks(next) => self.visit_object(visitor),
+            _ => self
+                .body
+                .decode_whole(next, |de| de.deserialize_map(Launder::new(visitor))),
+        }
+    }
+
+    fn deserialize_struct<V: Visitor<'static>>(
+        mut self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        let next = self.next();
+        match next {
+            Next::Spans(b'{') if Self::walks(next) => self.visit_object(visitor),
+            Next::Spans(b'[') if Self::walks(next) => self.visit_array(visitor),
+            _ => self.body.decode_whole(next, |de| {
+                de.deserialize_struct(name, fields, Launder::new(visitor))
+            }),
+        }
+    }
+
+    fn deserialize_seq<V: Visitor<'static>>(mut self, visitor: V) -> Result<V::Value, Self::Error> {
+        let next = self.next();
+        match next {
+            Next::Spans(b'[') if Self::walks(next) => self.visit_array(visitor),
+            _ => self
+                .body
+                .decode_whole(next, |de| de.deserialize_seq(Launder::new(visitor))),
+        }
+    }
+
+    fn deserialize_tuple<V: Visitor<'static>>(
+        mut self,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        let next = self.next();
+        match next {
+            Next::Spans(b'[') if Self::walks(next) => self.visit_array(visitor),
+            _ => self
+                .body
+                .decode_whole(next, |de| de.deserialize_tuple(len, Launder::new(visitor))),
+        }
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'static>>(
+        mut self,
+        name: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        let next = self.next();
+        match next {
+            Next::Spans(b'[') if Self::walks(next) => self.visit_array(visitor),
+            _ => self.body.decode_whole(next, |de| {
+                de.deserialize_tuple_struct(name, len, Launder::new(visitor))
+            }),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'static>>(
+        mut self,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        let next = self.next();
+        if Self::walks(next) {
+            self.next = Some(next);
+            return visitor.visit_some(self);
+        }
+        self.body
+            .decode_whole(next, |de| de.deserialize_option(Launder::new(visitor)))
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'static>>(
+        mut self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        let next = self.next();
+        if Self::walks(next) && name != RAW_VALUE_TOKEN {
+            self.next = Some(next);
+            return visitor.visit_newtype_struct(self);
+        }
+        self.body.decode_whole(next, |de| {
+            de.deserialize_newtype_struct(name, Launder::new(visitor))
+        })
+    }
+
+    decode_whole!(
+        deserialize_bool(),
+        deserialize_i8(),
+        deserialize_i16(),
+        deserialize_i32(),
+        deserialize_i64(),
+        deserialize_i128(),
+        deserialize_u8(),
+        deserialize_u16(),
+        deserialize_u32(),
+        deserialize_u64(),
+        deserialize_u128(),
+        deserialize_f32(),
+        deserialize_f64(),
+        deserialize_char(),
+        deserialize_str(),
+        deserialize_string(),
+        deserialize_bytes(),
+        deserialize_byte_buf(),
+        deserialize_unit(),
+        deserialize_unit_struct(name: &'static str),
+        deserialize_enum(name: &'static str, variants: &'static [&'static str]),
+        deserialize_identifier(),
+        deserialize_ignored_any(),
+    );
+}
+
+/// The members of a walked object.
+struct Members<'a> {
+    body: &'a mut Segments,
+    /// Where the object began.
+    start: u64,
+    first: bool,
+    /// The closing `}` has been read.
+    done: bool,
+}
+
+impl MapAccess<'static> for &mut Members<'_> {
+    type Error = serde_json::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'static>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Self::Error> {
+        if self.done {
+            return Ok(None);
+        }
+        match self.body.peek() {
+            Some(b'}') => return self.close(),
+            Some(b'"') if self.first => {}
+            Some(b',') if !self.first => {
+                self.body.advance(1);
+                if self.body.peek() != Some(b'"') {
+                    return Err(self.body.syntax("expected a member's name (a string)"));
+                }
+            }
+            Some(_) => return Err(self.body.syntax("expected `,` or `}` in an object")),
+            None => return Err(self.unfinished()),
+        }
+        self.first = false;
+        let key = self.key(seed)?;
+        match self.body.peek() {
+            Some(b':') => self.body.advance(1),
+            Some(_) => return Err(self.body.syntax("expected `:` after a member's name")),
+            None => return Err(self.unfinished()),
+        }
+        Ok(Some(key))
+    }
+
+    fn next_value_seed<S: DeserializeSeed<'static>>(
+        &mut self,
+        seed: S,
+    ) -> Result<S::Value, Self::Error> {
+        seed.deserialize(Walk::<MEMBER>::new(self.body))
+    }
+}
+
+impl Members<'_> {
+    fn close<T>(&mut self) -> Result<Option<T>, serde_json::Error> {
+        self.body.advance(1);
+        self.done = true;
+        Ok(None)
+    }
+
+    fn unfinished(&mut self) -> serde_json::Error {
+        let start = self.start;
+        self.body
+            .syntax(&format!("the body ended inside the object at byte {start}"))
+    }
+
+    /// Decodes a member's name as serde_json decodes an object key (so a number in a string
+    /// still reads as an integer key): the name is put in a one-member object of its own.
+    fn key<K: DeserializeSeed<'static>>(&mut self, seed: K) -> Result<K::Value, serde_json::Error> {
+        let next = self.body.next(b"", false);
+        let start = self.body.offset();
+        let mut object = Vec::with_capacity(32);
+        object.push(b'{');
+        match next {
+            Next::Fits(end) => {
+                object.extend_from_slice(&self.body.front()[..end]);
+                self.body.advance(end);
+            }
+            _ => object.extend_from_slice(&self.body.gather()),
+        }
+        object.extend_from_slice(b":null}");
+        let key = decode_slice(&object, |de| {
+            de.deserialize_map(KeyOf(LaunderSeed::new(seed)))
+        });
+        if key.is_err() {
+            self.body.failed_at.get_or_insert(start);
+        }
+        key
+    }
+}
+
+/// The visitor of a one-member object that yields its key, decoded by the seed.
+struct KeyOf<S>(S);
+
+impl<'s, S: DeserializeSeed<'s>> Visitor<'s> for KeyOf<S> {
+    type Value = S::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object member's name")
+    }
+
+    fn visit_map<A: MapAccess<'s>>(self, mut map: A) -> Result<S::Value, A::Error> {
+        let key = map
+            .next_key_seed(self.0)?
+            .ok_or_else(|| de::Error::custom("a member without a name"))?;
+        map.next_value::<de::IgnoredAny>()?;
+        Ok(key)
+    }
+}
+
+/// The elements of a walked array.
+struct Elements<'a> {
+    body: &'a mut Segments,
+    /// Where the array began.
+    start: u64,
+    first: bool,
+    /// The closing `]` has been read.
+    done: bool,
+}
+
+impl SeqAccess<'static> for &mut Elements<'_> {
+    type Error = serde_json::Error;
+
+    fn next_element_seed<T: DeserializeSeed<'static>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Self::Error> {
+        if self.done {
+            return Ok(None);
+        }
+        match self.body.peek() {
+            Some(b']') => {
+                self.body.advance(1);
+                self.done = true;
+                return Ok(None);
+            }
+            Some(b',') if !self.first => {
+                self.body.advance(1);
+                if self.body.peek() == Some(b']') {
+                    return Err(self.body.syntax("a trailing comma in an array"));
+                }
+            }
+            Some(_) if self.first => {}
+            Some(_) => return Err(self.body.syntax("expected `,` or `]` in an array")),
+            None => return Err(self.unfinished()),
+        }
+        self.first = false;
+        seed.deserialize(Walk::<ELEMENT>::new(self.body)).map(Some)
+    }
+}
+
+impl Elements<'_> {
+    fn unfinished(&mut self) -> serde_json::Error {
+        let start = self.start;
+        self.body
+            .syntax(&format!("the body ended inside the array at byte {start}"))
+    }
+}
+
+#[cfg(test)]
+mod tests;
