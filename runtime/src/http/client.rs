@@ -385,8 +385,7 @@ impl Client {
     ) -> Pin<Box<dyn Future<Output = Result<Vec<Bytes>>> + Send + 'a>> {
         Box::pin(async move {
             let response = self.send_streaming(request, Call::Whole).await?;
-            let limit = self.inner.max_response_bytes;
-            let chunks = read_chunks(response, limit, chunked_json::KEEP_CHUNKS_FROM).await;
+            let chunks = read_blocks(response, self.inner.max_response_bytes).await;
             let chunks = chunks.map_err(|err| self.body_error(request, err))?;
             tracing::debug!(request = %request, bytes = chunks.iter().map(Bytes::len).sum::<usize>(), "response");
             Ok(chunks)
@@ -697,47 +696,61 @@ async fn read_limited(
     response: reqwest::Response,
     limit: u64,
 ) -> std::result::Result<Bytes, Option<reqwest::Error>> {
-    Ok(concatenate(read_chunks(response, limit, u64::MAX).await?))
+    Ok(concatenate(read_blocks(response, limit).await?))
 }
 
-/// The body if it is at most `limit` bytes (`Err(None)` as soon as it is larger): in one buffer
-/// if it is smaller than `keep_chunks` bytes, else as the chunks it arrived in.
+/// The size of the blocks a large body is read into.
 ///
-/// One buffer is sized once: with a `Content-Length`, that size, each chunk copied in and
-/// released as it arrives; without, the chunks are kept and copied once into one of the exact
-/// size (a single chunk is the body itself), never a buffer regrown by doubling.
-async fn read_chunks(
+/// A body is copied out of the connection's buffers as it arrives (kept as it arrived, each
+/// chunk would hold on to a read buffer often twice its size): a body smaller than this is one
+/// buffer, decoded as one slice; a larger one is several blocks, decoded from them and each
+/// released once decoded (see `chunked_json`), so that it and its objects are never both whole
+/// in memory.
+const BODY_BLOCK: usize = 1 << 20;
+
+/// The body in blocks of [`BODY_BLOCK`] bytes if it is at most `limit` bytes; `Err(None)` as
+/// soon as it is larger.
+///
+/// Each block is sized once, never regrown by doubling: with a `Content-Length`, one buffer of
+/// that size when it is smaller than a block; else blocks of a block's size (the first grows up
+/// to it, so that a small body without a length takes no more than it needs).
+async fn read_blocks(
     mut response: reqwest::Response,
     limit: u64,
-    keep_chunks: u64,
 ) -> std::result::Result<Vec<Bytes>, Option<reqwest::Error>> {
     let length = response.content_length();
     if length.is_some_and(|length| length > limit) {
         return Err(None);
     }
-    if let Some(length) = length.filter(|length| *length < keep_chunks) {
-        let mut body = BytesMut::with_capacity(length as usize);
-        while let Some(chunk) = response.chunk().await.map_err(Some)? {
-            if (body.len() + chunk.len()) as u64 > limit {
-                return Err(None);
-            }
-            body.extend_from_slice(&chunk);
-        }
-        return Ok(vec![body.freeze()]);
-    }
-    let mut chunks: Vec<Bytes> = Vec::new();
-    let mut length = 0u64;
+    let first = match length {
+        Some(length) if length < BODY_BLOCK as u64 => length as usize,
+        Some(_) => BODY_BLOCK,
+        None => 0,
+    };
+    let mut blocks: Vec<Bytes> = Vec::new();
+    let mut block = BytesMut::with_capacity(first);
+    let mut read = 0u64;
     while let Some(chunk) = response.chunk().await.map_err(Some)? {
-        length += chunk.len() as u64;
-        if length > limit {
+        read += chunk.len() as u64;
+        if read > limit {
             return Err(None);
         }
-        chunks.push(chunk);
+        let mut rest = &chunk[..];
+        while !rest.is_empty() {
+            if block.len() == BODY_BLOCK {
+                blocks.push(
+                    std::mem::replace(&mut block, BytesMut::with_capacity(BODY_BLOCK)).freeze(),
+                );
+            }
+            let (now, later) = rest.split_at(rest.len().min(BODY_BLOCK - block.len()));
+            block.extend_from_slice(now);
+            rest = later;
+        }
     }
-    if length < keep_chunks && chunks.len() > 1 {
-        return Ok(vec![concatenate(chunks)]);
+    if !block.is_empty() || blocks.is_empty() {
+        blocks.push(block.freeze());
     }
-    Ok(chunks)
+    Ok(blocks)
 }
 
 /// The chunks in one buffer (a single chunk is the body itself).

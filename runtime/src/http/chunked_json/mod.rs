@@ -25,11 +25,6 @@ use serde_json::de::SliceRead;
 use launder::{Launder, LaunderSeed};
 use segments::{Next, Segments};
 
-/// The size from which a body is decoded from its chunks. Below it, copying the body into one
-/// buffer costs less than finding where each element ends (about a fifth of decoding it), and
-/// the memory it saves is small.
-pub(crate) const KEEP_CHUNKS_FROM: u64 = 1 << 20;
-
 /// What serde_json names its raw-value newtype; such a value is always decoded whole.
 const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 
