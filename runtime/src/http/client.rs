@@ -385,7 +385,7 @@ impl Client {
     ) -> Pin<Box<dyn Future<Output = Result<Vec<Bytes>>> + Send + 'a>> {
         Box::pin(async move {
             let response = self.send_streaming(request, Call::Whole).await?;
-            let chunks = read_blocks(response, self.inner.max_response_bytes).await;
+            let chunks = read_blocks(response, self.inner.max_response_bytes, false).await;
             let chunks = chunks.map_err(|err| self.body_error(request, err))?;
             tracing::debug!(request = %request, bytes = chunks.iter().map(Bytes::len).sum::<usize>(), "response");
             Ok(chunks)
@@ -623,7 +623,7 @@ impl Client {
             .map_err(|err| self.body_error(request, err))
     }
 
-    /// What a failure of [`read_limited`] or [`read_chunks`] is: a transport error, or
+    /// What a failure of [`read_limited`] or [`read_blocks`] is: a transport error, or
     /// `None` for a body over the response limit.
     fn body_error(&self, request: &Request, err: Option<reqwest::Error>) -> Error {
         match err {
@@ -696,7 +696,7 @@ async fn read_limited(
     response: reqwest::Response,
     limit: u64,
 ) -> std::result::Result<Bytes, Option<reqwest::Error>> {
-    Ok(concatenate(read_blocks(response, limit).await?))
+    Ok(concatenate(read_blocks(response, limit, true).await?))
 }
 
 /// The size of the blocks a large body is read into.
@@ -709,7 +709,8 @@ async fn read_limited(
 const BODY_BLOCK: usize = 1 << 20;
 
 /// The body in blocks of [`BODY_BLOCK`] bytes if it is at most `limit` bytes; `Err(None)` as
-/// soon as it is larger.
+/// soon as it is larger. `whole`: the caller wants one buffer, so a body of known length is read
+/// into one of that length whatever its size.
 ///
 /// Each block is sized once, never regrown by doubling: with a `Content-Length`, one buffer of
 /// that size when it is smaller than a block; else blocks of a block's size (the first grows up
@@ -717,15 +718,16 @@ const BODY_BLOCK: usize = 1 << 20;
 async fn read_blocks(
     mut response: reqwest::Response,
     limit: u64,
+    whole: bool,
 ) -> std::result::Result<Vec<Bytes>, Option<reqwest::Error>> {
     let length = response.content_length();
     if length.is_some_and(|length| length > limit) {
         return Err(None);
     }
-    let first = match length {
-        Some(length) if length < BODY_BLOCK as u64 => length as usize,
-        Some(_) => BODY_BLOCK,
-        None => 0,
+    let (first, block_size) = match length {
+        Some(length) if whole || length < BODY_BLOCK as u64 => (length as usize, usize::MAX),
+        Some(_) => (BODY_BLOCK, BODY_BLOCK),
+        None => (0, BODY_BLOCK),
     };
     let mut blocks: Vec<Bytes> = Vec::new();
     let mut block = BytesMut::with_capacity(first);
@@ -737,12 +739,12 @@ async fn read_blocks(
         }
         let mut rest = &chunk[..];
         while !rest.is_empty() {
-            if block.len() == BODY_BLOCK {
+            if block.len() == block_size {
                 blocks.push(
                     std::mem::replace(&mut block, BytesMut::with_capacity(BODY_BLOCK)).freeze(),
                 );
             }
-            let (now, later) = rest.split_at(rest.len().min(BODY_BLOCK - block.len()));
+            let (now, later) = rest.split_at(rest.len().min(block_size - block.len()));
             block.extend_from_slice(now);
             rest = later;
         }

@@ -10,6 +10,12 @@
 //! Only two levels are walked (the body, and the arrays among its members), so the code
 //! compiled for a response type is the type's own decoder plus one more copy of its top-level
 //! visitor, and nothing here recurses on input.
+//!
+//! One difference remains, on the lenient side: serde_json counts nesting from the top of the
+//! body (it stops at 128 levels for types that descend), while each element handed to it here
+//! starts its count afresh, so an element nested 127 or 128 levels deep inside a list's `items`
+//! decodes where serde_json over the whole body would stop. Every element's recursion is still
+//! bounded by serde_json's limit.
 
 mod launder;
 mod segments;
@@ -109,10 +115,15 @@ const ELEMENT: u8 = 2;
 
 impl Segments {
     /// A syntax error at the read position.
-    fn syntax(&mut self, what: &str) -> serde_json::Error {
-        let at = self.offset();
-        self.failed_at.get_or_insert(at);
-        de::Error::custom(format_args!("{what} at byte {at} of the body"))
+    fn syntax(&self, what: &str) -> serde_json::Error {
+        de::Error::custom(format_args!("{what} at byte {} of the body", self.offset()))
+    }
+
+    /// The body ended inside the `kind` (object or array) that began at `start`.
+    fn ended_inside(&self, kind: &str, start: u64) -> serde_json::Error {
+        de::Error::custom(format_args!(
+            "the body ended inside the {kind} at byte {start} of the body"
+        ))
     }
 
     /// Decodes the next value whole with serde_json: `f` runs on a decoder over its bytes.
@@ -364,8 +375,22 @@ impl<const LEVEL: u8> Deserializer<'static> for Walk<'_, LEVEL> {
         deserialize_unit_struct(name: &'static str),
         deserialize_enum(name: &'static str, variants: &'static [&'static str]),
         deserialize_identifier(),
-        deserialize_ignored_any(),
     );
+
+    /// A walked object or array that is not wanted is still walked, not copied out whole.
+    fn deserialize_ignored_any<V: Visitor<'static>>(
+        mut self,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        let next = self.next();
+        match next {
+            Next::Spans(b'{') if Self::walks(next) => self.visit_object(visitor),
+            Next::Spans(b'[') if Self::walks(next) => self.visit_array(visitor),
+            _ => self
+                .body
+                .decode_whole(next, |de| de.deserialize_ignored_any(Launder::new(visitor))),
+        }
+    }
 }
 
 /// The members of a walked object.
@@ -425,10 +450,8 @@ impl Members<'_> {
         Ok(None)
     }
 
-    fn unfinished(&mut self) -> serde_json::Error {
-        let start = self.start;
-        self.body
-            .syntax(&format!("the body ended inside the object at byte {start}"))
+    fn unfinished(&self) -> serde_json::Error {
+        self.body.ended_inside("object", self.start)
     }
 
     /// Decodes a member's name as serde_json decodes an object key (so a number in a string
@@ -517,10 +540,8 @@ impl SeqAccess<'static> for &mut Elements<'_> {
 }
 
 impl Elements<'_> {
-    fn unfinished(&mut self) -> serde_json::Error {
-        let start = self.start;
-        self.body
-            .syntax(&format!("the body ended inside the array at byte {start}"))
+    fn unfinished(&self) -> serde_json::Error {
+        self.body.ended_inside("array", self.start)
     }
 }
 

@@ -58,6 +58,12 @@ enum Either {
 #[derive(Debug, PartialEq, Deserialize)]
 struct Pair(String, u32);
 
+/// A list's kind alone: its items are ignored (walked, not copied out).
+#[derive(Debug, PartialEq, Deserialize)]
+struct KindOnly {
+    kind: String,
+}
+
 #[derive(Debug, Deserialize)]
 struct WithRaw {
     items: Vec<Box<serde_json::value::RawValue>>,
@@ -145,6 +151,8 @@ fn lists_decode_alike_wherever_they_are_cut() {
         agrees::<Either>(text);
         agrees::<Option<List>>(text);
         agrees::<BTreeMap<String, Value>>(text);
+        agrees::<KindOnly>(text);
+        agrees::<serde::de::IgnoredAny>(text);
     }
 }
 
