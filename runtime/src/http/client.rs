@@ -713,8 +713,9 @@ const BODY_BLOCK: usize = 1 << 20;
 /// into one of that length whatever its size.
 ///
 /// Each block is sized once, never regrown by doubling: with a `Content-Length`, one buffer of
-/// that size when it is smaller than a block; else blocks of a block's size (the first grows up
-/// to it, so that a small body without a length takes no more than it needs).
+/// that size when it is smaller than a block; else blocks of a block's size, each taking whole
+/// chunks while they fit (the first grows up to it, so that a small body without a length takes
+/// no more than it needs).
 async fn read_blocks(
     mut response: reqwest::Response,
     limit: u64,
@@ -737,17 +738,11 @@ async fn read_blocks(
         if read > limit {
             return Err(None);
         }
-        let mut rest = &chunk[..];
-        while !rest.is_empty() {
-            if block.len() == block_size {
-                blocks.push(
-                    std::mem::replace(&mut block, BytesMut::with_capacity(BODY_BLOCK)).freeze(),
-                );
-            }
-            let (now, later) = rest.split_at(rest.len().min(block_size - block.len()));
-            block.extend_from_slice(now);
-            rest = later;
+        if block.len().saturating_add(chunk.len()) > block_size && !block.is_empty() {
+            let full = std::mem::replace(&mut block, BytesMut::with_capacity(BODY_BLOCK));
+            blocks.push(full.freeze());
         }
+        block.extend_from_slice(&chunk);
     }
     if !block.is_empty() || blocks.is_empty() {
         blocks.push(block.freeze());

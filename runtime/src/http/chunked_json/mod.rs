@@ -71,17 +71,9 @@ pub(crate) fn from_chunks<T: DeserializeOwned>(chunks: Vec<Bytes>) -> Result<T, 
     let head = match chunks.as_slice() {
         [] => Bytes::new(),
         [only] => only.clone(),
-        several => {
+        [first, ..] => {
             let limit = crate::error::status::EXCERPT_LIMIT * 4;
-            let mut head = Vec::with_capacity(limit);
-            for chunk in several {
-                let room = limit - head.len();
-                head.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                if head.len() == limit {
-                    break;
-                }
-            }
-            Bytes::from(head)
+            Bytes::copy_from_slice(&first[..first.len().min(limit)])
         }
     };
     let several = chunks.len() > 1;
@@ -277,8 +269,9 @@ impl<const LEVEL: u8> Deserializer<'static> for Walk<'_, LEVEL> {
     ) -> Result<V::Value, Self::Error> {
         let next = self.next();
         match next {
+            // (A struct written as an array is decoded whole: walking it would compile each
+            // struct's sequence visitor once more, for a shape no Kubernetes response has.)
             Next::Spans(b'{') if Self::walks(next) => self.visit_object(visitor),
-            Next::Spans(b'[') if Self::walks(next) => self.visit_array(visitor),
             _ => self.body.decode_whole(next, |de| {
                 de.deserialize_struct(name, fields, Launder::new(visitor))
             }),
@@ -292,35 +285,6 @@ impl<const LEVEL: u8> Deserializer<'static> for Walk<'_, LEVEL> {
             _ => self
                 .body
                 .decode_whole(next, |de| de.deserialize_seq(Launder::new(visitor))),
-        }
-    }
-
-    fn deserialize_tuple<V: Visitor<'static>>(
-        mut self,
-        len: usize,
-        visitor: V,
-    ) -> Result<V::Value, Self::Error> {
-        let next = self.next();
-        match next {
-            Next::Spans(b'[') if Self::walks(next) => self.visit_array(visitor),
-            _ => self
-                .body
-                .decode_whole(next, |de| de.deserialize_tuple(len, Launder::new(visitor))),
-        }
-    }
-
-    fn deserialize_tuple_struct<V: Visitor<'static>>(
-        mut self,
-        name: &'static str,
-        len: usize,
-        visitor: V,
-    ) -> Result<V::Value, Self::Error> {
-        let next = self.next();
-        match next {
-            Next::Spans(b'[') if Self::walks(next) => self.visit_array(visitor),
-            _ => self.body.decode_whole(next, |de| {
-                de.deserialize_tuple_struct(name, len, Launder::new(visitor))
-            }),
         }
     }
 
@@ -373,6 +337,8 @@ impl<const LEVEL: u8> Deserializer<'static> for Walk<'_, LEVEL> {
         deserialize_byte_buf(),
         deserialize_unit(),
         deserialize_unit_struct(name: &'static str),
+        deserialize_tuple(len: usize),
+        deserialize_tuple_struct(name: &'static str, len: usize),
         deserialize_enum(name: &'static str, variants: &'static [&'static str]),
         deserialize_identifier(),
     );
@@ -493,7 +459,7 @@ impl<'s, S: DeserializeSeed<'s>> Visitor<'s> for KeyOf<S> {
         let key = map
             .next_key_seed(self.0)?
             .ok_or_else(|| de::Error::custom("a member without a name"))?;
-        map.next_value::<de::IgnoredAny>()?;
+        map.next_value::<()>()?;
         Ok(key)
     }
 }

@@ -2,8 +2,6 @@
 //! soon as everything in it has been decoded, so the body and the objects decoded from it are
 //! never both whole in memory.
 
-use std::collections::VecDeque;
-
 use bytes::Bytes;
 
 /// Where the next JSON value lies.
@@ -21,7 +19,10 @@ pub(super) enum Next {
 
 /// The unread part of a body.
 pub(super) struct Segments {
-    chunks: VecDeque<Bytes>,
+    /// The body's chunks; those before `front` are read and already released (emptied).
+    chunks: Vec<Bytes>,
+    /// The chunk being read.
+    front: usize,
     /// How far into the front chunk has been read.
     pos: usize,
     /// The bytes of the chunks already dropped.
@@ -33,7 +34,8 @@ pub(super) struct Segments {
 impl Segments {
     pub(super) fn new(chunks: Vec<Bytes>) -> Segments {
         let mut segments = Segments {
-            chunks: chunks.into_iter().filter(|c| !c.is_empty()).collect(),
+            chunks,
+            front: 0,
             pos: 0,
             dropped: 0,
             failed_at: None,
@@ -49,12 +51,14 @@ impl Segments {
 
     /// Whether everything left is in the front chunk.
     pub(super) fn is_last_chunk(&self) -> bool {
-        self.chunks.len() <= 1
+        self.chunks.len() <= self.front + 1
     }
 
     /// The unread bytes of the front chunk.
     pub(super) fn front(&self) -> &[u8] {
-        self.chunks.front().map_or(&[], |chunk| &chunk[self.pos..])
+        self.chunks
+            .get(self.front)
+            .map_or(&[], |chunk| &chunk[self.pos..])
     }
 
     /// Moves the read position `n` bytes on (at most to the end of the front chunk).
@@ -65,13 +69,15 @@ impl Segments {
 
     /// Drops a front chunk that has been read to its end.
     fn settle(&mut self) {
-        while let Some(front) = self.chunks.front() {
+        while let Some(front) = self.chunks.get_mut(self.front) {
             if self.pos < front.len() {
                 return;
             }
             self.dropped += front.len() as u64;
             self.pos -= front.len();
-            self.chunks.pop_front();
+            // Released now, not when the whole body is done.
+            drop(std::mem::take(front));
+            self.front += 1;
         }
         self.pos = 0;
     }
@@ -189,16 +195,60 @@ impl Scan {
                 .map(|n| i + n);
         }
         if self.depth > 0 {
-            // Eight bytes at a time while there are eight.
-            while i + 8 <= bytes.len() {
-                let word = &bytes[i..i + 8];
-                if let Some(n) = self.feed_word(word) {
-                    return Some(i + n);
-                }
-                i += 8;
+            i += self.feed_words(&bytes[i..]);
+            if self.depth == 0 {
+                return Some(i);
             }
         }
         self.feed_bytes(&bytes[i..]).map(|n| i + n)
+    }
+
+    /// [`Scan::feed`] eight bytes at a time inside an object or array, while there are eight:
+    /// how many bytes it read — up to and including the value's last byte if it ended (then
+    /// `depth` is 0). Each kind of byte that matters becomes a mask with the top bit of its lanes
+    /// set, the quotes' running parity says which lanes are inside a string, and only the
+    /// brackets outside strings move the depth. A word with a backslash, or after one, goes byte
+    /// by byte.
+    fn feed_words(&mut self, bytes: &[u8]) -> usize {
+        let (mut depth, mut in_string) = (self.depth, self.in_string);
+        let mut read = 0;
+        for chunk in bytes.chunks_exact(8) {
+            let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+            if self.escaped || has_lane(word, b'\\') {
+                (self.depth, self.in_string) = (depth, in_string);
+                if let Some(n) = self.feed_bytes(chunk) {
+                    return read + n;
+                }
+                (depth, in_string) = (self.depth, self.in_string);
+                read += 8;
+                continue;
+            }
+            let mut parity = lanes_equal(word, b'"');
+            parity ^= parity << 8;
+            parity ^= parity << 16;
+            parity ^= parity << 32;
+            let outside = if in_string { parity } else { !parity };
+            in_string = outside & (1 << 63) == 0;
+            let folded = word | (LANES * 0x20); // `[` → `{`, `]` → `}`
+            let opens = lanes_equal(folded, b'{') & outside;
+            let mut brackets = opens | (lanes_equal(folded, b'}') & outside);
+            while brackets != 0 {
+                let bit = brackets & brackets.wrapping_neg();
+                if opens & bit != 0 {
+                    depth += 1;
+                } else {
+                    depth -= 1;
+                    if depth == 0 {
+                        (self.depth, self.in_string) = (0, in_string);
+                        return read + bit.trailing_zeros() as usize / 8 + 1;
+                    }
+                }
+                brackets &= brackets - 1;
+            }
+            read += 8;
+        }
+        (self.depth, self.in_string) = (depth, in_string);
+        read
     }
 
     /// [`Scan::feed`] one byte at a time, after the value's first byte.
@@ -239,51 +289,18 @@ impl Scan {
         }
         None
     }
-
-    /// [`Scan::feed`] eight bytes at once inside an object or array (a word with a backslash,
-    /// or after one, goes byte by byte): each
-    /// kind of byte that matters becomes a mask with the top bit of its lanes set, the quotes'
-    /// running parity says which lanes are inside a string, and only the brackets outside
-    /// strings move the depth.
-    fn feed_word(&mut self, bytes: &[u8]) -> Option<usize> {
-        let word = u64::from_le_bytes(bytes.try_into().ok()?);
-        if self.escaped || lanes_equal(word, b'\\') != 0 {
-            return self.feed_bytes(bytes);
-        }
-        let quotes = lanes_equal(word, b'"');
-        let folded = word | (LANES * 0x20); // `[` → `{`, `]` → `}`
-        let mut parity = quotes;
-        parity ^= parity << 8;
-        parity ^= parity << 16;
-        parity ^= parity << 32;
-        let inside = if self.in_string {
-            !parity & TOPS
-        } else {
-            parity
-        };
-        self.in_string = inside >> 63 != 0;
-        let opens = lanes_equal(folded, b'{') & !inside;
-        let mut brackets = (opens | lanes_equal(folded, b'}')) & !inside;
-        while brackets != 0 {
-            let bit = brackets & brackets.wrapping_neg();
-            if opens & bit != 0 {
-                self.depth += 1;
-            } else {
-                self.depth -= 1;
-                if self.depth == 0 {
-                    return Some(bit.trailing_zeros() as usize / 8 + 1);
-                }
-            }
-            brackets &= brackets - 1;
-        }
-        None
-    }
 }
 
 /// One in each byte lane of a word.
 const LANES: u64 = 0x0101_0101_0101_0101;
 /// The top bit of each byte lane.
 const TOPS: u64 = LANES * 0x80;
+
+/// Whether a lane of `word` holds `byte`.
+fn has_lane(word: u64, byte: u8) -> bool {
+    let x = word ^ (LANES * u64::from(byte));
+    x.wrapping_sub(LANES) & !x & TOPS != 0
+}
 
 /// The lanes of `word` that hold `byte`, as their top bit.
 fn lanes_equal(word: u64, byte: u8) -> u64 {
@@ -302,18 +319,9 @@ const STRUCTURE: [bool; 256] = {
     table
 };
 
-/// Where the next `"` or `\` of a string is: most of Kubernetes' strings are short, for which a
-/// plain loop beats a vectorised search; a long one (a ConfigMap's file) is searched.
+/// Where the next `"` or `\` of a string is.
 fn string_stop(bytes: &[u8]) -> Option<usize> {
-    const SHORT: usize = 24;
-    let head = &bytes[..bytes.len().min(SHORT)];
-    match head.iter().position(|b| matches!(b, b'"' | b'\\')) {
-        Some(n) => Some(n),
-        None if bytes.len() > SHORT => {
-            memchr::memchr2(b'"', b'\\', &bytes[SHORT..]).map(|n| n + SHORT)
-        }
-        None => None,
-    }
+    bytes.iter().position(|b| matches!(b, b'"' | b'\\'))
 }
 
 #[cfg(test)]
@@ -407,6 +415,6 @@ mod tests {
         assert_eq!(body.gather(), b"[1,2]");
         assert_eq!(body.offset(), 7);
         assert_eq!(body.peek(), None);
-        assert!(body.chunks.is_empty());
+        assert!(body.chunks.iter().all(Bytes::is_empty));
     }
 }

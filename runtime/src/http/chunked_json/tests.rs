@@ -211,7 +211,8 @@ fn an_error_names_where_the_failing_value_began() {
         "{message}"
     );
     assert!(message.contains("invalid type: integer `2`"), "{message}");
-    assert_eq!(&failure.head[..], text.as_bytes());
+    // The excerpt comes from the first block (a real one holds about 1 MiB).
+    assert_eq!(&failure.head[..], &text.as_bytes()[..10]);
 }
 
 #[test]
