@@ -387,7 +387,6 @@ impl Client {
             let response = self.send_streaming(request, Call::Whole).await?;
             let chunks = read_blocks(response, self.inner.max_response_bytes, false).await;
             let chunks = chunks.map_err(|err| self.body_error(request, err))?;
-            tracing::debug!(request = %request, bytes = chunks.iter().map(Bytes::len).sum::<usize>(), "response");
             Ok(chunks)
         })
     }
