@@ -353,8 +353,8 @@ impl Client {
         // Only the decoding is generic: the send → retry → 401 → read state machine is compiled
         // once, not once per response type. The body stays in the chunks it arrived in, each
         // dropped as soon as its objects are decoded (see `chunked_json`).
-        let chunks = self.exchange_chunks(request).await?;
-        chunked_json::from_chunks(chunks)
+        let (full, last) = self.exchange_blocks(request).await?;
+        chunked_json::from_blocks(full, last)
             .map_err(|failure| Error::decode(request, type_name, failure.error, &failure.head))
     }
 
@@ -377,17 +377,17 @@ impl Client {
         })
     }
 
-    /// Sends the request and reads the whole body as the chunks it arrived in: one boxed future
-    /// shared by every response type of [`Client::json`].
-    fn exchange_chunks<'a>(
+    /// Sends the request and reads the whole body in blocks (see [`read_blocks`]): one boxed
+    /// future shared by every response type of [`Client::json`].
+    fn exchange_blocks<'a>(
         &'a self,
         request: &'a Request,
-    ) -> Pin<Box<dyn Future<Output = Result<Vec<Bytes>>> + Send + 'a>> {
+    ) -> Pin<Box<dyn Future<Output = Result<Blocks>> + Send + 'a>> {
         Box::pin(async move {
             let response = self.send_streaming(request, Call::Whole).await?;
-            let chunks = read_blocks(response, self.inner.max_response_bytes, false).await;
-            let chunks = chunks.map_err(|err| self.body_error(request, err))?;
-            Ok(chunks)
+            read_blocks(response, self.inner.max_response_bytes, false)
+                .await
+                .map_err(|err| self.body_error(request, err))
         })
     }
 
@@ -695,8 +695,16 @@ async fn read_limited(
     response: reqwest::Response,
     limit: u64,
 ) -> std::result::Result<Bytes, Option<reqwest::Error>> {
-    Ok(concatenate(read_blocks(response, limit, true).await?))
+    let (mut full, last) = read_blocks(response, limit, true).await?;
+    if full.is_empty() {
+        return Ok(last);
+    }
+    full.push(last);
+    Ok(concatenate(full))
 }
+
+/// A body's full blocks and its last one (a body in one block needs no list).
+type Blocks = (Vec<Bytes>, Bytes);
 
 /// The size of the blocks a large body is read into.
 ///
@@ -707,8 +715,8 @@ async fn read_limited(
 /// in memory.
 const BODY_BLOCK: usize = 1 << 20;
 
-/// The body in blocks of [`BODY_BLOCK`] bytes if it is at most `limit` bytes; `Err(None)` as
-/// soon as it is larger. `whole`: the caller wants one buffer, so a body of known length is read
+/// The body in blocks of [`BODY_BLOCK`] bytes — the full ones, and the last — if it is at most
+/// `limit` bytes; `Err(None)` as soon as it is larger. `whole`: the caller wants one buffer, so a body of known length is read
 /// into one of that length whatever its size.
 ///
 /// Each block is sized once, never regrown by doubling: with a `Content-Length`, one buffer of
@@ -719,7 +727,7 @@ async fn read_blocks(
     mut response: reqwest::Response,
     limit: u64,
     whole: bool,
-) -> std::result::Result<Vec<Bytes>, Option<reqwest::Error>> {
+) -> std::result::Result<Blocks, Option<reqwest::Error>> {
     let length = response.content_length();
     if length.is_some_and(|length| length > limit) {
         return Err(None);
@@ -743,10 +751,7 @@ async fn read_blocks(
         }
         block.extend_from_slice(&chunk);
     }
-    if !block.is_empty() || blocks.is_empty() {
-        blocks.push(block.freeze());
-    }
-    Ok(blocks)
+    Ok((blocks, block.freeze()))
 }
 
 /// The chunks in one buffer (a single chunk is the body itself).

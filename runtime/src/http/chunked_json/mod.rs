@@ -66,31 +66,53 @@ impl std::error::Error for ValueError {
     }
 }
 
-/// Decodes `T` from a body in `chunks`. A body in one chunk is one serde_json call over it.
-pub(crate) fn from_chunks<T: DeserializeOwned>(chunks: Vec<Bytes>) -> Result<T, Failure> {
-    let head = match chunks.as_slice() {
-        [] => Bytes::new(),
-        [only] => only.clone(),
-        [first, ..] => {
-            let limit = crate::error::status::EXCERPT_LIMIT * 4;
-            Bytes::copy_from_slice(&first[..first.len().min(limit)])
-        }
-    };
-    let several = chunks.len() > 1;
-    let mut body = Segments::new(chunks);
-    match decode_body(&mut body) {
-        Ok(value) => Ok(value),
-        Err(error) => Err(Failure {
-            error: match body.failed_at {
-                Some(at) if several => Box::new(ValueError { at, error }),
-                _ => Box::new(error),
-            },
-            head,
-        }),
+/// Decodes `T` from a body read as `full` blocks and the `last` one (so that a body in one block
+/// needs no list of blocks at all).
+pub(crate) fn from_blocks<T: DeserializeOwned>(
+    mut full: Vec<Bytes>,
+    mut last: Bytes,
+) -> Result<T, Failure> {
+    if full.is_empty() {
+        return decode(std::slice::from_mut(&mut last));
     }
+    full.push(last);
+    decode(&mut full)
 }
 
-fn decode_body<T: DeserializeOwned>(body: &mut Segments) -> Result<T, serde_json::Error> {
+/// Decodes `T` from a body in `chunks`.
+#[cfg(test)]
+pub(crate) fn from_chunks<T: DeserializeOwned>(mut chunks: Vec<Bytes>) -> Result<T, Failure> {
+    decode(&mut chunks)
+}
+
+/// Decodes `T` from the body in `chunks`; a body in one chunk is one serde_json call over it.
+fn decode<T: DeserializeOwned>(chunks: &mut [Bytes]) -> Result<T, Failure> {
+    let several = chunks.len() > 1;
+    // The chunks of a body in several are released as it is decoded: its start is kept for the
+    // error's excerpt (a real first block holds about 1 MiB).
+    let head = match chunks {
+        [first, _, ..] => {
+            let limit = crate::error::status::EXCERPT_LIMIT * 4;
+            Some(Bytes::copy_from_slice(&first[..first.len().min(limit)]))
+        }
+        _ => None,
+    };
+    let mut body = Segments::new(chunks);
+    let error = match decode_body(&mut body) {
+        Ok(value) => return Ok(value),
+        Err(error) => error,
+    };
+    let failed_at = body.failed_at;
+    Err(Failure {
+        error: match failed_at {
+            Some(at) if several => Box::new(ValueError { at, error }),
+            _ => Box::new(error),
+        },
+        head: head.unwrap_or_else(|| chunks.first().cloned().unwrap_or_default()),
+    })
+}
+
+fn decode_body<T: DeserializeOwned>(body: &mut Segments<'_>) -> Result<T, serde_json::Error> {
     let value = T::deserialize(Walk::<BODY>::new(body))?;
     match body.peek() {
         None => Ok(value),
@@ -105,7 +127,7 @@ const MEMBER: u8 = 1;
 /// An element of a walked array: decoded whole.
 const ELEMENT: u8 = 2;
 
-impl Segments {
+impl Segments<'_> {
     /// A syntax error at the read position.
     fn syntax(&self, what: &str) -> serde_json::Error {
         de::Error::custom(format_args!("{what} at byte {} of the body", self.offset()))
@@ -151,14 +173,14 @@ fn decode_slice<R>(
 }
 
 /// The decoder of one value at `LEVEL` ([`BODY`], [`MEMBER`] or [`ELEMENT`]).
-struct Walk<'a, const LEVEL: u8> {
-    body: &'a mut Segments,
+struct Walk<'a, 'b, const LEVEL: u8> {
+    body: &'a mut Segments<'b>,
     /// Where the value lies, once looked at (`deserialize_option` looks before handing on).
     next: Option<Next>,
 }
 
-impl<'a, const LEVEL: u8> Walk<'a, LEVEL> {
-    fn new(body: &'a mut Segments) -> Self {
+impl<'a, 'b, const LEVEL: u8> Walk<'a, 'b, LEVEL> {
+    fn new(body: &'a mut Segments<'b>) -> Self {
         Walk { body, next: None }
     }
 
@@ -237,7 +259,7 @@ macro_rules! decode_whole {
     )*};
 }
 
-impl<const LEVEL: u8> Deserializer<'static> for Walk<'_, LEVEL> {
+impl<const LEVEL: u8> Deserializer<'static> for Walk<'_, '_, LEVEL> {
     type Error = serde_json::Error;
 
     fn deserialize_any<V: Visitor<'static>>(mut self, visitor: V) -> Result<V::Value, Self::Error> {
@@ -360,8 +382,8 @@ impl<const LEVEL: u8> Deserializer<'static> for Walk<'_, LEVEL> {
 }
 
 /// The members of a walked object.
-struct Members<'a> {
-    body: &'a mut Segments,
+struct Members<'a, 'b> {
+    body: &'a mut Segments<'b>,
     /// Where the object began.
     start: u64,
     first: bool,
@@ -369,7 +391,7 @@ struct Members<'a> {
     done: bool,
 }
 
-impl MapAccess<'static> for &mut Members<'_> {
+impl MapAccess<'static> for &mut Members<'_, '_> {
     type Error = serde_json::Error;
 
     fn next_key_seed<K: DeserializeSeed<'static>>(
@@ -409,7 +431,7 @@ impl MapAccess<'static> for &mut Members<'_> {
     }
 }
 
-impl Members<'_> {
+impl Members<'_, '_> {
     fn close<T>(&mut self) -> Result<Option<T>, serde_json::Error> {
         self.body.advance(1);
         self.done = true;
@@ -465,8 +487,8 @@ impl<'s, S: DeserializeSeed<'s>> Visitor<'s> for KeyOf<S> {
 }
 
 /// The elements of a walked array.
-struct Elements<'a> {
-    body: &'a mut Segments,
+struct Elements<'a, 'b> {
+    body: &'a mut Segments<'b>,
     /// Where the array began.
     start: u64,
     first: bool,
@@ -474,7 +496,7 @@ struct Elements<'a> {
     done: bool,
 }
 
-impl SeqAccess<'static> for &mut Elements<'_> {
+impl SeqAccess<'static> for &mut Elements<'_, '_> {
     type Error = serde_json::Error;
 
     fn next_element_seed<T: DeserializeSeed<'static>>(
@@ -505,7 +527,7 @@ impl SeqAccess<'static> for &mut Elements<'_> {
     }
 }
 
-impl Elements<'_> {
+impl Elements<'_, '_> {
     fn unfinished(&self) -> serde_json::Error {
         self.body.ended_inside("array", self.start)
     }

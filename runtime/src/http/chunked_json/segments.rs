@@ -18,9 +18,10 @@ pub(super) enum Next {
 }
 
 /// The unread part of a body.
-pub(super) struct Segments {
-    /// The body's chunks; those before `front` are read and already released (emptied).
-    chunks: Vec<Bytes>,
+pub(super) struct Segments<'a> {
+    /// The body's chunks; when there are several, those before `front` are read and already
+    /// released (emptied). A single chunk is left as it is (it is the caller's, for its error).
+    chunks: &'a mut [Bytes],
     /// The chunk being read.
     front: usize,
     /// How far into the front chunk has been read.
@@ -31,8 +32,8 @@ pub(super) struct Segments {
     pub(super) failed_at: Option<u64>,
 }
 
-impl Segments {
-    pub(super) fn new(chunks: Vec<Bytes>) -> Segments {
+impl<'a> Segments<'a> {
+    pub(super) fn new(chunks: &'a mut [Bytes]) -> Segments<'a> {
         let mut segments = Segments {
             chunks,
             front: 0,
@@ -42,6 +43,10 @@ impl Segments {
         };
         segments.settle();
         segments
+    }
+
+    fn several(&self) -> bool {
+        self.chunks.len() > 1
     }
 
     /// The offset of the read position in the whole body.
@@ -69,14 +74,17 @@ impl Segments {
 
     /// Drops a front chunk that has been read to its end.
     fn settle(&mut self) {
+        let several = self.several();
         while let Some(front) = self.chunks.get_mut(self.front) {
             if self.pos < front.len() {
                 return;
             }
             self.dropped += front.len() as u64;
             self.pos -= front.len();
-            // Released now, not when the whole body is done.
-            drop(std::mem::take(front));
+            if several {
+                // Released now, not when the whole body is done.
+                drop(std::mem::take(front));
+            }
             self.front += 1;
         }
         self.pos = 0;
@@ -409,12 +417,22 @@ mod tests {
     #[test]
     fn drops_each_chunk_once_read() {
         let chunks = ["  [1,", "2", "]  "].map(|c| Bytes::from_static(c.as_bytes()));
-        let mut body = Segments::new(chunks.to_vec());
+        let mut chunks = chunks.to_vec();
+        let mut body = Segments::new(&mut chunks);
         assert!(matches!(body.next(b"", false), Next::Spans(b'[')));
         assert_eq!(body.offset(), 2);
         assert_eq!(body.gather(), b"[1,2]");
         assert_eq!(body.offset(), 7);
         assert_eq!(body.peek(), None);
-        assert!(body.chunks.iter().all(Bytes::is_empty));
+        assert!(chunks.iter().all(Bytes::is_empty));
+    }
+
+    #[test]
+    fn a_single_chunk_is_left_to_its_owner() {
+        let mut chunks = vec![Bytes::from_static(b"[1] ")];
+        let mut body = Segments::new(&mut chunks);
+        assert_eq!(body.gather(), b"[1]");
+        assert_eq!(body.peek(), None);
+        assert_eq!(&chunks[0][..], b"[1] ");
     }
 }
