@@ -18,7 +18,13 @@ impl<'de, V: Visitor<'de>> Launder<'de, V> {
 }
 
 /// A [`Deserializer`] of `'s` as one of `'de`.
-struct LaunderDe<'s, D>(D, PhantomData<&'s ()>);
+pub(super) struct LaunderDe<'s, D>(D, PhantomData<&'s ()>);
+
+impl<'s, D: Deserializer<'s>> LaunderDe<'s, D> {
+    pub(super) fn new(deserializer: D) -> Self {
+        LaunderDe(deserializer, PhantomData)
+    }
+}
 
 /// A [`DeserializeSeed`] of `'de` as one of `'s`.
 pub(super) struct LaunderSeed<'de, S>(pub(super) S, PhantomData<&'de ()>);

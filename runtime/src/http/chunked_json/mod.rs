@@ -28,7 +28,7 @@ use serde::de::{
 };
 use serde_json::de::SliceRead;
 
-use launder::{Launder, LaunderSeed};
+use launder::{Launder, LaunderDe, LaunderSeed};
 use segments::{Next, Segments};
 
 /// What serde_json names its raw-value newtype; such a value is always decoded whole.
@@ -87,6 +87,16 @@ pub(crate) fn from_chunks<T: DeserializeOwned>(mut chunks: Vec<Bytes>) -> Result
 
 /// Decodes `T` from the body in `chunks`; a body in one chunk is one serde_json call over it.
 fn decode<T: DeserializeOwned>(chunks: &mut [Bytes]) -> Result<T, Failure> {
+    if let [only] = chunks {
+        // The common case, a body in one block: serde_json over it, through the same laundered
+        // decoder of `T` that the elements of a longer body go through (one copy of it).
+        return decode_slice(only, |de| T::deserialize(LaunderDe::new(de))).map_err(|error| {
+            Failure {
+                error: Box::new(error),
+                head: only.clone(),
+            }
+        });
+    }
     let several = chunks.len() > 1;
     // The chunks of a body in several are released as it is decoded: its start is kept for the
     // error's excerpt (a real first block holds about 1 MiB).
