@@ -143,6 +143,29 @@ impl Segments<'_> {
         de::Error::custom(format_args!("{what} at byte {} of the body", self.offset()))
     }
 
+    /// After a visitor of the `kind` (object or array) that began at `start` returns: unless it
+    /// read the `closer` itself (`done`), it stopped early, which is fine if the container ends
+    /// here, as serde_json has it.
+    fn close(
+        &mut self,
+        done: bool,
+        closer: u8,
+        kind: &str,
+        start: u64,
+    ) -> Result<(), serde_json::Error> {
+        if done {
+            return Ok(());
+        }
+        match self.peek() {
+            Some(byte) if byte == closer => {
+                self.advance(1);
+                Ok(())
+            }
+            Some(_) => Err(self.syntax("more entries than were read")),
+            None => Err(self.ended_inside(kind, start)),
+        }
+    }
+
     /// The body ended inside the `kind` (object or array) that began at `start`.
     fn ended_inside(&self, kind: &str, start: u64) -> serde_json::Error {
         de::Error::custom(format_args!(
@@ -222,14 +245,9 @@ impl<'a, 'b, const LEVEL: u8> Walk<'a, 'b, LEVEL> {
         };
         members.body.advance(1);
         let value = visitor.visit_map(&mut members)?;
-        if !members.done {
-            // The visitor stopped early: fine if the object ends here, as serde_json has it.
-            match members.body.peek() {
-                Some(b'}') => members.body.advance(1),
-                Some(_) => return Err(members.body.syntax("trailing members in an object")),
-                None => return Err(members.unfinished()),
-            }
-        }
+        members
+            .body
+            .close(members.done, b'}', "object", members.start)?;
         Ok(value)
     }
 
@@ -242,14 +260,9 @@ impl<'a, 'b, const LEVEL: u8> Walk<'a, 'b, LEVEL> {
         };
         elements.body.advance(1);
         let value = visitor.visit_seq(&mut elements)?;
-        if !elements.done {
-            // The visitor stopped early: fine if the array ends here, as serde_json has it.
-            match elements.body.peek() {
-                Some(b']') => elements.body.advance(1),
-                Some(_) => return Err(elements.body.syntax("trailing elements in an array")),
-                None => return Err(elements.unfinished()),
-            }
-        }
+        elements
+            .body
+            .close(elements.done, b']', "array", elements.start)?;
         Ok(value)
     }
 }
