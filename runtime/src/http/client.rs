@@ -351,8 +351,8 @@ impl Client {
         type_name: &'static str,
     ) -> Result<T> {
         // Only the decoding is generic: the send → retry → 401 → read state machine is compiled
-        // once, not once per response type. The body stays in the chunks it arrived in, each
-        // dropped as soon as its objects are decoded (see `chunked_json`).
+        // once, not once per response type. A large body is read in blocks, each released as soon
+        // as its objects are decoded (see `read_blocks` and `chunked_json`).
         let (full, last) = self.exchange_blocks(request).await?;
         chunked_json::from_blocks(full, last)
             .map_err(|failure| Error::decode(request, type_name, failure.error, &failure.head))
@@ -716,13 +716,13 @@ type Blocks = (Vec<Bytes>, Bytes);
 const BODY_BLOCK: usize = 1 << 20;
 
 /// The body in blocks of [`BODY_BLOCK`] bytes — the full ones, and the last — if it is at most
-/// `limit` bytes; `Err(None)` as soon as it is larger. `whole`: the caller wants one buffer, so a body of known length is read
-/// into one of that length whatever its size.
+/// `limit` bytes; `Err(None)` as soon as it is larger. `whole`: the caller wants one buffer, so a
+/// body of known length is read into one of that length whatever its size.
 ///
 /// Each block is sized once, never regrown by doubling: with a `Content-Length`, one buffer of
 /// that size when it is smaller than a block; else blocks of a block's size, each taking whole
 /// chunks while they fit (the first grows up to it, so that a small body without a length takes
-/// no more than it needs).
+/// no more than it needs). A body without a length that arrives in one chunk is that chunk.
 async fn read_blocks(
     mut response: reqwest::Response,
     limit: u64,
@@ -739,19 +739,27 @@ async fn read_blocks(
     };
     let mut blocks: Vec<Bytes> = Vec::new();
     let mut block = BytesMut::with_capacity(first);
+    // Without a length, the first chunk waits to see whether a second one comes.
+    let mut only: Option<Bytes> = None;
     let mut read = 0u64;
     while let Some(chunk) = response.chunk().await.map_err(Some)? {
         read += chunk.len() as u64;
         if read > limit {
             return Err(None);
         }
-        if block.len().saturating_add(chunk.len()) > block_size && !block.is_empty() {
-            let full = std::mem::replace(&mut block, BytesMut::with_capacity(BODY_BLOCK));
-            blocks.push(full.freeze());
+        if length.is_none() && read == chunk.len() as u64 {
+            only = Some(chunk);
+            continue;
         }
-        block.extend_from_slice(&chunk);
+        for chunk in only.take().iter().chain([&chunk]) {
+            if block.len().saturating_add(chunk.len()) > block_size && !block.is_empty() {
+                let full = std::mem::replace(&mut block, BytesMut::with_capacity(BODY_BLOCK));
+                blocks.push(full.freeze());
+            }
+            block.extend_from_slice(chunk);
+        }
     }
-    Ok((blocks, block.freeze()))
+    Ok((blocks, only.unwrap_or_else(|| block.freeze())))
 }
 
 /// The chunks in one buffer (a single chunk is the body itself).
