@@ -292,3 +292,120 @@ async fn an_expired_anchor_signing_the_server_is_not_trusted_but_its_valid_succe
     assert!(matches!(err, Error::Tls { .. }), "{err:?}");
     assert!(by_expired.requests().is_empty());
 }
+
+/// A list of `items` ConfigMap-like objects whose strings hold what a scanner could trip on:
+/// brackets, escaped quotes and backslashes, `\u` escapes, multi-byte characters.
+fn awkward_list(items: usize, broken_at: Option<usize>) -> Vec<u8> {
+    let item = |i: usize| {
+        let name = if broken_at == Some(i) {
+            json!(7)
+        } else {
+            json!(format!("cm-{i:05}"))
+        };
+        json!({
+            "metadata": {"name": name, "labels": {"a\"b": "}]\\", "é": "[{\u{2603}"}},
+            "data": {"k": format!("line {i}\n\"quoted\" \\ {{ [ ] }}\t\u{1F600}"), "empty": ""},
+        })
+    };
+    let items: Vec<serde_json::Value> = (0..items).map(item).collect();
+    serde_json::to_vec(
+        &json!({"kind": "ConfigMapList", "metadata": {"resourceVersion": "9"}, "items": items}),
+    )
+    .expect("list JSON")
+}
+
+/// `body` in chunks of awkward sizes (1 byte, a prime, a page and one, …), as a streamed body
+/// without a length.
+fn awkward_chunks(body: Vec<u8>) -> impl futures::Stream<Item = Bytes> + Send {
+    let body = Bytes::from(body);
+    let sizes = [1usize, 7, 4093, 65_537, 3, 262_147];
+    let mut cuts = Vec::new();
+    let (mut at, mut k) = (0, 0);
+    while at < body.len() {
+        let end = (at + sizes[k % sizes.len()]).min(body.len());
+        cuts.push(body.slice(at..end));
+        (at, k) = (end, k + 1);
+    }
+    futures::stream::iter(cuts)
+}
+
+#[derive(Debug, PartialEq, serde::Deserialize)]
+struct AwkwardList {
+    items: Vec<AwkwardItem>,
+}
+
+#[derive(Debug, PartialEq, serde::Deserialize)]
+struct AwkwardItem {
+    metadata: AwkwardMeta,
+    data: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, PartialEq, serde::Deserialize)]
+struct AwkwardMeta {
+    name: String,
+    labels: std::collections::BTreeMap<String, String>,
+}
+
+/// A list of several MiB, streamed in chunks cut anywhere, is decoded block by block exactly as
+/// serde_json decodes the whole body; one wrong value deep in it is an error that says where.
+#[tokio::test]
+async fn a_large_list_cut_anywhere_decodes_as_serde_json_says_and_an_error_names_its_byte() {
+    let whole = awkward_list(30_000, None);
+    let broken = awkward_list(30_000, Some(27_000));
+    assert!(
+        whole.len() > 3 << 20,
+        "{} bytes: more than three blocks",
+        whole.len()
+    );
+    let expected_value: serde_json::Value = serde_json::from_slice(&whole).unwrap();
+    let expected_list: AwkwardList = serde_json::from_slice(&whole).unwrap();
+    let broken_at = {
+        let needle = br#"{"data""#;
+        let mut starts = broken
+            .windows(needle.len())
+            .enumerate()
+            .filter(|(_, w)| w == needle);
+        starts.nth(27_000).expect("item 27000").0
+    };
+    let ca = TestCa::new("cluster-ca");
+    let cert = ca.server_cert(&["127.0.0.1"], &[]);
+    let (whole_body, broken_body) = (whole.clone(), broken.clone());
+    let api = TestServer::https(&cert, move |req: &Recorded| match req.target.as_str() {
+        "/list" => Reply::streamed(200, "application/json", awkward_chunks(whole_body.clone())),
+        _ => Reply::streamed(200, "application/json", awkward_chunks(broken_body.clone())),
+    })
+    .await;
+    let client = PodFs::temp("secret-token", &ca.cert_pem, "team-a").client(&api);
+
+    let value: serde_json::Value = client
+        .json(get("/list"))
+        .await
+        .expect("the list as a Value");
+    assert!(
+        value == expected_value,
+        "the Value differs from serde_json's"
+    );
+    let list: AwkwardList = client.json(get("/list")).await.expect("the typed list");
+    assert!(
+        list == expected_list,
+        "the typed list differs from serde_json's"
+    );
+
+    let err = client
+        .json::<AwkwardList>(get("/broken"))
+        .await
+        .expect_err("a decode error");
+    assert!(serde_json::from_slice::<AwkwardList>(&broken).is_err());
+    let message = err.to_string();
+    assert!(matches!(err, Error::Decode { .. }), "{message}");
+    assert!(message.contains("invalid type: integer `7`"), "{message}");
+    assert!(
+        message.contains(&format!("in the value at byte {broken_at} of the body")),
+        "{message} (item 27000 begins at byte {broken_at})"
+    );
+    assert!(
+        message.contains(r#"the body began with: {"items":"#),
+        "{message}"
+    );
+    assert!(message.len() < 2048, "{} bytes", message.len());
+}
