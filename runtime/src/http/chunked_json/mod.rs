@@ -144,29 +144,6 @@ impl Segments<'_> {
         de::Error::custom(format_args!("{what} at byte {} of the body", self.offset()))
     }
 
-    /// After a visitor of the `kind` (object or array) that began at `start` returns: unless it
-    /// read the `closer` itself (`done`), it stopped early, which is fine if the container ends
-    /// here, as serde_json has it.
-    fn close(
-        &mut self,
-        done: bool,
-        closer: u8,
-        kind: &str,
-        start: u64,
-    ) -> Result<(), serde_json::Error> {
-        if done {
-            return Ok(());
-        }
-        match self.peek() {
-            Some(byte) if byte == closer => {
-                self.advance(1);
-                Ok(())
-            }
-            Some(_) => Err(self.syntax("more entries than were read")),
-            None => Err(self.ended_inside(kind, start)),
-        }
-    }
-
     /// The body ended inside the `kind` (object or array) that began at `start`.
     fn ended_inside(&self, kind: &str, start: u64) -> serde_json::Error {
         de::Error::custom(format_args!(
@@ -238,32 +215,16 @@ impl<'a, 'b, const LEVEL: u8> Walk<'a, 'b, LEVEL> {
     }
 
     fn visit_object<V: Visitor<'static>>(self, visitor: V) -> Result<V::Value, serde_json::Error> {
-        let mut members = Members {
-            start: self.body.offset(),
-            body: self.body,
-            first: true,
-            done: false,
-        };
-        members.body.advance(1);
+        let mut members = Entries::open(self.body, b'}', "object");
         let value = visitor.visit_map(&mut members)?;
-        members
-            .body
-            .close(members.done, b'}', "object", members.start)?;
+        members.finish()?;
         Ok(value)
     }
 
     fn visit_array<V: Visitor<'static>>(self, visitor: V) -> Result<V::Value, serde_json::Error> {
-        let mut elements = Elements {
-            start: self.body.offset(),
-            body: self.body,
-            first: true,
-            done: false,
-        };
-        elements.body.advance(1);
+        let mut elements = Entries::open(self.body, b']', "array");
         let value = visitor.visit_seq(&mut elements)?;
-        elements
-            .body
-            .close(elements.done, b']', "array", elements.start)?;
+        elements.finish()?;
         Ok(value)
     }
 }
@@ -405,39 +366,94 @@ impl<const LEVEL: u8> Deserializer<'static> for Walk<'_, '_, LEVEL> {
     }
 }
 
-/// The members of a walked object.
-struct Members<'a, 'b> {
+/// The entries of a walked object (its members) or array (its elements), read one by one.
+struct Entries<'a, 'b> {
     body: &'a mut Segments<'b>,
-    /// Where the object began.
+    /// Where the object or array began.
     start: u64,
+    /// `}` or `]`.
+    closer: u8,
+    /// `object` or `array`, for an error.
+    kind: &'static str,
     first: bool,
-    /// The closing `}` has been read.
+    /// The closer has been read.
     done: bool,
 }
 
-impl MapAccess<'static> for &mut Members<'_, '_> {
+impl<'a, 'b> Entries<'a, 'b> {
+    /// Reads past the opener of the object or array at the read position.
+    fn open(body: &'a mut Segments<'b>, closer: u8, kind: &'static str) -> Self {
+        let start = body.offset();
+        body.advance(1);
+        Entries {
+            body,
+            start,
+            closer,
+            kind,
+            first: true,
+            done: false,
+        }
+    }
+
+    /// Reads up to the next entry: `true` if there is one, `false` once the closer is read.
+    fn entry_follows(&mut self) -> Result<bool, serde_json::Error> {
+        if self.done {
+            return Ok(false);
+        }
+        match self.body.peek() {
+            Some(byte) if byte == self.closer => {
+                self.body.advance(1);
+                self.done = true;
+                return Ok(false);
+            }
+            Some(b',') if !self.first => {
+                self.body.advance(1);
+                if self.body.peek() == Some(self.closer) {
+                    return Err(self.body.syntax("a trailing comma"));
+                }
+            }
+            Some(_) if self.first => {}
+            Some(_) => return Err(self.body.syntax("expected `,` or the end")),
+            None => return Err(self.unfinished()),
+        }
+        self.first = false;
+        Ok(true)
+    }
+
+    /// After the visitor returns: unless it read the closer itself, it stopped early, which is
+    /// fine if the object or array ends here, as serde_json has it.
+    fn finish(&mut self) -> Result<(), serde_json::Error> {
+        if self.done {
+            return Ok(());
+        }
+        match self.body.peek() {
+            Some(byte) if byte == self.closer => {
+                self.body.advance(1);
+                Ok(())
+            }
+            Some(_) => Err(self.body.syntax("more entries than were read")),
+            None => Err(self.unfinished()),
+        }
+    }
+
+    fn unfinished(&self) -> serde_json::Error {
+        self.body.ended_inside(self.kind, self.start)
+    }
+}
+
+impl MapAccess<'static> for &mut Entries<'_, '_> {
     type Error = serde_json::Error;
 
     fn next_key_seed<K: DeserializeSeed<'static>>(
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, Self::Error> {
-        if self.done {
+        if !self.entry_follows()? {
             return Ok(None);
         }
-        match self.body.peek() {
-            Some(b'}') => return self.close(),
-            Some(b'"') if self.first => {}
-            Some(b',') if !self.first => {
-                self.body.advance(1);
-                if self.body.peek() != Some(b'"') {
-                    return Err(self.body.syntax("expected a member's name (a string)"));
-                }
-            }
-            Some(_) => return Err(self.body.syntax("expected `,` or `}` in an object")),
-            None => return Err(self.unfinished()),
+        if self.body.peek() != Some(b'"') {
+            return Err(self.body.syntax("expected a member's name (a string)"));
         }
-        self.first = false;
         let key = self.key(seed)?;
         match self.body.peek() {
             Some(b':') => self.body.advance(1),
@@ -455,17 +471,7 @@ impl MapAccess<'static> for &mut Members<'_, '_> {
     }
 }
 
-impl Members<'_, '_> {
-    fn close<T>(&mut self) -> Result<Option<T>, serde_json::Error> {
-        self.body.advance(1);
-        self.done = true;
-        Ok(None)
-    }
-
-    fn unfinished(&self) -> serde_json::Error {
-        self.body.ended_inside("object", self.start)
-    }
-
+impl Entries<'_, '_> {
     /// Decodes a member's name as serde_json decodes an object key (so a number in a string
     /// still reads as an integer key): the name is put in a one-member object of its own.
     fn key<K: DeserializeSeed<'static>>(&mut self, seed: K) -> Result<K::Value, serde_json::Error> {
@@ -510,50 +516,17 @@ impl<'s, S: DeserializeSeed<'s>> Visitor<'s> for KeyOf<S> {
     }
 }
 
-/// The elements of a walked array.
-struct Elements<'a, 'b> {
-    body: &'a mut Segments<'b>,
-    /// Where the array began.
-    start: u64,
-    first: bool,
-    /// The closing `]` has been read.
-    done: bool,
-}
-
-impl SeqAccess<'static> for &mut Elements<'_, '_> {
+impl SeqAccess<'static> for &mut Entries<'_, '_> {
     type Error = serde_json::Error;
 
     fn next_element_seed<T: DeserializeSeed<'static>>(
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, Self::Error> {
-        if self.done {
+        if !self.entry_follows()? {
             return Ok(None);
         }
-        match self.body.peek() {
-            Some(b']') => {
-                self.body.advance(1);
-                self.done = true;
-                return Ok(None);
-            }
-            Some(b',') if !self.first => {
-                self.body.advance(1);
-                if self.body.peek() == Some(b']') {
-                    return Err(self.body.syntax("a trailing comma in an array"));
-                }
-            }
-            Some(_) if self.first => {}
-            Some(_) => return Err(self.body.syntax("expected `,` or `]` in an array")),
-            None => return Err(self.unfinished()),
-        }
-        self.first = false;
         seed.deserialize(Walk::<ELEMENT>::new(self.body)).map(Some)
-    }
-}
-
-impl Elements<'_, '_> {
-    fn unfinished(&self) -> serde_json::Error {
-        self.body.ended_inside("array", self.start)
     }
 }
 
