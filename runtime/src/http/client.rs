@@ -706,21 +706,30 @@ async fn read_limited(
 /// A body's full blocks and its last one (a body in one block needs no list).
 type Blocks = (Vec<Bytes>, Bytes);
 
-/// The size of the blocks a large body is read into.
+/// A body of known length below this is read into one buffer of that length and decoded as one
+/// slice (the fast path: one serde_json call); a larger one, or one without a length, is read
+/// into blocks of [`BODY_BLOCK`].
 ///
 /// A body is copied out of the connection's buffers as it arrives (kept as it arrived, each
-/// chunk would hold on to a read buffer often twice its size): a body smaller than this is one
-/// buffer, decoded as one slice; a larger one is several blocks, decoded from them and each
-/// released once decoded (see `chunked_json`), so that it and its objects are never both whole
-/// in memory.
-const BODY_BLOCK: usize = 1 << 20;
+/// chunk would hold on to a read buffer often twice its size). A body in blocks is decoded from
+/// them and each block released once decoded (see `chunked_json`), so that it and its objects
+/// are never both whole in memory.
+const ONE_BUFFER_BELOW: u64 = 1 << 20;
+
+/// The size of the blocks a large body is read into: 60 KiB, under two thresholds of glibc's
+/// allocator, measured (bench/PERF.md, "w3, blocks"). Under its `mmap` threshold (128 KiB) a
+/// block comes from the heap, and its space is reused by the objects decoded after it, instead
+/// of being unmapped, which would also raise that threshold so that the decoded list itself left
+/// the heap's fast path; under 64 KiB releasing one never sweeps the allocator's small-chunk
+/// bins. 1 MiB blocks cost 6 % more CPU for a 3 MB list.
+const BODY_BLOCK: usize = 60 << 10;
 
 /// The body in blocks of [`BODY_BLOCK`] bytes — the full ones, and the last — if it is at most
 /// `limit` bytes; `Err(None)` as soon as it is larger. `whole`: the caller wants one buffer, so a
 /// body of known length is read into one of that length whatever its size.
 ///
 /// Each block is sized once, never regrown by doubling: with a `Content-Length`, one buffer of
-/// that size when it is smaller than a block; else blocks of a block's size, each taking whole
+/// that size when it is under [`ONE_BUFFER_BELOW`]; else blocks of a block's size, each taking whole
 /// chunks while they fit (the first grows up to it, so that a small body without a length takes
 /// no more than it needs). A body without a length that arrives in one chunk is that chunk.
 async fn read_blocks(
@@ -733,7 +742,7 @@ async fn read_blocks(
         return Err(None);
     }
     let (first, block_size) = match length {
-        Some(length) if whole || length < BODY_BLOCK as u64 => (length as usize, usize::MAX),
+        Some(length) if whole || length < ONE_BUFFER_BELOW => (length as usize, usize::MAX),
         Some(_) => (BODY_BLOCK, BODY_BLOCK),
         None => (0, BODY_BLOCK),
     };

@@ -30,6 +30,7 @@ use serde::de::{
 use serde_json::de::SliceRead;
 
 use launder::{Launder, LaunderDe, LaunderSeed};
+use scan::is_whitespace;
 use segments::{Next, Segments};
 
 /// What serde_json names its raw-value newtype; such a value is always decoded whole.
@@ -170,6 +171,51 @@ impl Segments<'_> {
             self.failed_at.get_or_insert(start);
         }
         result
+    }
+}
+
+impl Segments<'_> {
+    /// Decodes the next value straight from the front chunk, without finding its end first, if
+    /// it lies wholly inside the chunk and is followed there by a `,` or a closer; `None`
+    /// otherwise, with nothing read. serde_json stops at the value's end, so a value decoded here
+    /// is the one the careful way (find the end, decode that slice) yields; anything else — an
+    /// error, a value cut by the chunk's end — is left to the careful way, which names it. Only
+    /// a decoder that can run twice (a type, not a seed) comes here. A value is not tried when
+    /// the chunk has less left than the last entry's length, so a list of values larger than a
+    /// chunk is not decoded twice over.
+    fn decode_in_front<T: de::Deserialize<'static>>(&mut self) -> Option<T> {
+        let front = self.front();
+        if (front.len() as u64) < self.last_entry {
+            return None;
+        }
+        let mut de = serde_json::Deserializer::from_slice(front);
+        let value = T::deserialize(LaunderDe::new(&mut de)).ok()?;
+        let end = de.into_iter::<de::IgnoredAny>().byte_offset();
+        let after = front
+            .get(end..)?
+            .iter()
+            .find(|byte| !is_whitespace(**byte))?;
+        if !matches!(after, b',' | b']' | b'}') {
+            return None;
+        }
+        self.advance(end);
+        self.last_entry = end as u64;
+        Some(value)
+    }
+
+    /// Decodes the next value, straight from the front chunk if it can, else the careful way
+    /// (`careful`), and notes its length.
+    fn decode_entry<T: de::Deserialize<'static>>(
+        &mut self,
+        careful: impl FnOnce(&mut Self) -> Result<T, serde_json::Error>,
+    ) -> Result<T, serde_json::Error> {
+        if let Some(value) = self.decode_in_front() {
+            return Ok(value);
+        }
+        let start = self.offset();
+        let value = careful(self)?;
+        self.last_entry = self.offset() - start;
+        Ok(value)
     }
 }
 
@@ -469,6 +515,15 @@ impl MapAccess<'static> for &mut Entries<'_, '_> {
     ) -> Result<S::Value, Self::Error> {
         seed.deserialize(Walk::<MEMBER>::new(self.body))
     }
+
+    /// A member's value that is not a walked array is first tried straight from the chunk.
+    fn next_value<V: de::Deserialize<'static>>(&mut self) -> Result<V, Self::Error> {
+        if self.body.peek() == Some(b'[') {
+            return V::deserialize(Walk::<MEMBER>::new(self.body));
+        }
+        self.body
+            .decode_entry(|body| V::deserialize(Walk::<MEMBER>::new(body)))
+    }
 }
 
 impl Entries<'_, '_> {
@@ -527,6 +582,16 @@ impl SeqAccess<'static> for &mut Entries<'_, '_> {
             return Ok(None);
         }
         seed.deserialize(Walk::<ELEMENT>::new(self.body)).map(Some)
+    }
+
+    /// An element is first tried straight from the chunk, without finding its end first.
+    fn next_element<T: de::Deserialize<'static>>(&mut self) -> Result<Option<T>, Self::Error> {
+        if !self.entry_follows()? {
+            return Ok(None);
+        }
+        self.body
+            .decode_entry(|body| T::deserialize(Walk::<ELEMENT>::new(body)))
+            .map(Some)
     }
 }
 

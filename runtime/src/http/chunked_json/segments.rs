@@ -32,6 +32,9 @@ pub(super) struct Segments<'a> {
     dropped: u64,
     /// Where the last value that failed to decode started, for the error's message.
     pub(super) failed_at: Option<u64>,
+    /// The length of the last value an entry held, a guess at the next one's: a value is first
+    /// tried straight from the front chunk only when the chunk has at least that much left.
+    pub(super) last_entry: u64,
 }
 
 impl<'a> Segments<'a> {
@@ -42,6 +45,7 @@ impl<'a> Segments<'a> {
             pos: 0,
             dropped: 0,
             failed_at: None,
+            last_entry: 0,
         };
         segments.settle();
         segments

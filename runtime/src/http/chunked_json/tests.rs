@@ -75,6 +75,7 @@ const LISTS: &[&str] = &[
     r#"{"kind":"List","items":null}"#,
     r#"{"kind":"List","items":[]}"#,
     r#"{"items":[{"name":"a"}],"kind":"List","unknown":{"deep":[[[]]]}}"#,
+    "{\"kind\":\"List\",\"n\":-12.5e3 ,\"t\":true\t,\"items\":[ {\"name\":\"a\"} ,{\"name\":\"b\",\"ports\":[1 , 2]}\n]}",
 ];
 
 const BROKEN: &[&str] = &[
@@ -97,6 +98,14 @@ const BROKEN: &[&str] = &[
     r#""#,
     r#"   "#,
     r#"nul"#,
+    // A value followed by something other than a separator, or cut short, inside a chunk.
+    r#"{"kind":"List","items":[{"name":"a"}x]}"#,
+    r#"{"kind":"List","items":[{"name":"a"}   x]}"#,
+    r#"{"kind":"List","n":12x,"items":[]}"#,
+    r#"{"kind":"List","n":1 2,"items":[]}"#,
+    r#"{"kind":"List","n":tru,"items":[]}"#,
+    r#"{"kind":"List","n":-,"items":[]}"#,
+    r#"{"kind":"List","n":"a"#,
 ];
 
 /// The body cut into pieces at `cuts`.
@@ -172,6 +181,12 @@ fn other_shapes_decode_alike_wherever_they_are_cut() {
         r#"[1,]"#,
         r#"[,1]"#,
         r#"{"a":1}{"b":2}"#,
+        r#"[12,345,6789,1e3,-0.5]"#,
+        r#"[1 2]"#,
+        r#"[12x]"#,
+        r#"["a" "b"]"#,
+        r#"[1.5e,2]"#,
+        r#"[null,true,false,nul]"#,
     ];
     for text in texts {
         agrees::<HashMap<u32, String>>(text);
