@@ -1,5 +1,10 @@
 //! A [`Policy`]: the rules of several clients merged for one ServiceAccount, rendered as the
 //! Role/ClusterRole and bindings that `kubectl apply` takes.
+//!
+//! Every function here (and in `yaml`) is `#[inline]`: only the program that renders manifests
+//! (an operator's `rbac` binary, a test) compiles them, not every build of `incluster` — they
+//! were 18 % of the library's LLVM IR and 0.7 s of CPU in each cold release build (bench/PERF.md,
+//! "w5 build").
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -65,6 +70,7 @@ pub struct Policy {
 impl Policy {
     /// An empty policy for the ServiceAccount `name` in `namespace` (the Pod's namespace: what
     /// [`Scope::ClientNamespace`] means).
+    #[inline]
     pub fn new(name: impl Into<String>, namespace: impl Into<String>) -> Policy {
         Policy {
             name: name.into(),
@@ -76,6 +82,7 @@ impl Policy {
 
     /// Adds every rule of `rules` (a generated `<Trait>Client::RBAC`, or a runtime part's).
     #[must_use]
+    #[inline]
     pub fn with(mut self, rules: &Rules) -> Policy {
         self.add(rules);
         self
@@ -88,6 +95,7 @@ impl Policy {
     /// policy.add(&incluster::rbac::EVENTS_RECORDER);
     /// assert_eq!(policy.grants().len(), 1);
     /// ```
+    #[inline]
     pub fn add(&mut self, rules: &Rules) {
         if !self.sources.contains(&rules.client) {
             self.sources.push(rules.client);
@@ -106,17 +114,20 @@ impl Policy {
     }
 
     /// The ServiceAccount's name.
+    #[inline]
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// The ServiceAccount's namespace.
+    #[inline]
     pub fn namespace(&self) -> &str {
         &self.namespace
     }
 
     /// The merged grants, ClusterRole first, then each namespace's Role; a verb another grant
     /// already covers (the same resource without `resourceNames`, or the ClusterRole) is left out.
+    #[inline]
     pub fn grants(&self) -> Vec<Grant> {
         let covers = |placement: &Placement, target: &Target, verb: &str| {
             self.granted
@@ -170,6 +181,7 @@ impl Policy {
     /// assert_eq!(docs.len(), 1); // no rules: just the ServiceAccount
     /// assert_eq!(docs[0]["kind"], "ServiceAccount");
     /// ```
+    #[inline]
     pub fn documents(&self) -> Vec<Value> {
         let mut docs = vec![json!({
             "apiVersion": "v1",
@@ -225,6 +237,7 @@ impl Policy {
 
     /// The manifests as YAML documents separated by `---` (what `kubectl apply -f` takes).
     /// Every string is double-quoted, so no name is ever read as a number or a boolean.
+    #[inline]
     pub fn to_yaml(&self) -> String {
         let mut out = String::new();
         for (index, doc) in self.documents().iter().enumerate() {
@@ -237,12 +250,14 @@ impl Policy {
     }
 
     /// Where the rules came from (client names, in the order they were added).
+    #[inline]
     pub fn sources(&self) -> &[&'static str] {
         &self.sources
     }
 }
 
 /// A `rules[]` entry of a Role or ClusterRole.
+#[inline]
 fn policy_rule(grant: &Grant) -> Value {
     match grant.target {
         Target::Resource {
@@ -268,6 +283,7 @@ fn policy_rule(grant: &Grant) -> Value {
 }
 
 /// Verbs in the order Kubernetes documents them; unknown ones after, alphabetically.
+#[inline]
 fn verb_rank(verb: &str) -> (usize, &str) {
     const ORDER: [&str; 8] = [
         "get",

@@ -8,6 +8,7 @@
 use serde_json::Value;
 
 /// Writes `doc` (an object) as a YAML document, keys in the value's order.
+#[inline]
 pub(super) fn write_document(out: &mut String, doc: &Value) {
     match doc {
         Value::Object(map) => write_map(out, map, 0),
@@ -18,6 +19,7 @@ pub(super) fn write_document(out: &mut String, doc: &Value) {
     }
 }
 
+#[inline]
 fn write_map(out: &mut String, map: &serde_json::Map<String, Value>, indent: usize) {
     for (key, value) in map {
         push_indent(out, indent);
@@ -28,6 +30,7 @@ fn write_map(out: &mut String, map: &serde_json::Map<String, Value>, indent: usi
 }
 
 /// The value after `key:` (on the same line when it is a scalar or a list of scalars).
+#[inline]
 fn write_value(out: &mut String, value: &Value, indent: usize) {
     match value {
         Value::Object(map) if !map.is_empty() => {
@@ -68,6 +71,7 @@ fn write_value(out: &mut String, value: &Value, indent: usize) {
 }
 
 /// A scalar, an empty map, or a flow list of scalars, in JSON syntax (which YAML reads alike).
+#[inline]
 fn scalar(value: &Value) -> String {
     match value {
         Value::Array(items) => {
@@ -78,6 +82,7 @@ fn scalar(value: &Value) -> String {
     }
 }
 
+#[inline]
 fn push_indent(out: &mut String, indent: usize) {
     out.extend(std::iter::repeat_n(' ', indent));
 }
