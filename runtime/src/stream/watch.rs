@@ -186,7 +186,7 @@ impl<T: DeserializeOwned> WatchStream<T> {
 
     /// Decodes objects without `metadata.managedFields` (skipped unread) where the one-pass
     /// decoder sees the metadata: what a [`Watcher`](crate::Watcher) asks for by default.
-    #[cfg(any(test, feature = "watcher"))]
+    #[cfg(feature = "watcher")]
     pub(crate) fn dropping_managed_fields(mut self, on: bool) -> WatchStream<T> {
         self.drop_managed_fields = on;
         self
@@ -194,7 +194,7 @@ impl<T: DeserializeOwned> WatchStream<T> {
 
     /// Whether an event over the size limit stopped the stream (resuming from the same
     /// `resourceVersion` would meet it again).
-    #[cfg(any(test, feature = "watcher"))]
+    #[cfg(feature = "watcher")]
     pub(crate) fn stopped_by_oversized_event(&self) -> bool {
         self.oversized
     }
