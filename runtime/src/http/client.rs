@@ -806,7 +806,7 @@ fn redirect_target(server: &str, headers: &HeaderMap) -> String {
         .and_then(|base| base.join(location))
         .ok()
         .and_then(|url| {
-            let host = url.host_str()?.to_string();
+            let host = url.host_str()?;
             Some(match url.port() {
                 Some(port) => format!("{}://{host}:{port}", url.scheme()),
                 None => format!("{}://{host}", url.scheme()),
@@ -814,11 +814,7 @@ fn redirect_target(server: &str, headers: &HeaderMap) -> String {
         });
     let mut target = target.unwrap_or_else(|| "an address that is not a URL".to_string());
     if target.len() > 256 {
-        let mut end = 256;
-        while !target.is_char_boundary(end) {
-            end -= 1;
-        }
-        target.truncate(end);
+        target.truncate(target.floor_char_boundary(256));
         target.push('…');
     }
     target
