@@ -23,6 +23,14 @@ struct Api {
     base: String,
     namespace: String,
     auth: Option<HeaderValue>,
+    /// `BENCH_FLOOR_DEADLINE=1`: every request bounded by a timeout, as incluster bounds each
+    /// one (70 s by default) — the baseline of w1's `floor+deadline` row.
+    deadline: Option<std::time::Duration>,
+}
+
+/// The per-request timeout `BENCH_FLOOR_DEADLINE` asks for (incluster's default, 70 s).
+fn deadline() -> Option<std::time::Duration> {
+    std::env::var_os("BENCH_FLOOR_DEADLINE").map(|_| std::time::Duration::from_secs(70))
 }
 
 impl Api {
@@ -42,6 +50,7 @@ impl Api {
                 base,
                 namespace: "default".into(),
                 auth: None,
+                deadline: deadline(),
             });
         }
         let dir = std::path::PathBuf::from(std::env::var("BENCH_SA_DIR")?);
@@ -73,6 +82,7 @@ impl Api {
             base,
             namespace,
             auth: Some(auth),
+            deadline: deadline(),
         })
     }
 
@@ -91,6 +101,10 @@ impl Api {
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, Error> {
         let request = match &self.auth {
             Some(auth) => request.header(AUTHORIZATION, auth.clone()),
+            None => request,
+        };
+        let request = match self.deadline {
+            Some(deadline) => request.timeout(deadline),
             None => request,
         };
         let response = request.send().await?;

@@ -214,7 +214,7 @@ pub fn summary(tables: &[Table]) -> String {
                 !r.label.starts_with("incl")
                     && !matches!(
                         r.label,
-                        "floor" | "floor-h1" | "floor+store" | "hand-written"
+                        "floor" | "floor-h1" | "floor+store" | "floor+deadline" | "hand-written"
                     )
             })
             .map(|r| format!("{:.2}× {}", ours.cost.cpu / r.cost.cpu, r.label))
