@@ -822,7 +822,11 @@ fn redirect_target(server: &str, headers: &HeaderMap) -> String {
         });
     let mut target = target.unwrap_or_else(|| "an address that is not a URL".to_string());
     if target.len() > 256 {
-        target.truncate(target.floor_char_boundary(256));
+        let mut end = 256;
+        while !target.is_char_boundary(end) {
+            end -= 1;
+        }
+        target.truncate(end);
         target.push('…');
     }
     target
