@@ -20,26 +20,48 @@ pub enum Step<K> {
 }
 
 /// Why [`finalizer`] failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum FinalizerError<E: std::error::Error + 'static> {
     /// Adding or removing the finalizer failed (a `409 Conflict` means the object changed
     /// meanwhile: the key is retried with the fresh object).
-    #[error("could not {action} the finalizer {finalizer:?}: {source}")]
     Patch {
         /// `add` or `remove`.
         action: &'static str,
         /// The finalizer.
         finalizer: String,
         /// The API error.
-        #[source]
         source: crate::Error,
     },
     /// The `Apply` step failed.
-    #[error("apply failed: {0}")]
-    Apply(#[source] E),
+    Apply(E),
     /// The `Cleanup` step failed (the finalizer stays; the cleanup is retried).
-    #[error("cleanup failed: {0}")]
-    Cleanup(#[source] E),
+    Cleanup(E),
+}
+
+impl<E: std::error::Error + 'static> std::fmt::Display for FinalizerError<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FinalizerError::Patch {
+                action,
+                finalizer,
+                source,
+            } => write!(
+                f,
+                "could not {action} the finalizer {finalizer:?}: {source}"
+            ),
+            FinalizerError::Apply(source) => write!(f, "apply failed: {source}"),
+            FinalizerError::Cleanup(source) => write!(f, "cleanup failed: {source}"),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for FinalizerError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FinalizerError::Patch { source, .. } => Some(source),
+            FinalizerError::Apply(source) | FinalizerError::Cleanup(source) => Some(source),
+        }
+    }
 }
 
 /// kube-rs' `finalizer()`: makes sure `object` carries `name` while it lives, and that

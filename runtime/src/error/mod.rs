@@ -27,48 +27,40 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// // Outside a Pod: either KUBERNETES_SERVICE_HOST is missing or the token file is.
 /// assert!(matches!(err, incluster::Error::Config { .. }));
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The environment or the service-account files do not describe a usable cluster.
-    #[error("{message}")]
     Config {
         /// What was wrong, naming the variable or file, and what to do.
         message: String,
         /// The underlying error, e.g. the `io::Error` of a file read.
-        #[source]
         source: Option<BoxError>,
     },
     /// The TLS handshake with the API server failed: wrong CA, a certificate for another address,
     /// or a server that does not speak TLS. There is never a fallback to plain http.
-    #[error("TLS with {server} failed: {message}")]
     Tls {
         /// The server's URL, e.g. `https://10.96.0.1:443`.
         server: String,
         /// What failed and where the trusted roots came from.
         message: String,
         /// What rustls reported.
-        #[source]
         source: rustls::Error,
     },
     /// The request could not be sent or its response not read (connection refused, reset, timeout).
-    #[error("request to {server} failed: {message}")]
     Transport {
         /// The server's URL, e.g. `https://10.96.0.1:443`.
         server: String,
         /// What failed and what to check.
         message: String,
         /// The underlying error (its own causes are reachable through `source()`).
-        #[source]
         source: reqwest::Error,
     },
     /// The API server answered with a non-2xx status.
-    #[error("the API server answered {} {}: {}{}", .0.code, bounded(&.0.reason), bounded(&.0.message), crate::rbac::Hint(.0))]
     Api(Box<Status>),
     /// The server answered with a redirect. incluster never follows one: a redirect from the
     /// API server (or a proxy in front of it) could send the request and its credentials elsewhere
     /// (CVE-2020-8559).
-    #[error("the API server at {server} answered {status} with a redirect to {location}; incluster does not follow redirects: check the server address (KUBERNETES_SERVICE_HOST, or the Config::proxy URL)")]
     Redirect {
         /// The server's URL.
         server: String,
@@ -78,7 +70,6 @@ pub enum Error {
         location: String,
     },
     /// The response body is larger than the client's limit; it was not read to the end.
-    #[error("the response to {request} is larger than {limit} bytes, the limit of this client; raise it with Config::with_max_response_bytes, or page the list (limit/continue, incluster::ListStream)")]
     ResponseTooLarge {
         /// The method and path of the request, e.g. `GET /api/v1/configmaps`.
         request: String,
@@ -86,9 +77,6 @@ pub enum Error {
         limit: u64,
     },
     /// A 2xx response body did not decode into the declared type.
-    // The decoder's message is a leaf (it has no further cause) and is the whole point of this
-    // error, so it is shown here as well as kept as the source.
-    #[error("the response to {request} did not decode into {type_name}: {source}; the body began with: {excerpt}")]
     Decode {
         /// The method and path of the request, e.g. `GET /api`.
         request: String,
@@ -97,12 +85,10 @@ pub enum Error {
         /// A bounded excerpt of the body.
         excerpt: String,
         /// What the decoder reported (a `serde_json::Error`, or a UTF-8 error for text).
-        #[source]
         source: BoxError,
     },
     /// The server's answers cannot be followed: a list whose `continue` token does not advance, a
     /// list or watch that reports no `resourceVersion`. Retrying the same way would loop.
-    #[error("the answers to {request} cannot be followed: {message}")]
     Protocol {
         /// The method and path of the request, e.g. `GET /api/v1/configmaps`.
         request: String,
@@ -111,14 +97,86 @@ pub enum Error {
     },
     /// The request was rejected before any I/O: an empty, `.` or `..` path segment, a header value
     /// that is not valid, a body that does not serialize.
-    #[error("{message}")]
     InvalidRequest {
         /// What was wrong, naming the method, path template and argument.
         message: String,
         /// The underlying error, e.g. the `serde_json::Error` of a body.
-        #[source]
         source: Option<BoxError>,
     },
+}
+
+// Written out rather than derived: a derive crate (and its build script) costs each cold build
+// of every user about 0.8 s of CPU for these few arms (bench/PERF.md, "w5 build").
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Config { message, .. } | Error::InvalidRequest { message, .. } => {
+                f.write_str(message)
+            }
+            Error::Tls {
+                server, message, ..
+            } => write!(f, "TLS with {server} failed: {message}"),
+            Error::Transport {
+                server, message, ..
+            } => write!(f, "request to {server} failed: {message}"),
+            Error::Api(status) => write!(
+                f,
+                "the API server answered {} {}: {}{}",
+                status.code,
+                bounded(&status.reason),
+                bounded(&status.message),
+                crate::rbac::Hint(status)
+            ),
+            Error::Redirect {
+                server,
+                status,
+                location,
+            } => write!(
+                f,
+                "the API server at {server} answered {status} with a redirect to {location}; \
+                 incluster does not follow redirects: check the server address \
+                 (KUBERNETES_SERVICE_HOST, or the Config::proxy URL)"
+            ),
+            Error::ResponseTooLarge { request, limit } => write!(
+                f,
+                "the response to {request} is larger than {limit} bytes, the limit of this \
+                 client; raise it with Config::with_max_response_bytes, or page the list \
+                 (limit/continue, incluster::ListStream)"
+            ),
+            // The decoder's message is a leaf (it has no further cause) and is the whole point
+            // of this error, so it is shown here as well as kept as the source.
+            Error::Decode {
+                request,
+                type_name,
+                excerpt,
+                source,
+            } => write!(
+                f,
+                "the response to {request} did not decode into {type_name}: {source}; the body \
+                 began with: {excerpt}"
+            ),
+            Error::Protocol { request, message } => {
+                write!(f, "the answers to {request} cannot be followed: {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Config { source, .. } | Error::InvalidRequest { source, .. } => {
+                source.as_deref().map(|source| source as _)
+            }
+            Error::Tls { source, .. } => Some(source),
+            Error::Transport { source, .. } => Some(source),
+            Error::Decode { source, .. } => Some(&**source),
+            Error::Api(_)
+            | Error::Redirect { .. }
+            | Error::ResponseTooLarge { .. }
+            | Error::Protocol { .. } => None,
+        }
+    }
 }
 
 /// The boxed cause kept by some [`Error`] variants.
