@@ -729,9 +729,9 @@ const BODY_BLOCK: usize = 60 << 10;
 /// body of known length is read into one of that length whatever its size.
 ///
 /// Each block is sized once, never regrown by doubling: with a `Content-Length`, one buffer of
-/// that size when it is under [`ONE_BUFFER_BELOW`]; else blocks of a block's size, each taking whole
-/// chunks while they fit (the first grows up to it, so that a small body without a length takes
-/// no more than it needs). A body without a length that arrives in one chunk is that chunk.
+/// that size when it is under [`ONE_BUFFER_BELOW`]; else blocks of a block's size, filled to the
+/// byte (the first grows up to it, so that a small body without a length takes no more than it
+/// needs). A body without a length that arrives in one chunk is that chunk.
 async fn read_blocks(
     mut response: reqwest::Response,
     limit: u64,
@@ -767,11 +767,18 @@ async fn read_blocks(
             continue;
         }
         for chunk in only.take().iter().chain([&chunk]) {
-            if block.len().saturating_add(chunk.len()) > block_size && !block.is_empty() {
-                let full = std::mem::replace(&mut block, BytesMut::with_capacity(BODY_BLOCK));
-                blocks.push(full.freeze());
+            // A chunk larger than the room left is split across blocks, so that no block
+            // outgrows its size (hyper hands over up to a few hundred KiB at once on HTTP/1.1).
+            let mut rest: &[u8] = chunk;
+            while !rest.is_empty() {
+                if block.len() >= block_size {
+                    let full = std::mem::replace(&mut block, BytesMut::with_capacity(BODY_BLOCK));
+                    blocks.push(full.freeze());
+                }
+                let (now, later) = rest.split_at(rest.len().min(block_size - block.len()));
+                block.extend_from_slice(now);
+                rest = later;
             }
-            block.extend_from_slice(chunk);
         }
         held = Some(chunk);
     }
