@@ -106,7 +106,8 @@ pub enum Error {
 }
 
 // Written out rather than derived: a derive crate (and its build script) costs each cold build
-// of every user about 0.8 s of CPU for these few arms (bench/PERF.md, "w5 build").
+// of every user about 0.8 s of CPU for these few arms (bench/PERF.md, "w5: what the build pays
+// for").
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -717,7 +717,7 @@ type Blocks = (Vec<Bytes>, Bytes);
 const ONE_BUFFER_BELOW: u64 = 1 << 20;
 
 /// The size of the blocks a large body is read into: 60 KiB, under two thresholds of glibc's
-/// allocator, measured (bench/PERF.md, "w3, blocks"). Under its `mmap` threshold (128 KiB) a
+/// allocator, measured (bench/PERF.md, "Round 2, sixth session"). Under its `mmap` threshold (128 KiB) a
 /// block comes from the heap, and its space is reused by the objects decoded after it, instead
 /// of being unmapped, which would also raise that threshold so that the decoded list itself left
 /// the heap's fast path; under 64 KiB releasing one never sweeps the allocator's small-chunk
@@ -755,7 +755,7 @@ async fn read_blocks(
     // buffer: while one is alive, hyper makes room for the next read in a fresh buffer of the
     // size it asks for; with none alive, it grows its own buffer instead, doubling it (a 300 KB
     // page left a 480 KiB buffer where 256 KiB were asked for). Measured: w3p heap peak 1.56 ->
-    // 1.33 MB, peak RSS 1.10x -> 1.01x the floor (bench/PERF.md, "Round 2, sixth session").
+    // 1.33 MB, peak RSS 7.4 -> 7.3 MiB (bench/PERF.md, "Round 2, sixth session").
     let mut held: Option<Bytes> = None;
     while let Some(chunk) = response.chunk().await.map_err(Some)? {
         read += chunk.len() as u64;

@@ -4,7 +4,7 @@
 //! Every function here (and in `yaml`) is `#[inline]`: only the program that renders manifests
 //! (an operator's `rbac` binary, a test) compiles them, not every build of `incluster` — they
 //! were 18 % of the library's LLVM IR and 0.7 s of CPU in each cold release build (bench/PERF.md,
-//! "w5 build").
+//! "w5: what the build pays for").
 
 use std::collections::{BTreeMap, BTreeSet};
 

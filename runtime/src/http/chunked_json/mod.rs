@@ -516,9 +516,14 @@ impl MapAccess<'static> for &mut Entries<'_, '_> {
         seed.deserialize(Walk::<MEMBER>::new(self.body))
     }
 
-    /// A member's value that is not a walked array is first tried straight from the chunk.
+    /// A member's value that is not walked (an array) is first tried straight from the chunk.
     fn next_value<V: de::Deserialize<'static>>(&mut self) -> Result<V, Self::Error> {
-        if self.body.peek() == Some(b'[') {
+        let walked = Walk::<MEMBER>::WALKED;
+        if self
+            .body
+            .peek()
+            .is_some_and(|first| walked.contains(&first))
+        {
             return V::deserialize(Walk::<MEMBER>::new(self.body));
         }
         self.body
