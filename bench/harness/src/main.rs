@@ -370,16 +370,7 @@ fn run_runtime_workloads(options: &Options, tables: &mut Vec<Table>) {
             let mut watchers: Vec<Program> = programs.iter().filter(|p| !p.peer).cloned().collect();
             // The floor that also keeps every object in a map by (namespace, name): the same
             // job as the Watcher + Store row, done by hand (its baseline).
-            let floor = watchers
-                .iter()
-                .find(|p| p.label == "floor")
-                .expect("the floor program")
-                .clone();
-            watchers.push(Program {
-                label: "floor+store",
-                env: vec![("BENCH_FLOOR_STORE", "1".to_string())],
-                ..floor
-            });
+            watchers.push(floor_variant(&programs, "floor+store", "BENCH_FLOOR_STORE"));
             // The same events through incluster's Watcher (streaming-list path: every event
             // decoded with its metadata), without and with a Store.
             for (label, path) in [
@@ -480,14 +471,20 @@ fn run_runtime_workloads(options: &Options, tables: &mut Vec<Table>) {
 /// The floor with a timeout on every request, as incluster bounds each one (its default, 70 s):
 /// the same job under the same bound, done by hand — the like-for-like baseline of the GET rows.
 fn floor_with_deadline(programs: &[Program]) -> Program {
+    floor_variant(programs, "floor+deadline", "BENCH_FLOOR_DEADLINE")
+}
+
+/// The floor program run as `label`, with `switch=1` in its environment (a baseline that does
+/// one more part of incluster's job by hand).
+fn floor_variant(programs: &[Program], label: &'static str, switch: &'static str) -> Program {
     let floor = programs
         .iter()
         .find(|p| p.label == "floor")
         .expect("the floor program")
         .clone();
     Program {
-        label: "floor+deadline",
-        env: vec![("BENCH_FLOOR_DEADLINE", "1".to_string())],
+        label,
+        env: vec![(switch, "1".to_string())],
         ..floor
     }
 }
