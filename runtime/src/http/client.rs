@@ -379,7 +379,7 @@ impl Client {
 
     /// Sends the request and reads the whole body in blocks (see [`read_blocks`]): one boxed
     /// future shared by every response type of [`Client::json`].
-    fn exchange_blocks<'a>(
+    pub(crate) fn exchange_blocks<'a>(
         &'a self,
         request: &'a Request,
     ) -> Pin<Box<dyn Future<Output = Result<Blocks>> + Send + 'a>> {

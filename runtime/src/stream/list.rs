@@ -1,26 +1,32 @@
 //! Paginated lists: `limit` + `continue`, one page in memory at a time.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
-use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_util::Stream;
-use serde::de::{DeserializeOwned, Deserializer};
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
+#[cfg(any(feature = "watcher", test))]
+use serde::{Deserialize, Deserializer};
+
+use bytes::Bytes;
 
 use crate::error::{Error, Result};
+use crate::http::chunked_json::Failure;
 use crate::http::client::Client;
 use crate::request::Request;
+use crate::stream::list_page::{open_page, PageItems};
 
 /// The page size a [`ListStream`] asks for when the request has no `limit`.
 pub const DEFAULT_PAGE_SIZE: u32 = 500;
 
 /// The items of a list, across pages, as a `Stream`: the list is read `limit` items at a time
 /// (500 unless the request already has a `limit`), following the server's `continue` token, so
-/// memory holds one page however long the list.
+/// memory holds one page's body however long the list. Each item is decoded from the body when
+/// the stream is polled for it: a consumer that handles each item and lets it go never holds a
+/// page of decoded objects.
 ///
 /// All pages come from one consistent snapshot of the collection (the server's guarantee for
 /// `continue`). The first page is fetched by the call that returns the stream, so a `403` or a
@@ -34,7 +40,9 @@ pub const DEFAULT_PAGE_SIZE: u32 = 500;
 /// snapshot, typically after ~5 minutes between pages), the stream yields one `Err(e)` with
 /// `e.is_gone()` and ends. The items already yielded are not repeated by a restart, so what
 /// to do is the caller's call: usually start the list again (or use the `watcher` feature's
-/// `Watcher`, which re-lists by itself). Any other failure also yields `Err` and ends the stream.
+/// `Watcher`, which re-lists by itself). Any other failure also yields `Err` and ends the stream;
+/// an item that does not decode, or a page whose body breaks off, does so after the items
+/// before it in the page.
 ///
 /// A trait method returning `incluster::Result<incluster::ListStream<Item>>` on a LIST path gets
 /// one; by hand:
@@ -67,22 +75,23 @@ pub struct ListStream<T> {
     client: Client,
     request: Request,
     progress: Progress,
-    items: VecDeque<T>,
+    /// The items of the page being read (see `list_page`).
+    items: PageItems<T>,
     resource_version: String,
-    next: Next<T>,
-    _item: PhantomData<fn() -> T>,
+    next: Next,
 }
 
 // Items are moved out, never pinned.
 impl<T> Unpin for ListStream<T> {}
 
-type PageFuture<T> = Pin<Box<dyn Future<Output = Result<Page<T>>> + Send>>;
+/// The body of a page on its way: the same future for every item type.
+type PageFuture = Pin<Box<dyn Future<Output = Result<(Vec<Bytes>, Bytes)>> + Send>>;
 
-enum Next<T> {
+enum Next {
     /// Fetch the page after this `continue` token when the items run out.
     Continue(String),
     /// A page is on its way.
-    Fetching(PageFuture<T>),
+    Fetching(PageFuture),
     /// The list (or the stream, after an error) is over.
     Done,
 }
@@ -91,21 +100,23 @@ impl<T> std::fmt::Debug for ListStream<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ListStream")
             .field("request", &self.request.to_string())
-            .field("buffered", &self.items.len())
             .field("resource_version", &self.resource_version)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
-/// One page of a list response.
+/// One page of a list response, decoded whole (the `Watcher`'s lists).
+#[cfg(any(feature = "watcher", test))]
 pub(crate) struct Page<T> {
     pub(crate) items: Vec<T>,
     pub(crate) resource_version: String,
     pub(crate) continue_token: String,
 }
 
+#[cfg(any(feature = "watcher", test))]
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Page<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        use crate::stream::list_page::ListMeta;
         #[derive(Deserialize)]
         #[serde(bound = "T: Deserialize<'de>")]
         struct Wire<T> {
@@ -114,13 +125,6 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Page<T> {
             // `"items": null` is what an empty list of some resources looks like.
             #[serde(default)]
             items: Option<Vec<T>>,
-        }
-        #[derive(Deserialize, Default)]
-        struct ListMeta {
-            #[serde(rename = "resourceVersion", default)]
-            resource_version: String,
-            #[serde(rename = "continue", default)]
-            continue_token: String,
         }
         let wire = Wire::<T>::deserialize(deserializer)?;
         Ok(Page {
@@ -152,6 +156,7 @@ impl Request {
 }
 
 /// Fetches one page: `request` with `continue` set to `token` (none for the first page).
+#[cfg(feature = "watcher")]
 pub(crate) async fn fetch_page<T: DeserializeOwned>(
     client: &Client,
     request: &Request,
@@ -167,6 +172,15 @@ pub(crate) async fn fetch_page<T: DeserializeOwned>(
         .await
 }
 
+/// `request` with `continue` set to `token` (none for the first page).
+fn page_request(request: &Request, token: &str) -> Request {
+    if token.is_empty() {
+        request.clone().without_query("continue")
+    } else {
+        request.clone().with_query("continue", token)
+    }
+}
+
 impl<T: DeserializeOwned + Send + 'static> ListStream<T> {
     /// Fetches the first page of `request` (adding `limit` if it has none).
     pub(crate) async fn start(client: Client, request: Request) -> Result<ListStream<T>> {
@@ -175,30 +189,49 @@ impl<T: DeserializeOwned + Send + 'static> ListStream<T> {
         } else {
             request.with_query("limit", &DEFAULT_PAGE_SIZE.to_string())
         };
-        let page = fetch_page::<T>(&client, &request, "").await?;
-        tracing::debug!(request = %request, items = page.items.len(), more = !page.continue_token.is_empty(), "list page");
-        let mut progress = Progress::default();
-        progress.check(&request, page.items.len(), &page.continue_token)?;
+        let (full, last) = client.exchange_blocks(&page_request(&request, "")).await?;
         let mut stream = ListStream {
             client,
             request,
-            progress,
-            items: VecDeque::new(),
-            resource_version: page.resource_version.clone(),
+            progress: Progress::default(),
+            items: PageItems::Decoded(Vec::new().into_iter()),
+            resource_version: String::new(),
             next: Next::Done,
-            _item: PhantomData,
         };
-        stream.accept(page);
+        stream.accept(full, last)?;
         Ok(stream)
     }
+}
 
-    fn accept(&mut self, page: Page<T>) {
-        self.items = page.items.into();
-        self.next = if page.continue_token.is_empty() {
+impl<T: DeserializeOwned> ListStream<T> {
+    /// Takes in the body of the next page: reads its list metadata and checks that the list
+    /// advances; its items are decoded as they are asked for.
+    fn accept(&mut self, full: Vec<Bytes>, last: Bytes) -> Result<()> {
+        let mut page = open_page::<T>(full, last).map_err(|failure| self.decode_error(failure))?;
+        let token = page.metadata.continue_token;
+        let empty = page.items.is_empty();
+        tracing::debug!(request = %self.request, empty, more = !token.is_empty(), "list page");
+        self.progress.check(&self.request, empty, &token)?;
+        if self.resource_version.is_empty() {
+            self.resource_version = page.metadata.resource_version;
+        }
+        self.items = page.items;
+        self.next = if token.is_empty() {
             Next::Done
         } else {
-            Next::Continue(page.continue_token)
+            Next::Continue(token)
         };
+        Ok(())
+    }
+
+    /// The error of a page that did not decode.
+    fn decode_error(&self, failure: Failure) -> Error {
+        Error::decode(
+            &self.request,
+            std::any::type_name::<T>(),
+            failure.error,
+            &failure.head,
+        )
     }
 }
 
@@ -215,8 +248,8 @@ pub(crate) struct Progress {
 }
 
 impl Progress {
-    /// Takes in a page of `items` items whose `continue` token is `token`.
-    pub(crate) fn check(&mut self, request: &Request, items: usize, token: &str) -> Result<()> {
+    /// Takes in a page (`empty`: without items) whose `continue` token is `token`.
+    pub(crate) fn check(&mut self, request: &Request, empty: bool, token: &str) -> Result<()> {
         if token.is_empty() {
             return Ok(());
         }
@@ -232,11 +265,7 @@ impl Progress {
                 ),
             });
         }
-        self.empty_in_a_row = if items == 0 {
-            self.empty_in_a_row + 1
-        } else {
-            0
-        };
+        self.empty_in_a_row = if empty { self.empty_in_a_row + 1 } else { 0 };
         if self.empty_in_a_row > MAX_EMPTY_PAGES {
             return Err(Error::Protocol {
                 request: request.to_string(),
@@ -272,36 +301,31 @@ impl<T: DeserializeOwned + Send + 'static> Stream for ListStream<T> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
-            if let Some(item) = this.items.pop_front() {
-                return Poll::Ready(Some(Ok(item)));
+            match this.items.next_item() {
+                Ok(Some(item)) => return Poll::Ready(Some(Ok(item))),
+                Ok(None) => {}
+                Err(failure) => {
+                    this.items = PageItems::Decoded(Vec::new().into_iter());
+                    this.next = Next::Done;
+                    return Poll::Ready(Some(Err(this.decode_error(failure))));
+                }
             }
             match &mut this.next {
                 Next::Done => return Poll::Ready(None),
                 Next::Continue(token) => {
-                    // The drained page's buffer goes before the next page is read and decoded.
-                    this.items = VecDeque::new();
-                    let (client, request, token) = (
-                        this.client.clone(),
-                        this.request.clone(),
-                        std::mem::take(token),
-                    );
-                    this.next = Next::Fetching(Box::pin(async move {
-                        fetch_page::<T>(&client, &request, &token).await
-                    }));
+                    let (client, request) =
+                        (this.client.clone(), page_request(&this.request, token));
+                    this.next =
+                        Next::Fetching(Box::pin(
+                            async move { client.exchange_blocks(&request).await },
+                        ));
                 }
                 Next::Fetching(page) => match std::task::ready!(page.as_mut().poll(cx)) {
-                    Ok(page) => {
-                        tracing::debug!(request = %this.request, items = page.items.len(), more = !page.continue_token.is_empty(), "list page");
-                        let advanced = this.progress.check(
-                            &this.request,
-                            page.items.len(),
-                            &page.continue_token,
-                        );
-                        if let Err(err) = advanced {
+                    Ok((full, last)) => {
+                        if let Err(err) = this.accept(full, last) {
                             this.next = Next::Done;
                             return Poll::Ready(Some(Err(err)));
                         }
-                        this.accept(page);
                     }
                     Err(err) => {
                         this.next = Next::Done;
@@ -346,17 +370,17 @@ mod tests {
             .build()
             .unwrap();
         let mut progress = Progress::default();
-        progress.check(&request, 5, "a").unwrap();
-        progress.check(&request, 5, "b").unwrap();
-        progress.check(&request, 5, "").unwrap();
-        let err = progress.check(&request, 5, "a").unwrap_err();
+        progress.check(&request, false, "a").unwrap();
+        progress.check(&request, false, "b").unwrap();
+        progress.check(&request, false, "").unwrap();
+        let err = progress.check(&request, false, "a").unwrap_err();
         assert!(matches!(err, Error::Protocol { .. }), "{err}");
         let mut progress = Progress::default();
         for n in 0..MAX_EMPTY_PAGES {
-            progress.check(&request, 0, &n.to_string()).unwrap();
+            progress.check(&request, true, &n.to_string()).unwrap();
         }
         assert!(matches!(
-            progress.check(&request, 0, "last"),
+            progress.check(&request, true, "last"),
             Err(Error::Protocol { .. })
         ));
     }
@@ -383,6 +407,7 @@ mod tests {
 
     #[test]
     fn list_stream_is_unpin_and_send() {
+        use std::marker::PhantomData;
         fn check<S: Unpin + Send>() {}
         struct NotSync(PhantomData<std::cell::Cell<u8>>);
         check::<ListStream<NotSync>>();

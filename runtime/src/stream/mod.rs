@@ -3,6 +3,7 @@
 
 pub(crate) mod lines;
 pub(crate) mod list;
+pub(crate) mod list_page;
 pub(crate) mod meta_tap;
 #[cfg(test)]
 pub(crate) mod server_bytes;

@@ -6,6 +6,7 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 use super::list::Page;
+use super::list_page::open_page;
 use super::watch::{decode_event, WatchEvent};
 use crate::error::status::{Status, EXCERPT_LIMIT};
 use crate::error::Error;
@@ -58,6 +59,17 @@ pub(crate) fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
+/// Reads `body`, cut in two at `cut`, as a list page item by item, to its end or first error.
+fn read_item_by_item(body: &[u8], cut: usize) {
+    let (first, second) = body.split_at(cut.min(body.len()));
+    let full = vec![bytes::Bytes::copy_from_slice(first)];
+    let Ok(mut page) = open_page::<Value>(full, bytes::Bytes::copy_from_slice(second)) else {
+        return;
+    };
+    let _ = page.items.is_empty();
+    while let Ok(Some(_)) = page.items.next_item() {}
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -91,11 +103,14 @@ proptest! {
         let _ = serde_json::from_str::<Page<Value>>(&text);
         let wrapped = serde_json::json!({"metadata": value.clone(), "items": [value]}).to_string();
         let _ = serde_json::from_str::<Page<Box<serde_json::value::RawValue>>>(&wrapped);
+        read_item_by_item(wrapped.as_bytes(), wrapped.len() / 3);
+        read_item_by_item(text.as_bytes(), text.len() / 2);
     }
 
     #[test]
-    fn list_pages_of_any_bytes_decode_or_fail_cleanly(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+    fn list_pages_of_any_bytes_decode_or_fail_cleanly(bytes in prop::collection::vec(any::<u8>(), 0..512), cut in 0usize..512) {
         let _ = serde_json::from_slice::<Page<Value>>(&bytes);
+        read_item_by_item(&bytes, cut);
     }
 
     #[test]

@@ -690,7 +690,7 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                     return Err(self.missing_list_resource_version());
                 }
             }
-            progress.check(&paged, page.items.len(), &page.continue_token)?;
+            progress.check(&paged, page.items.is_empty(), &page.continue_token)?;
             tracing::debug!(request = %self.list, items = page.items.len(), "watcher: list page");
             held += page
                 .items

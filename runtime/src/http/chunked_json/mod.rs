@@ -18,8 +18,11 @@
 //! bounded by serde_json's limit.
 
 mod launder;
+mod object_reader;
 mod scan;
 mod segments;
+
+pub(crate) use object_reader::ObjectReader;
 
 use std::fmt;
 
@@ -37,6 +40,7 @@ use segments::{Next, Segments};
 const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 
 /// A body that did not decode.
+#[cfg_attr(test, derive(Debug))]
 pub(crate) struct Failure {
     /// serde_json's error, with where in the body the value it was reading began.
     pub(crate) error: Box<dyn std::error::Error + Send + Sync>,
@@ -114,7 +118,7 @@ fn decode<T: DeserializeOwned>(chunks: &mut [Bytes]) -> Result<T, Failure> {
         Ok(value) => return Ok(value),
         Err(error) => error,
     };
-    let failed_at = body.failed_at;
+    let failed_at = body.at.failed_at;
     Err(Failure {
         error: match failed_at {
             Some(at) if several => Box::new(ValueError { at, error }),
@@ -168,7 +172,7 @@ impl Segments<'_> {
             Next::Spans(_) | Next::Cut | Next::End => decode_slice(&self.gather(), f),
         };
         if result.is_err() {
-            self.failed_at.get_or_insert(start);
+            self.at.failed_at.get_or_insert(start);
         }
         result
     }
@@ -185,7 +189,7 @@ impl Segments<'_> {
     /// chunk is not decoded twice over.
     fn decode_in_front<T: de::Deserialize<'static>>(&mut self) -> Option<T> {
         let front = self.front();
-        if (front.len() as u64) < self.last_entry {
+        if (front.len() as u64) < self.at.last_entry {
             return None;
         }
         let mut de = serde_json::Deserializer::from_slice(front);
@@ -199,7 +203,7 @@ impl Segments<'_> {
             return None;
         }
         self.advance(end);
-        self.last_entry = end as u64;
+        self.at.last_entry = end as u64;
         Some(value)
     }
 
@@ -214,7 +218,7 @@ impl Segments<'_> {
         }
         let start = self.offset();
         let value = careful(self)?;
-        self.last_entry = self.offset() - start;
+        self.at.last_entry = self.offset() - start;
         Ok(value)
     }
 }
@@ -415,6 +419,12 @@ impl<const LEVEL: u8> Deserializer<'static> for Walk<'_, '_, LEVEL> {
 /// The entries of a walked object (its members) or array (its elements), read one by one.
 struct Entries<'a, 'b> {
     body: &'a mut Segments<'b>,
+    open: Open,
+}
+
+/// Where an open object or array is: kept between calls by `ObjectReader`.
+#[derive(Clone, Copy)]
+struct Open {
     /// Where the object or array began.
     start: u64,
     /// `}` or `]`.
@@ -433,47 +443,49 @@ impl<'a, 'b> Entries<'a, 'b> {
         body.advance(1);
         Entries {
             body,
-            start,
-            closer,
-            kind,
-            first: true,
-            done: false,
+            open: Open {
+                start,
+                closer,
+                kind,
+                first: true,
+                done: false,
+            },
         }
     }
 
     /// Reads up to the next entry: `true` if there is one, `false` once the closer is read.
     fn entry_follows(&mut self) -> Result<bool, serde_json::Error> {
-        if self.done {
+        if self.open.done {
             return Ok(false);
         }
         match self.body.peek() {
-            Some(byte) if byte == self.closer => {
+            Some(byte) if byte == self.open.closer => {
                 self.body.advance(1);
-                self.done = true;
+                self.open.done = true;
                 return Ok(false);
             }
-            Some(b',') if !self.first => {
+            Some(b',') if !self.open.first => {
                 self.body.advance(1);
-                if self.body.peek() == Some(self.closer) {
+                if self.body.peek() == Some(self.open.closer) {
                     return Err(self.body.syntax("a trailing comma"));
                 }
             }
-            Some(_) if self.first => {}
+            Some(_) if self.open.first => {}
             Some(_) => return Err(self.body.syntax("expected `,` or the end")),
             None => return Err(self.unfinished()),
         }
-        self.first = false;
+        self.open.first = false;
         Ok(true)
     }
 
     /// After the visitor returns: unless it read the closer itself, it stopped early, which is
     /// fine if the object or array ends here, as serde_json has it.
     fn finish(&mut self) -> Result<(), serde_json::Error> {
-        if self.done {
+        if self.open.done {
             return Ok(());
         }
         match self.body.peek() {
-            Some(byte) if byte == self.closer => {
+            Some(byte) if byte == self.open.closer => {
                 self.body.advance(1);
                 Ok(())
             }
@@ -483,7 +495,7 @@ impl<'a, 'b> Entries<'a, 'b> {
     }
 
     fn unfinished(&self) -> serde_json::Error {
-        self.body.ended_inside(self.kind, self.start)
+        self.body.ended_inside(self.open.kind, self.open.start)
     }
 }
 
@@ -551,7 +563,7 @@ impl Entries<'_, '_> {
             de.deserialize_map(KeyOf(LaunderSeed::new(seed)))
         });
         if key.is_err() {
-            self.body.failed_at.get_or_insert(start);
+            self.body.at.failed_at.get_or_insert(start);
         }
         key
     }
@@ -601,4 +613,4 @@ impl SeqAccess<'static> for &mut Entries<'_, '_> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -24,6 +24,14 @@ pub(super) struct Segments<'a> {
     /// The body's chunks; when there are several, those before `front` are read and already
     /// released (emptied). A single chunk is left as it is (it is the caller's, for its error).
     chunks: &'a mut [Bytes],
+    /// Where reading is.
+    pub(super) at: Place,
+}
+
+/// Where the reading of a body is: kept between calls by a reader that decodes a body a piece at
+/// a time (see `ObjectReader`).
+#[derive(Clone, Copy, Default)]
+pub(super) struct Place {
     /// The chunk being read.
     front: usize,
     /// How far into the front chunk has been read.
@@ -39,14 +47,13 @@ pub(super) struct Segments<'a> {
 
 impl<'a> Segments<'a> {
     pub(super) fn new(chunks: &'a mut [Bytes]) -> Segments<'a> {
-        let mut segments = Segments {
-            chunks,
-            front: 0,
-            pos: 0,
-            dropped: 0,
-            failed_at: None,
-            last_entry: 0,
-        };
+        Segments::resume(chunks, Place::default())
+    }
+
+    /// The body in `chunks` read from `at` on (a place an earlier `Segments` over the same chunks
+    /// reached).
+    pub(super) fn resume(chunks: &'a mut [Bytes], at: Place) -> Segments<'a> {
+        let mut segments = Segments { chunks, at };
         segments.settle();
         segments
     }
@@ -57,43 +64,43 @@ impl<'a> Segments<'a> {
 
     /// The offset of the read position in the whole body.
     pub(super) fn offset(&self) -> u64 {
-        self.dropped + self.pos as u64
+        self.at.dropped + self.at.pos as u64
     }
 
     /// Whether everything left is in the front chunk.
     pub(super) fn is_last_chunk(&self) -> bool {
-        self.chunks.len() <= self.front + 1
+        self.chunks.len() <= self.at.front + 1
     }
 
     /// The unread bytes of the front chunk.
     pub(super) fn front(&self) -> &[u8] {
         self.chunks
-            .get(self.front)
-            .map_or(&[], |chunk| &chunk[self.pos..])
+            .get(self.at.front)
+            .map_or(&[], |chunk| &chunk[self.at.pos..])
     }
 
     /// Moves the read position `n` bytes on (at most to the end of the front chunk).
     pub(super) fn advance(&mut self, n: usize) {
-        self.pos += n;
+        self.at.pos += n;
         self.settle();
     }
 
     /// Drops a front chunk that has been read to its end.
     fn settle(&mut self) {
         let several = self.several();
-        while let Some(front) = self.chunks.get_mut(self.front) {
-            if self.pos < front.len() {
+        while let Some(front) = self.chunks.get_mut(self.at.front) {
+            if self.at.pos < front.len() {
                 return;
             }
-            self.dropped += front.len() as u64;
-            self.pos -= front.len();
+            self.at.dropped += front.len() as u64;
+            self.at.pos -= front.len();
             if several {
                 // Released now, not when the whole body is done.
                 drop(std::mem::take(front));
             }
-            self.front += 1;
+            self.at.front += 1;
         }
-        self.pos = 0;
+        self.at.pos = 0;
     }
 
     /// The next byte that is not JSON whitespace, without reading it (`None` at the end).

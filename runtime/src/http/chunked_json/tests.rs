@@ -69,7 +69,7 @@ struct WithRaw {
     items: Vec<Box<serde_json::value::RawValue>>,
 }
 
-const LISTS: &[&str] = &[
+pub(crate) const LISTS: &[&str] = &[
     r#"{"kind":"List","metadata":{"resourceVersion":"7","continue":"a\"b"},"items":[{"name":"a","data":{"k":"v\n","é":"\u00e9"},"phase":"Running","ports":[80,443]},{"name":"b","phase":{"Failed":{"reason":"x"}},"extra":[1,{"y":null}]}]}"#,
     " \n{ \"kind\" : \"List\" , \"items\" : [ { \"name\" : \"a\" } , { \"name\" : \"b\\\\\" } ] } \r\n",
     r#"{"kind":"List","items":null}"#,
@@ -78,7 +78,7 @@ const LISTS: &[&str] = &[
     "{\"kind\":\"List\",\"n\":-12.5e3 ,\"t\":true\t,\"items\":[ {\"name\":\"a\"} ,{\"name\":\"b\",\"ports\":[1 , 2]}\n]}",
 ];
 
-const BROKEN: &[&str] = &[
+pub(crate) const BROKEN: &[&str] = &[
     r#"{"kind":"List","items":[{"name":"a"},]}"#,
     r#"{"kind":"List","items":[{"name":"a"} {"name":"b"}]}"#,
     r#"{"kind":"List","items":[{"name":"a"}]"#,
@@ -109,7 +109,7 @@ const BROKEN: &[&str] = &[
 ];
 
 /// The body cut into pieces at `cuts`.
-fn pieces(text: &str, cuts: &[usize]) -> Vec<Bytes> {
+pub(crate) fn pieces(text: &str, cuts: &[usize]) -> Vec<Bytes> {
     let mut chunks = Vec::new();
     let mut start = 0;
     for &cut in cuts.iter().chain([&text.len()]) {
@@ -120,7 +120,7 @@ fn pieces(text: &str, cuts: &[usize]) -> Vec<Bytes> {
 }
 
 /// Every way to cut `text` once or twice, and into pieces of every equal size.
-fn cuttings(text: &str) -> Vec<Vec<usize>> {
+pub(crate) fn cuttings(text: &str) -> Vec<Vec<usize>> {
     let n = text.len();
     let mut all = vec![vec![]];
     for a in 0..=n {
@@ -243,7 +243,7 @@ fn a_deep_array_is_an_error_not_a_crash() {
 }
 
 /// A chunk that counts its own release.
-struct Counted(Vec<u8>, Arc<AtomicUsize>);
+pub(crate) struct Counted(pub(crate) Vec<u8>, pub(crate) Arc<AtomicUsize>);
 
 impl AsRef<[u8]> for Counted {
     fn as_ref(&self) -> &[u8] {
