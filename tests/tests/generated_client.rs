@@ -477,3 +477,31 @@ async fn a_watch_yields_events_then_the_error_event_as_api_error() {
     assert!(gone.is_gone(), "{gone:?}");
     assert!(events.next().await.is_none());
 }
+
+/// What the client adds as a request is sent: the client-wide field manager to a server-side
+/// apply that names none (after the request's own query), and nothing to any other request.
+#[tokio::test]
+async fn the_client_wide_field_manager_is_added_to_an_apply_on_the_wire() {
+    let f = fixture().await;
+    let config = f
+        ._pod
+        .config("127.0.0.1", &f.server.port())
+        .with_field_manager("op");
+    let client = EverythingClient::new(incluster::Client::new(config).expect("client"));
+    let apply = Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap"}));
+    client.patch("x", &apply, None, Some(true)).await.unwrap();
+    assert_eq!(
+        last(&f.server).target,
+        "/api/v1/namespaces/pod-ns/configmaps/x?force=true&fieldManager=op"
+    );
+    client.patch("x", &apply, Some("mine"), None).await.unwrap();
+    assert_eq!(
+        last(&f.server).target,
+        "/api/v1/namespaces/pod-ns/configmaps/x?fieldManager=mine"
+    );
+    client.merge("x", &json!({"data": null})).await.unwrap();
+    assert_eq!(
+        last(&f.server).target,
+        "/api/v1/namespaces/pod-ns/configmaps/x"
+    );
+}

@@ -68,22 +68,18 @@ pub fn metadata_only(mut list: Request) -> Request {
     list
 }
 
-/// The watch form of a metadata-only list request (`None` for any other request).
-pub(crate) fn for_watch(request: &Request) -> Option<Request> {
+/// Whether `request` is a watch of a metadata-only list: it is sent asking for the watch form
+/// of that `Accept` ([`WATCH_ACCEPT`]).
+pub(crate) fn is_metadata_watch(request: &Request) -> bool {
     let is_watch = request
         .query
         .iter()
         .any(|(n, v)| n == "watch" && v == "true");
-    let accept = request.headers.get(reqwest::header::ACCEPT)?;
-    if !is_watch || accept.as_bytes() != ACCEPT.as_bytes() {
-        return None;
-    }
-    let mut watch = request.clone();
-    watch.headers.insert(
-        reqwest::header::ACCEPT,
-        reqwest::header::HeaderValue::from_static(WATCH_ACCEPT),
-    );
-    Some(watch)
+    is_watch
+        && request
+            .headers
+            .get(reqwest::header::ACCEPT)
+            .is_some_and(|accept| accept.as_bytes() == ACCEPT.as_bytes())
 }
 
 /// A [`Watcher`] of the metadata of the objects `list` reads (kube-rs' `metadata_watcher`).
@@ -110,12 +106,11 @@ mod tests {
                 .build()
                 .unwrap(),
         );
-        assert!(for_watch(&list).is_none(), "a list keeps the list form");
-        let watch = for_watch(&list.clone().with_query("watch", "true")).unwrap();
-        assert_eq!(watch.headers[reqwest::header::ACCEPT], WATCH_ACCEPT);
+        assert!(!is_metadata_watch(&list), "a list keeps the list form");
+        assert!(is_metadata_watch(&list.clone().with_query("watch", "true")));
         let plain = Request::builder(Method::GET, "/api/v1/configmaps")
             .build()
             .unwrap();
-        assert!(for_watch(&plain.with_query("watch", "true")).is_none());
+        assert!(!is_metadata_watch(&plain.with_query("watch", "true")));
     }
 }

@@ -440,11 +440,14 @@ impl Client {
             Call::Whole => Some(request.timeout.unwrap_or(self.inner.timeout)),
             Call::Stream => request.timeout,
         };
-        let request = &*crate::request::patch::prepare(request, &self.inner.field_manager)?;
+        let field_manager = crate::request::patch::field_manager_to_add(
+            request,
+            self.inner.field_manager.as_deref(),
+        )?;
         let started = Instant::now();
         let mut attempt = 1;
         loop {
-            let failure = match self.attempt(request, limit).await {
+            let failure = match self.attempt(request, field_manager, limit).await {
                 Ok(response) => return Ok(response),
                 Err(failure) => failure,
             };
@@ -468,6 +471,7 @@ impl Client {
     async fn attempt(
         &self,
         request: &Request,
+        field_manager: Option<&str>,
         limit: Option<Duration>,
     ) -> std::result::Result<reqwest::Response, Failure> {
         let http = self.http().await?;
@@ -476,14 +480,16 @@ impl Client {
             None => None,
         };
         let mut response = self
-            .send_once(&http, request, token.as_deref(), limit)
+            .send_once(&http, request, field_manager, token.as_deref(), limit)
             .await?;
         if response.status() == reqwest::StatusCode::UNAUTHORIZED {
             if let (Some(file), Some(rejected)) = (&self.inner.token, &token) {
                 let fresh = file.reread().await.value;
                 if fresh != *rejected {
                     tracing::info!(request = %request, token_reread = true, "401 Unauthorized; retrying once with the re-read service-account token");
-                    response = self.send_once(&http, request, Some(&fresh), limit).await?;
+                    response = self
+                        .send_once(&http, request, field_manager, Some(&fresh), limit)
+                        .await?;
                 } else {
                     tracing::debug!(request = %request, path = %file.path().display(), "401 Unauthorized and the token file is unchanged");
                 }
@@ -516,20 +522,34 @@ impl Client {
         })
     }
 
+    /// Sends `request` once: with `fieldManager` set to `field_manager` if given (see
+    /// `patch::field_manager_to_add`), the User-Agent and the bearer `token`.
     async fn send_once(
         &self,
         http: &reqwest::Client,
         request: &Request,
+        field_manager: Option<&str>,
         token: Option<&SecretToken>,
         limit: Option<Duration>,
     ) -> std::result::Result<reqwest::Response, Failure> {
         // Built in place rather than through `reqwest::RequestBuilder`, whose fallible, generic
         // setters add code for conversions that cannot fail here (the same request results).
-        let mut outgoing =
-            reqwest::Request::new(request.method.clone(), request.url_in(&self.inner.base));
+        let mut url = request.url_in(&self.inner.base);
+        if let Some(manager) = field_manager {
+            url.query_pairs_mut().append_pair("fieldManager", manager);
+        }
+        let mut outgoing = reqwest::Request::new(request.method.clone(), url);
         let headers = outgoing.headers_mut();
         if !request.headers.is_empty() {
             *headers = request.headers.clone();
+        }
+        // A watch of a metadata-only list asks for the watch form of the metadata `Accept`.
+        #[cfg(feature = "controller")]
+        if crate::controller::metadata::is_metadata_watch(request) {
+            headers.insert(
+                reqwest::header::ACCEPT,
+                HeaderValue::from_static(crate::controller::metadata::WATCH_ACCEPT),
+            );
         }
         // Per request, as a client default header would be (unless the request has its own):
         // `ClientBuilder::user_agent` costs 4 KB of code for the same header.

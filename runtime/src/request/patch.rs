@@ -62,40 +62,22 @@ impl<T> Patch<T> {
 /// The `Content-Type` of a server-side apply ([`Patch::Apply`]).
 pub(crate) const APPLY_CONTENT_TYPE: &str = "application/apply-patch+yaml";
 
-/// `request` as the client sends it: with `fieldManager` set when it is a server-side apply
-/// that names none (the client-wide `manager`, or an error naming both fixes when there is
-/// none), and — feature `controller` — with the metadata-only `Accept` of a watch when it is a
-/// watch of a metadata-only list.
-pub(crate) fn prepare<'r>(
-    request: &'r crate::request::Request,
-    manager: &Option<String>,
-) -> crate::error::Result<std::borrow::Cow<'r, crate::request::Request>> {
-    let request = with_field_manager(request, manager.as_deref())?;
-    #[cfg(feature = "controller")]
-    if let Some(watch) = crate::controller::metadata::for_watch(&request) {
-        return Ok(std::borrow::Cow::Owned(watch));
-    }
-    Ok(request)
-}
-
-/// `request` with `fieldManager` set when it is a server-side apply that names none: the
-/// client-wide `manager`, or an error naming both fixes when there is none.
-pub(crate) fn with_field_manager<'r>(
-    request: &'r crate::request::Request,
-    manager: Option<&str>,
-) -> crate::error::Result<std::borrow::Cow<'r, crate::request::Request>> {
-    use std::borrow::Cow;
+/// The `fieldManager` to add to `request` when it is sent: none unless it is a server-side
+/// apply that names none; then the client-wide `manager`, or an error naming both fixes when
+/// there is none. (Added to the URL as it is sent, so the request is not copied.)
+pub(crate) fn field_manager_to_add<'m>(
+    request: &crate::request::Request,
+    manager: Option<&'m str>,
+) -> crate::error::Result<Option<&'m str>> {
     let is_apply = request
         .headers
         .get(reqwest::header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(APPLY_CONTENT_TYPE.as_bytes()));
     if !is_apply || request.query.iter().any(|(n, _)| n == "fieldManager") {
-        return Ok(Cow::Borrowed(request));
+        return Ok(None);
     }
     match manager {
-        Some(manager) => Ok(Cow::Owned(
-            request.clone().with_query("fieldManager", manager),
-        )),
+        Some(manager) => Ok(Some(manager)),
         None => Err(crate::error::Error::invalid(format!(
             "{}: a server-side apply needs a field manager: set one for the whole client with \
              Config::with_field_manager(\"my-operator\"), or give the method a \
@@ -125,20 +107,21 @@ mod tests {
     #[test]
     fn an_apply_gets_the_client_wide_manager() {
         let request = apply();
-        let sent = with_field_manager(&request, Some("op")).unwrap();
-        assert!(sent.path_and_query().ends_with("?fieldManager=op"));
+        assert_eq!(
+            field_manager_to_add(&request, Some("op")).unwrap(),
+            Some("op")
+        );
     }
 
     #[test]
     fn a_manager_of_the_request_wins() {
         let request = apply().with_query("fieldManager", "mine");
-        let sent = with_field_manager(&request, Some("op")).unwrap();
-        assert!(sent.path_and_query().ends_with("?fieldManager=mine"));
+        assert_eq!(field_manager_to_add(&request, Some("op")).unwrap(), None);
     }
 
     #[test]
     fn an_apply_without_any_manager_is_refused_naming_both_fixes() {
-        let err = with_field_manager(&apply(), None).unwrap_err();
+        let err = field_manager_to_add(&apply(), None).unwrap_err();
         assert!(matches!(err, crate::Error::InvalidRequest { .. }));
         let text = err.to_string();
         assert!(text.contains("Config::with_field_manager"), "{text}");
@@ -151,9 +134,6 @@ mod tests {
             .patch_body(&Patch::Merge(serde_json::json!({})))
             .build()
             .unwrap();
-        assert_eq!(
-            with_field_manager(&merge, None).unwrap().path_and_query(),
-            "/x"
-        );
+        assert_eq!(field_manager_to_add(&merge, None).unwrap(), None);
     }
 }
