@@ -488,6 +488,21 @@ impl Admin {
         ))
     }
 
+    /// The body of a GET of `path` as cluster admin, as the server wrote it (panics unless 2xx).
+    pub async fn text(&self, path: &str) -> String {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.server))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let status = response.status();
+        let text = response.text().await.expect("a body");
+        assert!(status.is_success(), "GET {path} answered {status}: {text}");
+        text
+    }
+
     /// Like [`Admin::raw`], panicking unless the answer is 2xx.
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let (status, value) = self

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -76,9 +77,10 @@ pub struct ListStream<T> {
     request: Request,
     progress: Progress,
     /// The items of the page being read (see `list_page`).
-    items: PageItems<T>,
+    items: PageItems,
     resource_version: String,
     next: Next,
+    _item: PhantomData<fn() -> T>,
 }
 
 // Items are moved out, never pinned.
@@ -194,25 +196,27 @@ impl<T: DeserializeOwned + Send + 'static> ListStream<T> {
             client,
             request,
             progress: Progress::default(),
-            items: PageItems::Decoded(Vec::new().into_iter()),
+            items: PageItems::default(),
             resource_version: String::new(),
             next: Next::Done,
+            _item: PhantomData,
         };
-        stream.accept(full, last)?;
+        stream.accept(full, last, true)?;
         Ok(stream)
     }
 }
 
 impl<T: DeserializeOwned> ListStream<T> {
-    /// Takes in the body of the next page: reads its list metadata and checks that the list
-    /// advances; its items are decoded as they are asked for.
-    fn accept(&mut self, full: Vec<Bytes>, last: Bytes) -> Result<()> {
-        let mut page = open_page::<T>(full, last).map_err(|failure| self.decode_error(failure))?;
+    /// Takes in the body of the next (or the `first`) page: reads its list metadata and checks
+    /// that the list advances; its items are decoded as they are asked for.
+    fn accept(&mut self, full: Vec<Bytes>, last: Bytes, first: bool) -> Result<()> {
+        let mut page = open_page(full, last).map_err(|failure| self.decode_error(failure))?;
         let token = page.metadata.continue_token;
         let empty = page.items.is_empty();
         tracing::debug!(request = %self.request, empty, more = !token.is_empty(), "list page");
         self.progress.check(&self.request, empty, &token)?;
-        if self.resource_version.is_empty() {
+        if first {
+            // The snapshot's: every page is read at it.
             self.resource_version = page.metadata.resource_version;
         }
         self.items = page.items;
@@ -305,7 +309,7 @@ impl<T: DeserializeOwned + Send + 'static> Stream for ListStream<T> {
                 Ok(Some(item)) => return Poll::Ready(Some(Ok(item))),
                 Ok(None) => {}
                 Err(failure) => {
-                    this.items = PageItems::Decoded(Vec::new().into_iter());
+                    this.items = PageItems::default();
                     this.next = Next::Done;
                     return Poll::Ready(Some(Err(this.decode_error(failure))));
                 }
@@ -322,7 +326,7 @@ impl<T: DeserializeOwned + Send + 'static> Stream for ListStream<T> {
                 }
                 Next::Fetching(page) => match std::task::ready!(page.as_mut().poll(cx)) {
                     Ok((full, last)) => {
-                        if let Err(err) = this.accept(full, last) {
+                        if let Err(err) = this.accept(full, last, false) {
                             this.next = Next::Done;
                             return Poll::Ready(Some(Err(err)));
                         }
@@ -407,7 +411,6 @@ mod tests {
 
     #[test]
     fn list_stream_is_unpin_and_send() {
-        use std::marker::PhantomData;
         fn check<S: Unpin + Send>() {}
         struct NotSync(PhantomData<std::cell::Cell<u8>>);
         check::<ListStream<NotSync>>();

@@ -3,14 +3,16 @@
 //! whose caller handles each item and lets it go holds a page's body and one item, not the page's
 //! body and then its 500 decoded items.
 //!
-//! Kubernetes writes a list's `metadata` (with the `continue` token) before its `items`, so the
-//! next page is known before the first item is handed out. A page written the other way round
-//! (no server does; a proxy could) is decoded whole, as before.
+//! The page's `metadata` (its `continue` token and `resourceVersion`) is read before the first
+//! item is handed out. Kubernetes writes it before `items` in lists of built-in types; lists of
+//! custom resources have their keys sorted (`apiVersion`, `items`, `kind`, `metadata`), so there
+//! the reader looks ahead for it, skipping over the items once (their JSON syntax only), and then
+//! comes back to decode them.
 
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::Deserialize;
 
-use crate::http::chunked_json::{Failure, ObjectReader};
+use crate::http::chunked_json::{Failure, NotAnObject, ObjectReader};
 
 /// A list's `metadata`: what paging needs of it.
 #[derive(Deserialize, Default)]
@@ -22,107 +24,109 @@ pub(crate) struct ListMeta {
 }
 
 /// A page whose list metadata has been read.
-pub(crate) struct OpenPage<T> {
+pub(crate) struct OpenPage {
     pub(crate) metadata: ListMeta,
-    pub(crate) items: PageItems<T>,
+    pub(crate) items: PageItems,
 }
 
 /// The items of a page still to be handed out.
-pub(crate) enum PageItems<T> {
-    /// Decoded already (a page whose `items` came before its `metadata`, or were `null`).
-    Decoded(std::vec::IntoIter<T>),
-    /// Decoded from the body one by one: the reader stands inside the `items` array.
-    Reading(Box<ObjectReader>),
+#[derive(Default)]
+pub(crate) struct PageItems {
+    /// The page, read up to the next item (inside its `items` array, or just after an `items`
+    /// that is `null`); `None` once the page is over.
+    page: Option<Box<ObjectReader>>,
+    /// The page's `metadata` came before its `items`, so one after them is a second one.
+    metadata_first: bool,
 }
 
-/// Starts reading the page in `full` blocks and the `last` one: its members up to `items`.
-pub(crate) fn open_page<T: DeserializeOwned>(
-    full: Vec<bytes::Bytes>,
-    last: bytes::Bytes,
-) -> Result<OpenPage<T>, Failure> {
-    let mut page = match ObjectReader::open(full, last) {
-        Ok(reader) => reader,
-        Err((full, last)) => return Err(not_a_list(&full, &last)),
-    };
+/// Starts reading the page in `full` blocks and the `last` one: its members up to `items`, and
+/// its `metadata` wherever it is.
+pub(crate) fn open_page(full: Vec<bytes::Bytes>, last: bytes::Bytes) -> Result<OpenPage, Failure> {
+    let mut page = ObjectReader::open(full, last).map_err(not_a_list)?;
     let mut metadata: Option<ListMeta> = None;
-    let mut items: Option<Vec<T>> = None;
     while let Some(name) = page.next_member()? {
         match name.as_str() {
             "metadata" if metadata.is_some() => {
                 return Err(page.refuse("duplicate field `metadata`"))
             }
             "metadata" => metadata = Some(page.value()?),
-            "items" if items.is_some() => return Err(page.refuse("duplicate field `items`")),
             "items" => {
-                if metadata.is_some() && page.enter_array() {
-                    return Ok(OpenPage {
-                        metadata: metadata.unwrap_or_default(),
-                        items: PageItems::Reading(Box::new(page)),
-                    });
+                let metadata_first = metadata.is_some();
+                let metadata = match metadata {
+                    Some(metadata) => metadata,
+                    None => page.look_ahead("metadata")?.unwrap_or_default(),
+                };
+                if !page.enter_array() {
+                    // `"items": null` is what an empty list of some resources looks like; any
+                    // other value that is not an array is serde_json's error about a sequence.
+                    page.value::<Option<Vec<IgnoredAny>>>()?;
                 }
-                // `"items": null` is what an empty list of some resources looks like.
-                items = Some(page.value::<Option<Vec<T>>>()?.unwrap_or_default());
+                return Ok(OpenPage {
+                    metadata,
+                    items: PageItems {
+                        page: Some(Box::new(page)),
+                        metadata_first,
+                    },
+                });
             }
             _ => {
                 page.value::<IgnoredAny>()?;
             }
         }
     }
+    // No `items` at all: an empty page.
     Ok(OpenPage {
         metadata: metadata.unwrap_or_default(),
-        items: PageItems::Decoded(items.unwrap_or_default().into_iter()),
+        items: PageItems::default(),
     })
 }
 
-impl<T: DeserializeOwned> PageItems<T> {
+impl PageItems {
     /// The next item; `None` once the page is over (its members after `items` read and checked).
-    pub(crate) fn next_item(&mut self) -> Result<Option<T>, Failure> {
-        let page = match self {
-            PageItems::Decoded(items) => return Ok(items.next()),
-            PageItems::Reading(page) => page,
+    pub(crate) fn next_item<T: DeserializeOwned>(&mut self) -> Result<Option<T>, Failure> {
+        let Some(page) = &mut self.page else {
+            return Ok(None);
         };
         if let Some(item) = page.next_element()? {
             return Ok(Some(item));
         }
-        // The members after `items`: both the page's own were read before it.
+        // The members after `items`; a `metadata` among them was read by looking ahead.
+        let mut metadata_seen = self.metadata_first;
         while let Some(name) = page.next_member()? {
             match name.as_str() {
-                "metadata" | "items" => {
-                    return Err(page.refuse(&format!("duplicate field `{name}`")));
+                "items" => return Err(page.refuse("duplicate field `items`")),
+                "metadata" if metadata_seen => {
+                    return Err(page.refuse("duplicate field `metadata`"))
+                }
+                "metadata" => {
+                    metadata_seen = true;
+                    page.value::<IgnoredAny>()?;
                 }
                 _ => {
                     page.value::<IgnoredAny>()?;
                 }
             }
         }
-        *self = PageItems::Decoded(Vec::new().into_iter());
+        self.page = None;
         Ok(None)
     }
 
-    /// Whether the page has no items (left), read without decoding one.
+    /// Whether the page has no items (left), found without decoding one.
     pub(crate) fn is_empty(&mut self) -> bool {
-        match self {
-            PageItems::Decoded(items) => items.as_slice().is_empty(),
-            PageItems::Reading(page) => page.array_is_at_end(),
-        }
+        self.page.as_mut().is_none_or(|page| page.array_is_at_end())
     }
 }
 
 /// The failure of a body whose value is not an object.
-fn not_a_list(full: &[bytes::Bytes], last: &bytes::Bytes) -> Failure {
-    let head = full.first().unwrap_or(last).clone();
-    let message = if full.iter().chain([last]).all(|chunk| {
-        chunk
-            .iter()
-            .all(|byte| matches!(byte, b' ' | b'\n' | b'\r' | b'\t'))
-    }) {
+fn not_a_list(body: NotAnObject) -> Failure {
+    let message = if body.empty {
         "the body is empty where a list (a JSON object) was expected"
     } else {
         "the body is not a JSON object, so not a list"
     };
     Failure {
         error: message.into(),
-        head,
+        head: body.head,
     }
 }
 

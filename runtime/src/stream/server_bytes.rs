@@ -63,11 +63,11 @@ pub(crate) fn json_value() -> impl Strategy<Value = Value> {
 fn read_item_by_item(body: &[u8], cut: usize) {
     let (first, second) = body.split_at(cut.min(body.len()));
     let full = vec![bytes::Bytes::copy_from_slice(first)];
-    let Ok(mut page) = open_page::<Value>(full, bytes::Bytes::copy_from_slice(second)) else {
+    let Ok(mut page) = open_page(full, bytes::Bytes::copy_from_slice(second)) else {
         return;
     };
     let _ = page.items.is_empty();
-    while let Ok(Some(_)) = page.items.next_item() {}
+    while let Ok(Some(_)) = page.items.next_item::<Value>() {}
 }
 
 proptest! {

@@ -1,8 +1,9 @@
 //! Lists every ConfigMap of a namespace in a simulated Pod and reports its peak memory, for the
 //! pagination test: `list_pages <namespace> stream <limit>` reads the list through a
-//! `ListStream` (one page in memory at a time), `list_pages <namespace> whole` reads it as one
-//! response. Prints `item <name>` per ConfigMap, then `baseline_kib=<VmHWM before the list>` and
-//! `peak_kib=<VmHWM after>` (Linux `/proc/self/status`).
+//! `ListStream` (one page's body in memory at a time), `list_pages <namespace> whole` reads it as
+//! one response. Prints `item <name>` per ConfigMap, then `baseline_kib=<VmHWM before the list>`
+//! and `peak_kib=<VmHWM after>` (Linux `/proc/self/status`). `LIST_PAGES_COLLECTION`, if set, is
+//! the path of another collection to list (e.g. custom resources with a `data` map).
 
 use std::collections::BTreeMap;
 
@@ -41,10 +42,10 @@ async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (namespace, mode) = (args[0].clone(), args[1].as_str());
     let client = incluster_examples::client_from_env().expect("client");
-    let list = || {
-        Request::builder(Method::GET, "/api/v1/namespaces/{namespace}/configmaps")
-            .path_param("namespace", &namespace)
-    };
+    let collection = std::env::var("LIST_PAGES_COLLECTION")
+        .unwrap_or_else(|_| "/api/v1/namespaces/{namespace}/configmaps".to_string());
+    let list =
+        || Request::builder(Method::GET, collection.clone()).path_param("namespace", &namespace);
     // Warm up: connection, TLS, allocator.
     let _: serde_json::Value = client
         .json(list().query("limit", &1).build().unwrap())

@@ -22,7 +22,7 @@ mod object_reader;
 mod scan;
 mod segments;
 
-pub(crate) use object_reader::ObjectReader;
+pub(crate) use object_reader::{NotAnObject, ObjectReader};
 
 use std::fmt;
 

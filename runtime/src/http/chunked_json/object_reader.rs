@@ -3,11 +3,19 @@
 //! page's body and its decoded items are never all in memory together.
 
 use bytes::Bytes;
-use serde::de::{DeserializeOwned, MapAccess, SeqAccess};
+use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, SeqAccess};
 
 use super::scan::is_whitespace;
 use super::segments::{Place, Segments};
 use super::{Entries, Failure, Open, ValueError};
+
+/// A body whose value is not an object.
+pub(crate) struct NotAnObject {
+    /// The body is empty or only whitespace.
+    pub(crate) empty: bool,
+    /// Its first block, for an error's excerpt.
+    pub(crate) head: Bytes,
+}
 
 /// A JSON object read member by member (see the module's doc). Each method reads on from where
 /// the last one stopped; after an error, nothing more should be read.
@@ -22,16 +30,18 @@ pub(crate) struct ObjectReader {
 }
 
 impl ObjectReader {
-    /// Starts reading the body of the `full` blocks and the `last` one; gives them back when its
-    /// value is not an object (or there is none).
-    pub(crate) fn open(full: Vec<Bytes>, last: Bytes) -> Result<ObjectReader, (Vec<Bytes>, Bytes)> {
+    /// Starts reading the body of the `full` blocks and the `last` one, if its value is an object.
+    pub(crate) fn open(full: Vec<Bytes>, last: Bytes) -> Result<ObjectReader, NotAnObject> {
         let first = full
             .iter()
             .chain([&last])
             .flat_map(|chunk| chunk.iter())
             .find(|byte| !is_whitespace(**byte));
         if first != Some(&b'{') {
-            return Err((full, last));
+            return Err(NotAnObject {
+                empty: first.is_none(),
+                head: full.into_iter().next().unwrap_or(last),
+            });
         }
         // The blocks of a body in several are released as it is read: its start is kept for an
         // error's excerpt (a body in one block is held until the reader goes).
@@ -67,8 +77,13 @@ impl ObjectReader {
 
     /// serde_json's `error`, with where the value it was decoding began.
     fn failure(&self, error: serde_json::Error) -> Failure {
+        self.failure_at(self.at.failed_at, error)
+    }
+
+    /// serde_json's `error`, about a value that began at `failed_at` if known.
+    fn failure_at(&self, failed_at: Option<u64>, error: serde_json::Error) -> Failure {
         Failure {
-            error: match self.at.failed_at {
+            error: match failed_at {
                 Some(at) => Box::new(ValueError { at, error }),
                 None => Box::new(error),
             },
@@ -109,8 +124,33 @@ impl ObjectReader {
             .map_err(|error| self.failure(error))
     }
 
+    /// The value of the member `name` among those after the member just named, decoded without
+    /// reading on: what is read here is read again (from the same blocks, which are kept) by the
+    /// calls that follow. `None` if the object has no such member after it. Only the object's
+    /// syntax and the value of `name` are checked on the way.
+    pub(crate) fn look_ahead<V: DeserializeOwned>(&self, name: &str) -> Result<Option<V>, Failure> {
+        let mut chunks = self.chunks.clone();
+        let mut body = Segments::resume(&mut chunks, self.at);
+        let mut members = Entries {
+            body: &mut body,
+            open: self.object,
+        };
+        let found = (|| {
+            (&mut members).next_value::<IgnoredAny>()?;
+            while let Some(member) = (&mut members).next_key::<String>()? {
+                if member == name {
+                    return (&mut members).next_value::<V>().map(Some);
+                }
+                (&mut members).next_value::<IgnoredAny>()?;
+            }
+            Ok(None)
+        })();
+        let failed_at = body.at.failed_at;
+        found.map_err(|error| self.failure_at(failed_at, error))
+    }
+
     /// If the value of the member just named is an array, starts reading it element by element
-    /// ([`ObjectReader::next_element`]) and returns `true`; else reads nothing.
+    /// ([`ObjectReader::next_element`]) and returns `true`; else reads no further than the value.
     pub(crate) fn enter_array(&mut self) -> bool {
         let array = self.with_body(|body| {
             (body.peek() == Some(b'[')).then(|| Entries::open(body, b']', "array").open)
@@ -119,7 +159,7 @@ impl ObjectReader {
         array.is_some()
     }
 
-    /// Whether the array being read has no elements left (peeked: nothing is read).
+    /// Whether the array being read has no elements left (peeked: no further than the next one).
     pub(crate) fn array_is_at_end(&mut self) -> bool {
         match self.array {
             Some(array) => self.with_body(|body| body.peek() == Some(array.closer)),

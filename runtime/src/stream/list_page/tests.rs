@@ -26,8 +26,21 @@ const PAGES: &[&str] = &[
     r#"{"metadata":{},"items":null}"#,
     r#"{"metadata":{"resourceVersion":"3"}}"#,
     r#"{}"#,
-    // `items` before `metadata`: decoded whole.
-    r#"{"items":[{"name":"a"}],"metadata":{"continue":"x"}}"#,
+    // `items` before `metadata`, as in a list of custom resources (keys sorted).
+    r#"{"apiVersion":"x/v1","items":[{"name":"a"},{"name":"b"}],"kind":"ThingList","metadata":{"continue":"x","resourceVersion":"4"}}"#,
+    r#"{"items":null,"metadata":{"continue":"x"}}"#,
+    r#"{"items":[{"name":"a"}],"metadata":{"continue":"x"},"metadata":{}}"#,
+    r#"{"items":[{"name":"a"}],"metadata":{"continue":5}}"#,
+    r#"{"items":[{"name":"a"}],"metadata":null}"#,
+    r#"{"items":[{"name":"a"}],"metadata":{"continue":"x"},"items":[]}"#,
+    r#"{"items":[{"name":"a"},],"metadata":{}}"#,
+    r#"{"items":[{"name":1}],"metadata":{}}"#,
+    r#"{"items":[{"name":"a"}] "metadata":{}}"#,
+    r#"{"items":[{"name":"a"}],"metadata":{}} x"#,
+    r#"{"items":[{"name":"a"}],"metadata":{}"#,
+    r#"{"items":[{"name":"a"}"#,
+    r#"{"items":{"name":"a"},"metadata":{}}"#,
+    r#"{"items":7}"#,
     // Broken after the metadata: found while the items are read.
     r#"{"metadata":{},"items":[{"name":"a"}],"items":[]}"#,
     r#"{"metadata":{},"items":[],"metadata":{}}"#,
@@ -53,9 +66,9 @@ type Read<T> = (String, String, Vec<T>);
 
 fn read_page<T: DeserializeOwned>(mut chunks: Vec<Bytes>) -> Result<Read<T>, Failure> {
     let last = chunks.pop().unwrap_or_default();
-    let mut page = open_page::<T>(chunks, last)?;
+    let mut page = open_page(chunks, last)?;
     let mut items = Vec::new();
-    while let Some(item) = page.items.next_item()? {
+    while let Some(item) = page.items.next_item::<T>()? {
         items.push(item);
     }
     Ok((
@@ -100,16 +113,16 @@ fn a_broken_item_comes_after_the_items_before_it_and_names_its_byte() {
     for cuts in [vec![], vec![20, 45, 60]] {
         let mut chunks = pieces(text, &cuts);
         let last = chunks.pop().unwrap();
-        let mut page = open_page::<Named>(chunks, last).expect("the page opens");
+        let mut page = open_page(chunks, last).expect("the page opens");
         assert_eq!(page.metadata.continue_token, "n");
         assert!(!page.items.is_empty());
         for name in ["a", "b"] {
-            let item = page.items.next_item().expect("an item");
+            let item = page.items.next_item::<Named>().expect("an item");
             assert_eq!(item.map(|item| item.name).as_deref(), Some(name));
         }
         let failure = page
             .items
-            .next_item()
+            .next_item::<Named>()
             .expect_err("the third item is broken");
         let message = failure.error.to_string();
         assert!(message.contains("invalid type: integer `3`"), "{message}");
@@ -152,10 +165,22 @@ fn each_block_is_released_as_its_items_are_handed_out() {
     let items: Vec<String> = (0..100)
         .map(|i| format!(r#"{{"name":"item-{i:03}"}}"#))
         .collect();
-    let text = format!(
-        r#"{{"kind":"List","metadata":{{"continue":"next"}},"items":[{}]}}"#,
-        items.join(",")
-    );
+    // As a built-in type's list is written, and as a custom resource's (keys sorted).
+    for text in [
+        format!(
+            r#"{{"kind":"List","metadata":{{"continue":"next"}},"items":[{}]}}"#,
+            items.join(",")
+        ),
+        format!(
+            r#"{{"apiVersion":"x/v1","items":[{}],"kind":"ThingList","metadata":{{"continue":"next"}}}}"#,
+            items.join(",")
+        ),
+    ] {
+        blocks_go_as_items_are_handed_out(&text, &items);
+    }
+}
+
+fn blocks_go_as_items_are_handed_out(text: &str, items: &[String]) {
     let released = Arc::new(AtomicUsize::new(0));
     let mut chunks: Vec<Bytes> = text
         .as_bytes()
@@ -164,13 +189,17 @@ fn each_block_is_released_as_its_items_are_handed_out() {
         .collect();
     let total = chunks.len();
     let last = chunks.pop().unwrap();
-    let mut page = open_page::<Named>(chunks, last).expect("the page opens");
+    let mut page = open_page(chunks, last).expect("the page opens");
     assert!(
         released.load(Ordering::SeqCst) <= 1,
         "released before any item"
     );
     for (i, written) in items.iter().enumerate() {
-        let item = page.items.next_item().expect("an item").expect("100 items");
+        let item = page
+            .items
+            .next_item::<Named>()
+            .expect("an item")
+            .expect("100 items");
         assert_eq!(item.name, format!("item-{i:03}"));
         // Each item is decoded when asked for: the blocks before it are gone, the ones after
         // it are still there.
@@ -182,7 +211,7 @@ fn each_block_is_released_as_its_items_are_handed_out() {
             "item {i}: {gone} of {total} blocks released"
         );
     }
-    assert!(page.items.next_item().expect("the end").is_none());
+    assert!(page.items.next_item::<Named>().expect("the end").is_none());
     drop(page);
     assert_eq!(released.load(Ordering::SeqCst), total);
 }
@@ -192,10 +221,10 @@ fn a_page_in_one_block_is_let_go_when_its_last_item_is_handed_out() {
     let released = Arc::new(AtomicUsize::new(0));
     let text = r#"{"metadata":{},"items":[{"name":"a"},{"name":"b"}]}"#;
     let block = Bytes::from_owner(Counted(text.as_bytes().to_vec(), released.clone()));
-    let mut page = open_page::<Named>(Vec::new(), block).expect("the page opens");
-    assert!(page.items.next_item().unwrap().is_some());
-    assert!(page.items.next_item().unwrap().is_some());
+    let mut page = open_page(Vec::new(), block).expect("the page opens");
+    assert!(page.items.next_item::<Named>().unwrap().is_some());
+    assert!(page.items.next_item::<Named>().unwrap().is_some());
     assert_eq!(released.load(Ordering::SeqCst), 0);
-    assert!(page.items.next_item().unwrap().is_none());
+    assert!(page.items.next_item::<Named>().unwrap().is_none());
     assert_eq!(released.load(Ordering::SeqCst), 1);
 }
