@@ -409,3 +409,65 @@ async fn a_large_list_cut_anywhere_decodes_as_serde_json_says_and_an_error_names
     );
     assert!(message.len() < 2048, "{} bytes", message.len());
 }
+
+/// A body that does not decode is shown in the error as an excerpt — with the values of members
+/// that hold secrets hidden: a Secret's data, a TokenRequest's token, a list of Secrets read as
+/// a page of a `ListStream` (whose error names the failing item, not the first one's data).
+#[tokio::test]
+async fn an_error_about_a_body_never_shows_the_secrets_in_it() {
+    const SECRET: &str = "c3VwZXItc2VjcmV0LXZhbHVl";
+    const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.bound-token.signature";
+    let ca = TestCa::new("cluster-ca");
+    let cert = ca.server_cert(&["127.0.0.1"], &[]);
+    let api = TestServer::https(&cert, |req: &Recorded| {
+        let secret = json!({"kind": "Secret", "apiVersion": "v1", "metadata": {"name": "db"}, "data": {"password": SECRET}, "stringData": {"plain": SECRET}, "type": 5});
+        match req.target.split('?').next().unwrap_or_default() {
+            "/secret" => Reply::json(200, secret),
+            "/token" => Reply::json(
+                201,
+                json!({"kind": "TokenRequest", "status": {"token": TOKEN, "expirationTimestamp": 7}}),
+            ),
+            _ => Reply::json(
+                200,
+                json!({"kind": "SecretList", "metadata": {"resourceVersion": "1"}, "items": [secret, {"metadata": 1}]}),
+            ),
+        }
+    })
+    .await;
+    let client = PodFs::temp("secret-token", &ca.cert_pem, "team-a").client(&api);
+
+    #[derive(serde::Deserialize, Debug)]
+    struct Typed {
+        #[serde(rename = "type")]
+        #[allow(dead_code)]
+        kind: String,
+    }
+    #[derive(serde::Deserialize, Debug)]
+    struct Token {
+        #[allow(dead_code)]
+        status: TokenStatus,
+    }
+    #[derive(serde::Deserialize, Debug)]
+    struct TokenStatus {
+        #[serde(rename = "expirationTimestamp")]
+        #[allow(dead_code)]
+        expires: String,
+    }
+    let errors = [
+        client.json::<Typed>(get("/secret")).await.unwrap_err(),
+        client.json::<Token>(get("/token")).await.unwrap_err(),
+        {
+            use futures::TryStreamExt;
+            let items = client.list_stream::<Typed>(get("/list")).await.unwrap();
+            items.try_collect::<Vec<_>>().await.unwrap_err()
+        },
+    ];
+    for err in errors {
+        assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+        for shown in [err.to_string(), format!("{err:?}")] {
+            assert!(shown.contains("(hidden)"), "{shown}");
+            assert!(!shown.contains(SECRET), "{shown}");
+            assert!(!shown.contains("bound-token"), "{shown}");
+        }
+    }
+}

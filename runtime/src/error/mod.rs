@@ -1,5 +1,6 @@
 //! The one error type of incluster.
 
+pub(crate) mod redact;
 pub(crate) mod status;
 pub(crate) mod transport;
 

@@ -299,9 +299,11 @@ pub(crate) fn reason_for_code(code: u16) -> &'static str {
     }
 }
 
-/// At most [`EXCERPT_LIMIT`] bytes of `body` as text, cut at a character boundary, with `…` when cut.
+/// At most [`EXCERPT_LIMIT`] bytes of `body` as text, cut at a character boundary, with `…` when
+/// cut, and the values of members that hold secrets hidden (see `redact`).
 pub(crate) fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT_LIMIT * 4)]);
+    let text = crate::error::redact::redacted(&text);
     let trimmed = text.trim();
     if trimmed.len() <= EXCERPT_LIMIT {
         return trimmed.to_string();
