@@ -40,7 +40,9 @@ pub(crate) struct PageItems {
 }
 
 /// Starts reading the page in `full` blocks and the `last` one: its members up to `items`, and
-/// its `metadata` wherever it is.
+/// its `metadata` wherever it is. (`#[inline]`, as the reader's methods: compiled only by a
+/// program that uses a `ListStream`.)
+#[inline]
 pub(crate) fn open_page(full: Vec<bytes::Bytes>, last: bytes::Bytes) -> Result<OpenPage, Failure> {
     let mut page = ObjectReader::open(full, last).map_err(not_a_list)?;
     let mut metadata: Option<ListMeta> = None;
@@ -112,12 +114,14 @@ impl PageItems {
     }
 
     /// Whether the page has no items (left), found without decoding one.
+    #[inline]
     pub(crate) fn is_empty(&mut self) -> bool {
         self.page.as_mut().is_none_or(|page| page.array_is_at_end())
     }
 }
 
 /// The failure of a body whose value is not an object.
+#[inline]
 fn not_a_list(body: NotAnObject) -> Failure {
     let message = if body.empty {
         "the body is empty where a list (a JSON object) was expected"

@@ -18,7 +18,9 @@ pub(crate) struct NotAnObject {
 }
 
 /// A JSON object read member by member (see the module's doc). Each method reads on from where
-/// the last one stopped; after an error, nothing more should be read.
+/// the last one stopped; after an error, nothing more should be read. The methods are
+/// `#[inline]`: only a program that reads lists this way compiles them (`ListStream` is generic),
+/// not every user of the library.
 pub(crate) struct ObjectReader {
     chunks: Vec<Bytes>,
     at: Place,
@@ -31,6 +33,7 @@ pub(crate) struct ObjectReader {
 
 impl ObjectReader {
     /// Starts reading the body of the `full` blocks and the `last` one, if its value is an object.
+    #[inline]
     pub(crate) fn open(full: Vec<Bytes>, last: Bytes) -> Result<ObjectReader, NotAnObject> {
         let first = full
             .iter()
@@ -68,6 +71,7 @@ impl ObjectReader {
     }
 
     /// Runs `read` on the body from where reading stopped, and keeps where it stops.
+    #[inline]
     fn with_body<R>(&mut self, read: impl FnOnce(&mut Segments<'_>) -> R) -> R {
         let mut body = Segments::resume(&mut self.chunks, self.at);
         let result = read(&mut body);
@@ -76,11 +80,13 @@ impl ObjectReader {
     }
 
     /// serde_json's `error`, with where the value it was decoding began.
+    #[inline]
     fn failure(&self, error: serde_json::Error) -> Failure {
         self.failure_at(self.at.failed_at, error)
     }
 
     /// serde_json's `error`, about a value that began at `failed_at` if known.
+    #[inline]
     fn failure_at(&self, failed_at: Option<u64>, error: serde_json::Error) -> Failure {
         Failure {
             error: match failed_at {
@@ -92,6 +98,7 @@ impl ObjectReader {
     }
 
     /// A failure of the body's, `what` was wrong at the read position.
+    #[inline]
     pub(crate) fn refuse(&mut self, what: &str) -> Failure {
         let error = self.with_body(|body| body.syntax(what));
         self.failure(error)
@@ -99,6 +106,7 @@ impl ObjectReader {
 
     /// The next member's name; `None` once the object has ended and nothing but whitespace
     /// follows it.
+    #[inline]
     pub(crate) fn next_member(&mut self) -> Result<Option<String>, Failure> {
         let mut object = self.object;
         let name = self.with_body(|body| {
@@ -118,6 +126,7 @@ impl ObjectReader {
     }
 
     /// Decodes the value of the member just named.
+    #[inline]
     pub(crate) fn value<V: DeserializeOwned>(&mut self) -> Result<V, Failure> {
         let object = self.object;
         self.with_body(|body| (&mut Entries { body, open: object }).next_value::<V>())
@@ -128,6 +137,7 @@ impl ObjectReader {
     /// reading on: what is read here is read again (from the same blocks, which are kept) by the
     /// calls that follow. `None` if the object has no such member after it. Only the object's
     /// syntax and the value of `name` are checked on the way.
+    #[inline]
     pub(crate) fn look_ahead<V: DeserializeOwned>(&self, name: &str) -> Result<Option<V>, Failure> {
         let mut chunks = self.chunks.clone();
         let mut body = Segments::resume(&mut chunks, self.at);
@@ -151,6 +161,7 @@ impl ObjectReader {
 
     /// If the value of the member just named is an array, starts reading it element by element
     /// ([`ObjectReader::next_element`]) and returns `true`; else reads no further than the value.
+    #[inline]
     pub(crate) fn enter_array(&mut self) -> bool {
         let array = self.with_body(|body| {
             (body.peek() == Some(b'[')).then(|| Entries::open(body, b']', "array").open)
@@ -160,6 +171,7 @@ impl ObjectReader {
     }
 
     /// Whether the array being read has no elements left (peeked: no further than the next one).
+    #[inline]
     pub(crate) fn array_is_at_end(&mut self) -> bool {
         match self.array {
             Some(array) => self.with_body(|body| body.peek() == Some(array.closer)),
@@ -169,6 +181,7 @@ impl ObjectReader {
 
     /// Decodes the next element of the array entered; `None` once it has ended (its member's
     /// value is then read, and [`ObjectReader::next_member`] goes on).
+    #[inline]
     pub(crate) fn next_element<T: DeserializeOwned>(&mut self) -> Result<Option<T>, Failure> {
         let Some(mut array) = self.array else {
             return Ok(None);
