@@ -1,4 +1,4 @@
-//! Paginated lists: `limit` + `continue`, one page in memory at a time.
+//! Paginated lists: `limit` + `continue`, one page's body in memory at a time, its items decoded as asked for.
 
 use std::collections::HashSet;
 use std::future::Future;
