@@ -1,4 +1,5 @@
-//! Paginated lists: `limit` + `continue`, one page's body in memory at a time, its items decoded as asked for.
+//! Paginated lists: `limit` + `continue`, one page's body in memory at a time, its items
+//! decoded as they are asked for.
 
 use std::collections::HashSet;
 use std::future::Future;
