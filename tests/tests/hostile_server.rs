@@ -411,8 +411,9 @@ async fn a_large_list_cut_anywhere_decodes_as_serde_json_says_and_an_error_names
 }
 
 /// A body that does not decode is shown in the error as an excerpt — with the values of members
-/// that hold secrets hidden: a Secret's data, a TokenRequest's token, a list of Secrets read as
-/// a page of a `ListStream` (whose error names the failing item, not the first one's data).
+/// that hold secrets hidden: a Secret's data (also inside kubectl's last-applied annotation), a
+/// TokenRequest's token, a list of Secrets read as a page of a `ListStream` — and the decoder's
+/// message never quotes the string it refused.
 #[tokio::test]
 async fn an_error_about_a_body_never_shows_the_secrets_in_it() {
     const SECRET: &str = "c3VwZXItc2VjcmV0LXZhbHVl";
@@ -420,7 +421,9 @@ async fn an_error_about_a_body_never_shows_the_secrets_in_it() {
     let ca = TestCa::new("cluster-ca");
     let cert = ca.server_cert(&["127.0.0.1"], &[]);
     let api = TestServer::https(&cert, |req: &Recorded| {
-        let secret = json!({"kind": "Secret", "apiVersion": "v1", "metadata": {"name": "db"}, "data": {"password": SECRET}, "stringData": {"plain": SECRET}, "type": 5});
+        // As `kubectl apply` leaves a Secret: its manifest, data included, in an annotation.
+        let applied = json!({"apiVersion": "v1", "kind": "Secret", "data": {"password": SECRET}}).to_string();
+        let secret = json!({"kind": "Secret", "apiVersion": "v1", "metadata": {"name": "db", "annotations": {"kubectl.kubernetes.io/last-applied-configuration": applied}}, "data": {"password": SECRET}, "stringData": {"plain": SECRET}, "type": 5});
         match req.target.split('?').next().unwrap_or_default() {
             "/secret" => Reply::json(200, secret),
             "/token" => Reply::json(
@@ -453,8 +456,15 @@ async fn an_error_about_a_body_never_shows_the_secrets_in_it() {
         #[allow(dead_code)]
         expires: String,
     }
+    /// Data read as bytes: serde's message quotes the string it refused.
+    #[derive(serde::Deserialize, Debug)]
+    struct AsBytes {
+        #[allow(dead_code)]
+        data: std::collections::BTreeMap<String, Vec<u8>>,
+    }
     let errors = [
         client.json::<Typed>(get("/secret")).await.unwrap_err(),
+        client.json::<AsBytes>(get("/secret")).await.unwrap_err(),
         client.json::<Token>(get("/token")).await.unwrap_err(),
         {
             use futures::TryStreamExt;

@@ -232,7 +232,8 @@ impl Error {
             request: request.to_string(),
             type_name,
             excerpt: crate::error::status::excerpt(body),
-            source: source.into(),
+            // A value the decoder quotes may be a secret (see `redact`).
+            source: crate::error::redact::QuotedHidden::of(source.into()),
         }
     }
 

@@ -523,7 +523,8 @@ impl Client {
     }
 
     /// Sends `request` once: with `fieldManager` set to `field_manager` if given (see
-    /// `patch::field_manager_to_add`), the User-Agent and the bearer `token`.
+    /// `patch::field_manager_to_add`), the User-Agent, the bearer `token`, and (feature
+    /// `controller`) the watch form of the metadata-only `Accept` on a metadata-only watch.
     async fn send_once(
         &self,
         http: &reqwest::Client,
