@@ -505,3 +505,40 @@ async fn the_client_wide_field_manager_is_added_to_an_apply_on_the_wire() {
         "/api/v1/namespaces/pod-ns/configmaps/x"
     );
 }
+
+/// A watch of a metadata-only list is sent asking for the watch form of the metadata `Accept`
+/// (the list form is refused on a watch with `406`); the list itself keeps the list form.
+#[tokio::test]
+async fn a_metadata_only_watch_asks_for_the_watch_form_on_the_wire() {
+    let f = fixture().await;
+    let client = f._pod.client(&f.server);
+    let list = || {
+        incluster::Request::builder(
+            incluster::Method::GET,
+            "/api/v1/namespaces/{namespace}/configmaps",
+        )
+        .path_param("namespace", "pod-ns")
+    };
+    let watch =
+        incluster::controller::metadata_only(list().query("watch", "true").build().unwrap());
+    let _events = client.watch::<Value>(watch).await.unwrap();
+    let sent = last(&f.server);
+    assert!(sent.target.contains("watch=true"), "{}", sent.target);
+    assert_eq!(
+        sent.header("accept"),
+        Some(incluster::controller::WATCH_ACCEPT),
+        "the watch form"
+    );
+    let plain: Value = client
+        .json(incluster::controller::metadata_only(
+            list().build().unwrap(),
+        ))
+        .await
+        .unwrap();
+    drop(plain);
+    assert_ne!(
+        last(&f.server).header("accept"),
+        Some(incluster::controller::WATCH_ACCEPT),
+        "a list keeps the list form"
+    );
+}
