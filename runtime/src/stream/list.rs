@@ -165,13 +165,8 @@ pub(crate) async fn fetch_page<T: DeserializeOwned>(
     request: &Request,
     token: &str,
 ) -> Result<Page<T>> {
-    let request = if token.is_empty() {
-        request.clone().without_query("continue")
-    } else {
-        request.clone().with_query("continue", token)
-    };
     client
-        .json_as::<Page<T>>(&request, std::any::type_name::<T>())
+        .json_as::<Page<T>>(&page_request(request, token), std::any::type_name::<T>())
         .await
 }
 

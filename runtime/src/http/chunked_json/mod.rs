@@ -66,6 +66,26 @@ impl fmt::Display for ValueError {
     }
 }
 
+impl ValueError {
+    /// serde_json's `error`, saying where the value began when that is known (`at`).
+    fn boxed(
+        at: Option<u64>,
+        error: serde_json::Error,
+    ) -> Box<dyn std::error::Error + Send + Sync> {
+        match at {
+            Some(at) => Box::new(ValueError { at, error }),
+            None => Box::new(error),
+        }
+    }
+}
+
+/// A copy of the start of a body's first `block`, kept for an error's excerpt while the blocks
+/// are released as they are read.
+fn excerpt_head(block: &Bytes) -> Bytes {
+    let limit = crate::error::status::EXCERPT_LIMIT * 4;
+    Bytes::copy_from_slice(&block[..block.len().min(limit)])
+}
+
 impl std::error::Error for ValueError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         Some(&self.error)
@@ -105,12 +125,9 @@ fn decode<T: DeserializeOwned>(chunks: &mut [Bytes]) -> Result<T, Failure> {
     }
     let several = chunks.len() > 1;
     // The chunks of a body in several are released as it is decoded: its start is kept for the
-    // error's excerpt (a real first block holds about 1 MiB).
+    // error's excerpt.
     let head = match chunks {
-        [first, _, ..] => {
-            let limit = crate::error::status::EXCERPT_LIMIT * 4;
-            Some(Bytes::copy_from_slice(&first[..first.len().min(limit)]))
-        }
+        [first, _, ..] => Some(excerpt_head(first)),
         _ => None,
     };
     let mut body = Segments::new(chunks);
@@ -118,12 +135,8 @@ fn decode<T: DeserializeOwned>(chunks: &mut [Bytes]) -> Result<T, Failure> {
         Ok(value) => return Ok(value),
         Err(error) => error,
     };
-    let failed_at = body.at.failed_at;
     Err(Failure {
-        error: match failed_at {
-            Some(at) if several => Box::new(ValueError { at, error }),
-            _ => Box::new(error),
-        },
+        error: ValueError::boxed(body.at.failed_at.filter(|_| several), error),
         head: head.unwrap_or_else(|| chunks.first().cloned().unwrap_or_default()),
     })
 }

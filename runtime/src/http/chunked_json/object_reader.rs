@@ -7,7 +7,7 @@ use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, SeqAccess};
 
 use super::scan::is_whitespace;
 use super::segments::{Place, Segments};
-use super::{Entries, Failure, Open, ValueError};
+use super::{excerpt_head, Entries, Failure, Open, ValueError};
 
 /// A body whose value is not an object.
 pub(crate) struct NotAnObject {
@@ -49,10 +49,7 @@ impl ObjectReader {
         // The blocks of a body in several are released as it is read: its start is kept for an
         // error's excerpt (a body in one block is held until the reader goes).
         let head = match full.first() {
-            Some(first) => {
-                let limit = crate::error::status::EXCERPT_LIMIT * 4;
-                Bytes::copy_from_slice(&first[..first.len().min(limit)])
-            }
+            Some(first) => excerpt_head(first),
             None => last.clone(),
         };
         let mut chunks = full;
@@ -89,10 +86,7 @@ impl ObjectReader {
     #[inline]
     fn failure_at(&self, failed_at: Option<u64>, error: serde_json::Error) -> Failure {
         Failure {
-            error: match failed_at {
-                Some(at) => Box::new(ValueError { at, error }),
-                None => Box::new(error),
-            },
+            error: ValueError::boxed(failed_at, error),
             head: self.head.clone(),
         }
     }
