@@ -12,7 +12,6 @@ use serde_json::value::RawValue;
 use tokio::time::Instant;
 
 use super::backoff::Backoff;
-use super::key::ObjectKey;
 use super::stats::WatcherStats;
 use super::{Event, Settings};
 use crate::error::{Error, Result};
@@ -46,7 +45,9 @@ const INITIAL_EVENTS_WARNING: Duration = Duration::from_secs(60);
 /// next one waits for the backoff.
 const SHORT_WATCH: Duration = Duration::from_secs(10);
 
-type Item<T> = Result<(Event<T>, ObjectKey)>;
+/// An event; its object's namespace and name (if it has one) are [`Running::key`] until the
+/// next poll.
+type Item<T> = Result<Event<T>>;
 
 /// A started watcher: the machine, stepped by a boxed future when it must wait (a request, a
 /// backoff, a deadline), and directly when the stream already holds the next object event.
@@ -114,6 +115,16 @@ impl<T: DeserializeOwned + Send + 'static> Running<T> {
             other => put_back(&mut self.state, other),
         }
         self.poll_step(cx)
+    }
+
+    /// The namespace and name of the object of the event [`poll_next`](Self::poll_next) gave
+    /// last (an `InitApply`, `Apply` or `Delete`), from the metadata that event was read with,
+    /// which stays until the next poll.
+    pub(crate) fn key(&self) -> (&str, &str) {
+        match &self.state {
+            RunState::Idle(machine) => machine.key(),
+            RunState::Stepping(_) | RunState::Moving => ("", ""),
+        }
     }
 
     /// Starts a step (from `Idle`) or polls the one under way.
@@ -254,7 +265,7 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                                     warned: false,
                                     objects: 0,
                                 };
-                                return Ok((Event::Init, ObjectKey::default()));
+                                return Ok(Event::Init);
                             }
                             Err(err) if refuses_streaming_list(&err) => {
                                 tracing::info!(request = %self.list, error = %err, "the server refused a streaming list (sendInitialEvents); falling back to list + watch");
@@ -271,7 +282,7 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                                 items: items.into(),
                                 resource_version,
                             };
-                            return Ok((Event::Init, ObjectKey::default()));
+                            return Ok(Event::Init);
                         }
                         Err(err) => return self.fail(Phase::Relist, err),
                     }
@@ -283,15 +294,13 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                     let Some(raw) = items.pop_front() else {
                         self.stats.count(|c| c.lists_completed += 1);
                         self.phase = Phase::Watch { resource_version };
-                        return Ok((Event::InitDone, ObjectKey::default()));
+                        return Ok(Event::InitDone);
                     };
                     self.phase = Phase::Listing {
                         items,
                         resource_version,
                     };
-                    return self
-                        .decode_listed(&raw)
-                        .map(|(object, key)| (Event::InitApply(object), key));
+                    return self.decode_listed(&raw).map(Event::InitApply);
                 }
                 Phase::StreamingInit {
                     mut stream,
@@ -331,14 +340,13 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                         Some(Ok(WatchEvent::Added(object)))
                         | Some(Ok(WatchEvent::Modified(object))) => {
                             objects += 1;
-                            let key = key(stream.meta());
                             self.phase = Phase::StreamingInit {
                                 stream,
                                 started,
                                 warned,
                                 objects,
                             };
-                            return Ok((Event::InitApply(object), key));
+                            return Ok(Event::InitApply(object));
                         }
                         Some(Ok(WatchEvent::Deleted(_))) => {
                             // Not sent during the initial events; nothing to take back yet.
@@ -379,7 +387,7 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                                 resource_version,
                                 started,
                             };
-                            return Ok((Event::InitDone, ObjectKey::default()));
+                            return Ok(Event::InitDone);
                         }
                         Some(Err(_)) if stream.stopped_at_line_limit() => {
                             let err = self.list_over_limit(
@@ -459,15 +467,15 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                         Some(next) => next,
                         None => std::future::poll_fn(|cx| stream.poll_event(cx)).await,
                     };
-                    let (event, key) = match next {
+                    let event = match next {
                         Some(Ok(WatchEvent::Added(object)))
                         | Some(Ok(WatchEvent::Modified(object))) => {
                             advance(&mut resource_version, stream.meta(), &self.stats);
-                            (Event::Apply(object), key(stream.meta()))
+                            Event::Apply(object)
                         }
                         Some(Ok(WatchEvent::Deleted(object))) => {
                             advance(&mut resource_version, stream.meta(), &self.stats);
-                            (Event::Delete(object), key(stream.meta()))
+                            Event::Delete(object)
                         }
                         Some(Ok(WatchEvent::Bookmark(_))) => {
                             self.stats.count(|c| c.bookmarks += 1);
@@ -522,10 +530,21 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                         resource_version,
                         started,
                     };
-                    return Ok((event, key));
+                    return Ok(event);
                 }
             }
         }
+    }
+
+    /// The key of the last object handed out: a list item's metadata is in `listed`, a watch
+    /// event's in its stream (the phase keeps both after handing an object out).
+    fn key(&self) -> (&str, &str) {
+        let meta = match &self.phase {
+            Phase::Listing { .. } => &self.listed.meta,
+            Phase::StreamingInit { stream, .. } | Phase::Watching { stream, .. } => stream.meta(),
+            Phase::Relist | Phase::Watch { .. } => return ("", ""),
+        };
+        (&meta.namespace, &meta.name)
     }
 
     /// When a streaming list that started at `started` is given up (`deadline`: before the
@@ -566,8 +585,7 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                         | Poll::Ready(Some(Ok(WatchEvent::Modified(object)))) => {
                             self.events_before_clock -= 1;
                             *objects += 1;
-                            let key = key(stream.meta());
-                            return Some(Poll::Ready(Ok((Event::InitApply(object), key))));
+                            return Some(Poll::Ready(Ok(Event::InitApply(object))));
                         }
                         // Not sent during the initial events; nothing to take back yet. Counted
                         // like any event, so that a flood of them still meets the deadline.
@@ -593,11 +611,11 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                 Poll::Ready(Some(Ok(WatchEvent::Added(object))))
                 | Poll::Ready(Some(Ok(WatchEvent::Modified(object)))) => {
                     advance(resource_version, stream.meta(), &self.stats);
-                    Some(Poll::Ready(Ok((Event::Apply(object), key(stream.meta())))))
+                    Some(Poll::Ready(Ok(Event::Apply(object))))
                 }
                 Poll::Ready(Some(Ok(WatchEvent::Deleted(object)))) => {
                     advance(resource_version, stream.meta(), &self.stats);
-                    Some(Poll::Ready(Ok((Event::Delete(object), key(stream.meta())))))
+                    Some(Poll::Ready(Ok(Event::Delete(object))))
                 }
                 Poll::Ready(other) => {
                     self.polled = Some(other);
@@ -791,16 +809,16 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
         }
     }
 
-    /// An item of a list page: the object and its key.
+    /// An item of a list page; its metadata in `self.listed`.
     /// (One pass when it can, as a watch event's object; else the object and its key apart.)
-    fn decode_listed(&mut self, raw: &RawValue) -> Result<(T, ObjectKey)> {
+    fn decode_listed(&mut self, raw: &RawValue) -> Result<T> {
         if let Ok(object) = crate::stream::meta_tap::decode::<T>(
             raw.get().as_bytes(),
             !self.settings.keep_managed_fields,
             &mut self.listed,
         ) {
             if self.listed.complete() {
-                return Ok((object, key(&self.listed.meta)));
+                return Ok(object);
             }
         }
         let decode_error = |type_name: &'static str, err: serde_json::Error| {
@@ -811,7 +829,7 @@ impl<T: DeserializeOwned + Send + 'static> Machine<T> {
                 .map_err(|err| decode_error(std::any::type_name::<T>(), err))?;
         crate::stream::watch::read_object_meta(raw.get(), &mut self.listed.meta)
             .map_err(|err| decode_error("ObjectMeta", err))?;
-        Ok((object, key(&self.listed.meta)))
+        Ok(object)
     }
 }
 
@@ -841,12 +859,6 @@ fn advance(resource_version: &mut String, meta: &ObjectMeta, stats: &WatcherStat
         return;
     }
     resource_version.clone_from(&meta.resource_version);
-}
-
-/// The key of the object `meta` describes (one allocation).
-#[inline]
-fn key(meta: &ObjectMeta) -> ObjectKey {
-    ObjectKey::new(&meta.namespace, &meta.name)
 }
 
 /// A `429` (API Priority and Fairness): try again later, the same way.

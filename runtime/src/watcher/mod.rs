@@ -58,7 +58,7 @@ use crate::error::Result;
 use crate::http::client::Client;
 use crate::request::Request;
 
-use key::ObjectKey;
+use key::EventKey;
 pub use stats::{WatcherCounts, WatcherStats};
 pub use store::Store;
 use store::Writer;
@@ -143,7 +143,7 @@ impl<T> Event<T> {
 }
 
 /// Applies each event to a store (a type-erased [`Writer`]).
-type Feed<T> = Box<dyn FnMut(&Event<T>, &ObjectKey) + Send>;
+type Feed<T> = Box<dyn FnMut(&Event<T>, &EventKey<'_>) + Send>;
 
 /// How a watcher lists and watches.
 #[derive(Debug, Clone)]
@@ -228,6 +228,9 @@ pub struct Watcher<T> {
     fed: AtomicBool,
     running: Option<machine::Running<T>>,
     vanished: vanished::Vanished,
+    /// The bytes of the current event's key, joined here (see [`EventKey`]) in a buffer kept
+    /// from one event to the next.
+    key_bytes: Vec<u8>,
     stats: WatcherStats,
 }
 
@@ -266,6 +269,7 @@ impl<T: DeserializeOwned + Send + 'static> Watcher<T> {
             fed: AtomicBool::new(false),
             running: None,
             vanished: vanished::Vanished::default(),
+            key_bytes: Vec::new(),
             stats: WatcherStats::default(),
         }
     }
@@ -412,7 +416,7 @@ impl<T: DeserializeOwned + Send + 'static> Stream for Watcher<T> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         if let Some((event, key)) = this.vanished.next_pending() {
-            this.feed(&event, &key);
+            feed(&this.feeds, &this.fed, &event, &EventKey::of(&key));
             return Poll::Ready(Some(Ok(event)));
         }
         let running = this.running.get_or_insert_with(|| {
@@ -424,16 +428,24 @@ impl<T: DeserializeOwned + Send + 'static> Stream for Watcher<T> {
             )
         });
         match std::task::ready!(running.poll_next(cx)) {
-            Ok((event, key)) => {
+            Ok(event) => {
                 if let Event::InitDone = event {
                     // Objects gone across a re-list come first; the `InitDone` is held back.
                     if let Some((vanished, key)) = this.vanished.list_done() {
-                        this.feed(&vanished, &key);
+                        feed(&this.feeds, &this.fed, &vanished, &EventKey::of(&key));
                         return Poll::Ready(Some(Ok(vanished)));
                     }
                 }
-                this.feed(&event, &key);
-                this.vanished.observe(&event, key);
+                let key = match event {
+                    Event::InitApply(_) | Event::Apply(_) | Event::Delete(_) => {
+                        let (namespace, name) = running.key();
+                        EventKey::join(&mut this.key_bytes, namespace, name)
+                    }
+                    Event::Init | Event::InitDone | Event::Vanished(_) => EventKey::none(),
+                };
+                // The tracker first: a key new to it is built there and shared with the stores.
+                this.vanished.observe(&event, &key);
+                feed(&this.feeds, &this.fed, &event, &key);
                 Poll::Ready(Some(Ok(event)))
             }
             Err(err) => Poll::Ready(Some(Err(err))),
@@ -441,21 +453,14 @@ impl<T: DeserializeOwned + Send + 'static> Stream for Watcher<T> {
     }
 }
 
-impl<T> Watcher<T> {
-    /// Gives `event` to every store.
-    fn feed(&self, event: &Event<T>, key: &ObjectKey) {
-        // Set (by `store`/`shared_store`, which take `&self`) before the poll that follows.
-        if !self.fed.load(Ordering::Acquire) {
-            return;
-        }
-        for feed in self
-            .feeds
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter_mut()
-        {
-            feed(event, key);
-        }
+/// Gives `event` to every store.
+fn feed<T>(feeds: &Mutex<Vec<Feed<T>>>, fed: &AtomicBool, event: &Event<T>, key: &EventKey<'_>) {
+    // Set (by `store`/`shared_store`, which take `&self`) before the poll that follows.
+    if !fed.load(Ordering::Acquire) {
+        return;
+    }
+    for feed in feeds.lock().unwrap_or_else(|e| e.into_inner()).iter_mut() {
+        feed(event, key);
     }
 }
 

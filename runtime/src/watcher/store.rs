@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use super::key::ObjectKey;
+use super::key::{EventKey, ObjectKey};
 use super::Event;
 
 /// A map keyed by [`ObjectKey`]: foldhash, seeded per map, instead of SipHash (with SipHash a
@@ -60,7 +60,7 @@ impl<T> std::fmt::Debug for Store<T> {
 
 impl<T> Store<T> {
     /// The object `namespace`/`name` (use `""` as the namespace of a cluster-scoped object).
-    /// (One allocation, for the key looked up.)
+    /// (Looked up without building a key: nothing is allocated.)
     ///
     /// ```no_run
     /// # fn f(store: incluster::watcher::Store<serde_json::Value>) {
@@ -73,7 +73,7 @@ impl<T> Store<T> {
             .objects
             .read()
             .unwrap_or_else(|e| e.into_inner());
-        objects.get(&ObjectKey::new(namespace, name)).cloned()
+        super::key::with_bytes(namespace, name, |key| objects.get(key).cloned())
     }
 
     /// Every object, in no particular order.
@@ -160,24 +160,29 @@ impl<T> Writer<T> {
 
 impl<T: Clone> Writer<T> {
     /// Applies an event of a `Watcher<T>`: each object is cloned into the store.
-    pub(crate) fn apply(&mut self, event: &Event<T>, key: &ObjectKey) {
+    pub(crate) fn apply(&mut self, event: &Event<T>, key: &EventKey<'_>) {
         self.apply_with(event, key, |object| Arc::new(object.clone()));
     }
 }
 
 impl<T> Writer<T> {
     /// Applies an event of a `Watcher<Arc<T>>`: the store keeps the event's own `Arc`.
-    pub(crate) fn apply_shared(&mut self, event: &Event<Arc<T>>, key: &ObjectKey) {
+    pub(crate) fn apply_shared(&mut self, event: &Event<Arc<T>>, key: &EventKey<'_>) {
         self.apply_with(event, key, Arc::clone);
     }
 
     /// Applies an event whose object `share` turns into the store's `Arc<T>`.
-    fn apply_with<O>(&mut self, event: &Event<O>, key: &ObjectKey, share: impl Fn(&O) -> Arc<T>) {
+    fn apply_with<O>(
+        &mut self,
+        event: &Event<O>,
+        key: &EventKey<'_>,
+        share: impl Fn(&O) -> Arc<T>,
+    ) {
         match event {
             Event::Init => self.pending = Some(KeyMap::default()),
             Event::InitApply(object) => {
                 if let Some(pending) = &mut self.pending {
-                    pending.insert(key.clone(), share(object));
+                    put(pending, key, share(object));
                 }
             }
             Event::InitDone => {
@@ -190,18 +195,9 @@ impl<T> Writer<T> {
                     self.shared.ready.send_replace(true);
                 }
             }
-            Event::Apply(object) => {
-                let mut objects = self.objects();
-                // An update (the usual case) replaces the object in place: no key copied.
-                match objects.get_mut(key) {
-                    Some(slot) => *slot = share(object),
-                    None => {
-                        objects.insert(key.clone(), share(object));
-                    }
-                }
-            }
+            Event::Apply(object) => put(&mut self.objects(), key, share(object)),
             Event::Delete(_) => {
-                self.objects().remove(key);
+                self.objects().remove(key.lookup());
             }
             // The re-list's `InitDone` that follows swaps the whole view in.
             Event::Vanished(_) => {}
@@ -216,33 +212,48 @@ impl<T> Writer<T> {
     }
 }
 
+/// Puts `object` under `key`: an object already there (the usual case) is replaced in place,
+/// found by the key's bytes; only a new one keeps the key. A key the watcher's tracker has
+/// just kept (it sees each event first) is new to the tracker, so to every store too: it is put
+/// in without looking first.
+fn put<T>(objects: &mut KeyMap<Arc<T>>, key: &EventKey<'_>, object: Arc<T>) {
+    if !key.is_kept() {
+        if let Some(slot) = objects.get_mut(key.lookup()) {
+            *slot = object;
+            return;
+        }
+    }
+    objects.insert(key.owned().clone(), object);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn key(name: &str) -> ObjectKey {
-        ObjectKey::new("ns", name)
+    /// The key of `ns`/`name`, as the watcher hands it to a store.
+    fn key<'a>(buffer: &'a mut Vec<u8>, name: &str) -> EventKey<'a> {
+        EventKey::join(buffer, "ns", name)
     }
 
     #[test]
     fn a_relist_swaps_the_contents_at_init_done() {
         let (mut writer, store) = Writer::<u32>::new();
-        let none = ObjectKey::default();
+        let none = EventKey::none();
         assert!(!store.is_ready());
         writer.apply(&Event::Init, &none);
-        writer.apply(&Event::InitApply(1), &key("a"));
-        writer.apply(&Event::InitApply(2), &key("b"));
+        writer.apply(&Event::InitApply(1), &key(&mut Vec::new(), "a"));
+        writer.apply(&Event::InitApply(2), &key(&mut Vec::new(), "b"));
         assert!(store.is_empty(), "not visible before InitDone");
         writer.apply(&Event::InitDone, &none);
         assert!(store.is_ready());
         assert_eq!(store.len(), 2);
-        writer.apply(&Event::Apply(3), &key("a"));
-        writer.apply(&Event::Delete(2), &key("b"));
+        writer.apply(&Event::Apply(3), &key(&mut Vec::new(), "a"));
+        writer.apply(&Event::Delete(2), &key(&mut Vec::new(), "b"));
         assert_eq!(store.get("ns", "a").as_deref(), Some(&3));
         assert_eq!(store.get("ns", "b"), None);
         // A re-list: the old view stays until the new one is complete.
         writer.apply(&Event::Init, &none);
-        writer.apply(&Event::InitApply(9), &key("c"));
+        writer.apply(&Event::InitApply(9), &key(&mut Vec::new(), "c"));
         assert_eq!(store.get("ns", "a").as_deref(), Some(&3));
         writer.apply(&Event::InitDone, &none);
         assert_eq!(store.get("ns", "a"), None);
@@ -255,16 +266,19 @@ mod tests {
     #[test]
     fn a_shared_store_keeps_the_events_own_objects() {
         let (mut writer, store) = Writer::<String>::new();
-        let none = ObjectKey::default();
+        let none = EventKey::none();
         let listed = Arc::new("listed".to_string());
         writer.apply_shared(&Event::Init, &none);
-        writer.apply_shared(&Event::InitApply(listed.clone()), &key("a"));
+        writer.apply_shared(
+            &Event::InitApply(listed.clone()),
+            &key(&mut Vec::new(), "a"),
+        );
         writer.apply_shared(&Event::InitDone, &none);
         assert!(Arc::ptr_eq(&store.get("ns", "a").unwrap(), &listed));
         let changed = Arc::new("changed".to_string());
-        writer.apply_shared(&Event::Apply(changed.clone()), &key("a"));
+        writer.apply_shared(&Event::Apply(changed.clone()), &key(&mut Vec::new(), "a"));
         assert!(Arc::ptr_eq(&store.get("ns", "a").unwrap(), &changed));
-        writer.apply_shared(&Event::Delete(changed), &key("a"));
+        writer.apply_shared(&Event::Delete(changed), &key(&mut Vec::new(), "a"));
         assert!(store.is_empty());
     }
 
@@ -275,8 +289,8 @@ mod tests {
             let store = store.clone();
             async move { store.wait_ready().await }
         });
-        writer.apply(&Event::Init, &ObjectKey::default());
-        writer.apply(&Event::InitDone, &ObjectKey::default());
+        writer.apply(&Event::Init, &EventKey::none());
+        writer.apply(&Event::InitDone, &EventKey::none());
         waiter.await.unwrap();
         store.wait_ready().await;
     }

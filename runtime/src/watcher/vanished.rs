@@ -3,13 +3,14 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
-use super::key::ObjectKey;
+use super::key::{EventKey, ObjectKey};
 use super::store::KeyMap;
 use super::Event;
 
 /// Follows the events a consumer sees and, at the `InitDone` of a re-list, holds it back until an
 /// `Event::Vanished` has been emitted for every key that was live before the re-list and is not in
-/// it. Keeps keys only, never objects; each key once, moved in (never copied) when first seen.
+/// it. Keeps keys only, never objects; each key once, shared with the stores when first seen
+/// and looked up by its bytes after that.
 #[derive(Debug, Default)]
 pub(crate) struct Vanished {
     /// Every key the consumer was told about: whether it is live (the last completed list, plus
@@ -73,7 +74,7 @@ impl Vanished {
     }
 
     /// Takes in one event the consumer was given (its `InitDone` after [`list_done`](Self::list_done)).
-    pub(crate) fn observe<T>(&mut self, event: &Event<T>, key: ObjectKey) {
+    pub(crate) fn observe<T>(&mut self, event: &Event<T>, key: &EventKey<'_>) {
         match event {
             Event::Init => {
                 if self.listing.is_some() {
@@ -92,17 +93,17 @@ impl Vanished {
             }
             Event::Apply(_) => self.update(key, |mark| mark.live = true),
             Event::Delete(_) => {
-                self.keys.remove(&key);
+                self.keys.remove(key.lookup());
             }
             Event::InitDone | Event::Vanished(_) => {}
         }
     }
 
-    /// Changes the key's mark, looked up without copying the key (moved in when new).
-    fn update(&mut self, key: ObjectKey, change: impl FnOnce(&mut Mark)) {
-        // `entry` would take the key by value even when it is there; a lookup first keeps the
-        // common case (a key already known) free of any allocation.
-        if let Some(mark) = self.keys.get_mut(&key) {
+    /// Changes the key's mark, looked up by its bytes (the key is kept only when new).
+    fn update(&mut self, key: &EventKey<'_>, change: impl FnOnce(&mut Mark)) {
+        // `entry` would take a built key even when it is there; a lookup by bytes first keeps
+        // the common case (a key already known) free of any allocation.
+        if let Some(mark) = self.keys.get_mut(key.lookup()) {
             change(mark);
             return;
         }
@@ -111,7 +112,7 @@ impl Vanished {
             listed_in: 0,
         };
         change(&mut mark);
-        self.keys.insert(key, mark);
+        self.keys.insert(key.owned().clone(), mark);
     }
 }
 
@@ -156,7 +157,8 @@ mod tests {
                     continue;
                 }
             }
-            tracker.observe(&event, key);
+            let (namespace, name) = (key.namespace(), key.name());
+            tracker.observe(&event, &EventKey::join(&mut Vec::new(), namespace, name));
             out.push(event);
         }
         out
