@@ -4,7 +4,6 @@
 
 use std::borrow::Borrow;
 use std::cell::OnceCell;
-use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -47,6 +46,12 @@ impl ObjectKey {
     /// The name.
     pub(crate) fn name(&self) -> &str {
         part(self.joined.get(self.split + 1..))
+    }
+
+    /// Namespace and name, to sort keys by. (`ObjectKey` is not `Ord`: `Borrow<[u8]>` requires
+    /// an order to agree with the bytes', where `0xFF` puts every cluster-scoped key last.)
+    pub(crate) fn parts(&self) -> (&str, &str) {
+        (self.namespace(), self.name())
     }
 
     /// The object's reference, as [`Event::Vanished`](super::Event::Vanished) carries it.
@@ -139,8 +144,8 @@ impl<'a> EventKey<'a> {
         })
     }
 
-    /// Whether [`owned`](Self::owned) has been called (or the key came built): something keeps
-    /// the key, so it was not known there.
+    /// Whether the key has been built ([`owned`](Self::owned) was called, or it came built):
+    /// the tracker, which sees each event first, builds it only when the key is new to it.
     pub(crate) fn is_kept(&self) -> bool {
         self.built.get().is_some()
     }
@@ -185,19 +190,6 @@ impl Eq for ObjectKey {}
 impl Hash for ObjectKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.joined[..].hash(state);
-    }
-}
-
-/// By namespace, then name.
-impl Ord for ObjectKey {
-    fn cmp(&self, other: &ObjectKey) -> Ordering {
-        (self.namespace(), self.name()).cmp(&(other.namespace(), other.name()))
-    }
-}
-
-impl PartialOrd for ObjectKey {
-    fn partial_cmp(&self, other: &ObjectKey) -> Option<Ordering> {
-        Some(self.cmp(other))
     }
 }
 
@@ -292,8 +284,8 @@ mod tests {
             ObjectKey::new("a", "z"),
             ObjectKey::new("", "y"),
         ];
-        keys.sort();
-        let parts: Vec<_> = keys.iter().map(|k| (k.namespace(), k.name())).collect();
+        keys.sort_by(|a, b| a.parts().cmp(&b.parts()));
+        let parts: Vec<_> = keys.iter().map(ObjectKey::parts).collect();
         assert_eq!(parts, [("", "y"), ("a", "z"), ("ab", "c")]);
     }
 

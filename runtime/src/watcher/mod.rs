@@ -41,6 +41,8 @@
 mod backoff;
 mod key;
 mod machine;
+#[cfg(test)]
+mod model_tests;
 mod stats;
 mod store;
 mod vanished;

@@ -60,7 +60,8 @@ impl<T> std::fmt::Debug for Store<T> {
 
 impl<T> Store<T> {
     /// The object `namespace`/`name` (use `""` as the namespace of a cluster-scoped object).
-    /// (Looked up without building a key: nothing is allocated.)
+    /// (Looked up without building a key: nothing is allocated for any namespace and name
+    /// Kubernetes accepts.)
     ///
     /// ```no_run
     /// # fn f(store: incluster::watcher::Store<serde_json::Value>) {
@@ -213,9 +214,11 @@ impl<T> Writer<T> {
 }
 
 /// Puts `object` under `key`: an object already there (the usual case) is replaced in place,
-/// found by the key's bytes; only a new one keeps the key. A key the watcher's tracker has
-/// just kept (it sees each event first) is new to the tracker, so to every store too: it is put
-/// in without looking first.
+/// found by the key's bytes, and only a new one keeps the key. A key already built (by the
+/// watcher's tracker, which sees each event first and builds a key only when it is new to it,
+/// or by another store) is put in without looking first: usually new here too, and when it is
+/// not (a store taken after the tracker knew the key), `insert` replaces the value and keeps
+/// the store's own key, so the contents are the same either way.
 fn put<T>(objects: &mut KeyMap<Arc<T>>, key: &EventKey<'_>, object: Arc<T>) {
     if !key.is_kept() {
         if let Some(slot) = objects.get_mut(key.lookup()) {

@@ -1,7 +1,7 @@
 //! Objects deleted while a watch was away: the keys a consumer was told about that a re-list no
 //! longer contains (client-go's `DeletedFinalStateUnknown`).
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 use super::key::{EventKey, ObjectKey};
 use super::store::KeyMap;
@@ -52,15 +52,14 @@ impl Vanished {
     /// follow from [`next_pending`](Self::next_pending)), or `None` when nothing vanished.
     pub(crate) fn list_done<T>(&mut self) -> Option<(Event<T>, ObjectKey)> {
         let list = self.listing.take()?;
-        // Sorted so that the order is the same from one run to the next.
-        let mut gone = BTreeSet::new();
+        let mut gone = Vec::new();
         self.keys.retain(|key, mark| {
             if mark.listed_in == list {
                 mark.live = true;
                 return true;
             }
             if mark.live {
-                gone.insert(key.clone());
+                gone.push(key.clone());
             }
             // Not in this list: gone, or seen only in a list that never completed.
             false
@@ -68,6 +67,8 @@ impl Vanished {
         if gone.is_empty() {
             return None;
         }
+        // By namespace and name, so that the order is the same from one run to the next.
+        gone.sort_unstable_by(|a, b| a.parts().cmp(&b.parts()));
         self.pending.extend(gone);
         self.init_done_held = true;
         self.next_pending()
