@@ -37,7 +37,18 @@ struct Mark {
 
 impl Vanished {
     /// An event held back earlier, ready to be emitted before the machine is polled again.
+    /// (Asked on every poll: the usual answer, none, is given inline.)
+    #[inline]
     pub(crate) fn next_pending<T>(&mut self) -> Option<(Event<T>, ObjectKey)> {
+        if self.pending.is_empty() && !self.init_done_held {
+            return None;
+        }
+        self.next_held()
+    }
+
+    /// [`next_pending`](Self::next_pending) when something is held.
+    #[inline(never)]
+    fn next_held<T>(&mut self) -> Option<(Event<T>, ObjectKey)> {
         if let Some(key) = self.pending.pop_front() {
             return Some((Event::Vanished(key.object_ref()), key));
         }
