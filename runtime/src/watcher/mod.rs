@@ -438,12 +438,11 @@ impl<T: DeserializeOwned + Send + 'static> Stream for Watcher<T> {
                         return Poll::Ready(Some(Ok(vanished)));
                     }
                 }
-                let key = match event {
-                    Event::InitApply(_) | Event::Apply(_) | Event::Delete(_) => {
-                        let (namespace, name) = running.key();
-                        EventKey::join(&mut this.key_bytes, namespace, name)
-                    }
-                    Event::Init | Event::InitDone | Event::Vanished(_) => EventKey::none(),
+                let key = if event.object().is_some() {
+                    let (namespace, name) = running.key();
+                    EventKey::join(&mut this.key_bytes, namespace, name)
+                } else {
+                    EventKey::none()
                 };
                 // The tracker first: a key new to it is built there and shared with the stores.
                 this.vanished.observe(&event, &key);
